@@ -1,0 +1,258 @@
+//! Building and running a server: bootstrap (master key, database, default tenant, keys,
+//! bootstrap admin token), background upkeep, and graceful shutdown.
+
+use crate::audit::AuditSink;
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::Settings;
+use crate::crypto::{random_token, MasterKey};
+use crate::keys::{signer::Alg, Keys};
+use crate::service::Tessera;
+use crate::store::Store;
+use crate::tenants::{Status, Tenant, DEFAULT_TENANT};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Errors while starting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Configuration problem.
+    #[error("{0}")]
+    Config(String),
+    /// Database problem.
+    #[error("database: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// Keys problem.
+    #[error("signing keys: {0}")]
+    Keys(#[from] crate::keys::KeysError),
+    /// File or socket problem.
+    #[error("{what}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> StartError {
+    let what = what.into();
+    move |source| StartError::Io { what, source }
+}
+
+/// Writes `content` to a new file readable only by the owner.
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(content.as_bytes())?;
+    f.write_all(b"\n")
+}
+
+/// The master key: configured, read from its file, or generated into that file.
+pub fn master_key(settings: &Settings) -> Result<MasterKey, StartError> {
+    if !settings.master_key.is_empty() {
+        return MasterKey::parse(settings.master_key.expose())
+            .map_err(|e| StartError::Config(format!("master_key: {e}")));
+    }
+    let path = settings.master_key_path();
+    match std::fs::read_to_string(&path) {
+        Ok(text) => MasterKey::parse(&text)
+            .map_err(|e| StartError::Config(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let (key, text) =
+                MasterKey::generate().map_err(|e| StartError::Config(e.to_string()))?;
+            write_private(&path, &text).map_err(io(format!(
+                "cannot write master key file {}",
+                path.display()
+            )))?;
+            tracing::warn!(
+                path = %path.display(),
+                "no master key configured: generated one into this file (0600). Back it up; set TESSERA_MASTER_KEY when running several nodes"
+            );
+            Ok(key)
+        }
+        Err(e) => Err(io(format!(
+            "cannot read master key file {}",
+            path.display()
+        ))(e)),
+    }
+}
+
+/// Connects and (optionally) migrates.
+pub async fn open_store(settings: &Settings) -> Result<Store, StartError> {
+    let store = Store::connect(&settings.database_url).await?;
+    if settings.migrate_on_start {
+        store.migrate().await?;
+    }
+    Ok(store)
+}
+
+/// The bootstrap admin token's keyed hash: the configured token, or one generated on first
+/// start whose hash is stored and whose value is written once to a 0600 file.
+async fn admin_token_hash(
+    settings: &Settings,
+    store: &Store,
+    master: &MasterKey,
+) -> Result<Option<Vec<u8>>, StartError> {
+    if !settings.admin_token.is_empty() {
+        return Ok(Some(
+            master.hash_secret(settings.admin_token.expose().as_bytes()),
+        ));
+    }
+    const KEY: &str = "bootstrap_admin_token_hash";
+    if let Some(h) = store.meta_get(KEY).await? {
+        tracing::info!(path = %settings.admin_token_path().display(), "bootstrap admin token was generated on first start; see this file");
+        return Ok(Some(h));
+    }
+    let token = random_token(32).map_err(|e| StartError::Config(e.to_string()))?;
+    let hash = master.hash_secret(token.as_bytes());
+    if store.meta_insert_if_absent(KEY, &hash).await? {
+        let path = settings.admin_token_path();
+        write_private(&path, &token).map_err(io(format!(
+            "cannot write admin token file {}",
+            path.display()
+        )))?;
+        tracing::warn!(path = %path.display(), "generated the bootstrap admin token and wrote it to this file (0600); use it as TESSERA_ADMIN_TOKEN");
+        Ok(Some(hash))
+    } else {
+        // Another node won the race; use its hash.
+        Ok(store.meta_get(KEY).await?)
+    }
+}
+
+/// A server bound to its listener, ready to run.
+#[derive(Debug)]
+pub struct App {
+    /// The bound socket.
+    listener: TcpListener,
+    /// The core shared by handlers.
+    tessera: Arc<Tessera>,
+}
+
+impl App {
+    /// Bootstraps everything and binds `settings.listen` (port 0 picks a free port).
+    pub async fn build(settings: Settings, clock: SharedClock) -> Result<App, StartError> {
+        let master = master_key(&settings)?;
+        let store = open_store(&settings).await?;
+        store
+            .ensure_tenant(&Tenant {
+                id: DEFAULT_TENANT.into(),
+                name: "Default".into(),
+                status: Status::Active,
+                created_at: clock.now(),
+            })
+            .await?;
+        let alg = Alg::parse(&settings.keys.alg).unwrap_or(Alg::RS256);
+        let keys = Keys::init(
+            store.clone(),
+            master.clone(),
+            clock.clone(),
+            alg,
+            settings.tokens.max_ttl,
+        )
+        .await?;
+        let admin_hash = admin_token_hash(&settings, &store, &master).await?;
+        let audit = AuditSink::start(
+            store.clone(),
+            usize::try_from(settings.audit.queue_size).unwrap_or(10_000),
+        );
+        let listener = TcpListener::bind(&settings.listen)
+            .await
+            .map_err(io(format!("cannot listen on {}", settings.listen)))?;
+        crate::http::ops::prometheus();
+        let tessera = Arc::new(Tessera::new(
+            settings, store, keys, clock, master, audit, admin_hash,
+        ));
+        Ok(App { listener, tessera })
+    }
+
+    /// Builds with the wall clock.
+    pub async fn build_default(settings: Settings) -> Result<App, StartError> {
+        App::build(settings, Arc::new(SystemClock)).await
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.local_addr().ok()
+    }
+
+    /// The core (tests use it to reach the store or keys).
+    pub fn tessera(&self) -> Arc<Tessera> {
+        self.tessera.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests and flushes audit.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let t = self.tessera.clone();
+        let upkeep = tokio::spawn(upkeep(t.clone()));
+        let router = crate::http::router(t.clone());
+        let result = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(io("server failed"));
+        upkeep.abort();
+        t.audit.flush().await;
+        tracing::info!("stopped; audit events flushed");
+        result
+    }
+}
+
+/// Periodic work: reload keys (rotations by other nodes), scheduled rotation, purges.
+async fn upkeep(t: Arc<Tessera>) {
+    let every = std::time::Duration::from_secs(
+        u64::try_from(t.settings.keys.reload_every.max(1)).unwrap_or(5),
+    );
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if let Err(e) = t.keys.rotate_if_due(t.settings.keys.rotate_every).await {
+            tracing::error!(error = %e, "scheduled key rotation failed");
+        }
+        if let Err(e) = t.keys.reload().await {
+            tracing::error!(error = %e, "key reload failed");
+        }
+        if let Err(e) = t.store.purge_expired_jtis(t.clock.now()).await {
+            tracing::error!(error = %e, "purging expired jtis failed");
+        }
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested: draining in-flight requests");
+}

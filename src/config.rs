@@ -1,0 +1,475 @@
+//! Typed settings: built-in defaults, then a TOML file (`--config FILE`), then `TESSERA_*`
+//! environment variables (env wins). Every setting is one row of [`SETTINGS`]; the README's
+//! configuration table is checked against that table by a test.
+
+use crate::secret::Secret;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The type of a setting, which tells how an environment variable is parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A string.
+    Str,
+    /// A secret string (never printed).
+    SecretStr,
+    /// An integer.
+    Int,
+    /// `true` / `false`.
+    Bool,
+    /// A list; in the environment, comma-separated.
+    List,
+}
+
+/// One row of the settings table.
+#[derive(Debug)]
+pub struct SettingDoc {
+    /// Dotted TOML key.
+    pub key: &'static str,
+    /// Type of the value.
+    pub kind: Kind,
+    /// Default, as written in TOML (empty = unset).
+    pub default: &'static str,
+    /// What it is for.
+    pub doc: &'static str,
+}
+
+/// Every setting: the single source for loading, `TESSERA_*` names and the README table.
+pub const SETTINGS: &[SettingDoc] = &[
+    SettingDoc { key: "listen", kind: Kind::Str, default: "127.0.0.1:8080", doc: "Address and port to listen on (port 0 picks a free port)." },
+    SettingDoc { key: "issuer", kind: Kind::Str, default: "http://127.0.0.1:8080", doc: "The `iss` of every token and the base of discovery URLs." },
+    SettingDoc { key: "database_url", kind: Kind::Str, default: "sqlite://tessera.db", doc: "`sqlite://PATH` (created if missing, WAL) or `postgres://…`." },
+    SettingDoc { key: "admin_token", kind: Kind::SecretStr, default: "", doc: "Bootstrap admin bearer token. Unset: generated on first start and written once to `admin_token_file`." },
+    SettingDoc { key: "admin_token_file", kind: Kind::Str, default: "", doc: "Where a generated bootstrap token is written (0600). Default: `tessera.admin-token` beside the SQLite database, else the working directory." },
+    SettingDoc { key: "master_key", kind: Kind::SecretStr, default: "", doc: "32-byte key (base64 or hex) encrypting private keys at rest and keying secret hashes. Unset: read or generated in `master_key_file`." },
+    SettingDoc { key: "master_key_file", kind: Kind::Str, default: "", doc: "Master key file (0600). Default: `tessera.master.key` beside the SQLite database, else the working directory." },
+    SettingDoc { key: "migrate_on_start", kind: Kind::Bool, default: "true", doc: "Apply schema migrations when `serve` starts." },
+    SettingDoc { key: "log", kind: Kind::Str, default: "info", doc: "Log filter (tracing `EnvFilter` syntax)." },
+    SettingDoc { key: "keys.alg", kind: Kind::Str, default: "RS256", doc: "Default signing algorithm: RS256, PS256, ES256 or EdDSA." },
+    SettingDoc { key: "keys.rotate_every", kind: Kind::Int, default: "0", doc: "Rotate signing keys automatically every N seconds (0 = only by hand)." },
+    SettingDoc { key: "keys.jwks_max_age", kind: Kind::Int, default: "300", doc: "`Cache-Control: max-age` of the JWKS, seconds." },
+    SettingDoc { key: "keys.reload_every", kind: Kind::Int, default: "5", doc: "How often a node re-reads the key set from the database, seconds (picks up rotations made by other nodes)." },
+    SettingDoc { key: "tokens.max_ttl", kind: Kind::Int, default: "86400", doc: "Upper bound of any access-token lifetime, seconds (bounds how long retired keys stay published)." },
+    SettingDoc { key: "audit.queue_size", kind: Kind::Int, default: "10000", doc: "Bounded queue of audit events awaiting a batched write; when full, requests wait (no silent loss)." },
+    SettingDoc { key: "vault.addr", kind: Kind::Str, default: "", doc: "OpenBao/Vault address; falls back to `VAULT_ADDR`." },
+    SettingDoc { key: "vault.token", kind: Kind::SecretStr, default: "", doc: "OpenBao/Vault token; falls back to `VAULT_TOKEN`." },
+    SettingDoc { key: "vault.cache_ttl", kind: Kind::Int, default: "30", doc: "Seconds a secret read from Vault is cached." },
+    SettingDoc { key: "limits.failed_auth_per_minute", kind: Kind::Int, default: "20", doc: "Failed authentications per minute per client+address, or per address, before 429." },
+    SettingDoc { key: "s2s.gateway_header", kind: Kind::Str, default: "X-Amzn-Caller-Arn", doc: "Header carrying the caller ARN from a trusted gateway." },
+    SettingDoc { key: "s2s.trusted_proxies", kind: Kind::List, default: "[]", doc: "CIDRs whose gateway header is believed (comma-separated in the env)." },
+];
+
+/// Errors while loading settings.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TOML or a value is invalid.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Vault (OpenBao) connection settings.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct VaultSettings {
+    /// Base address, e.g. `http://127.0.0.1:8200`.
+    #[serde(default)]
+    pub addr: String,
+    /// Token for the KV v2 reads.
+    #[serde(default)]
+    pub token: Secret,
+    /// Cache lifetime of a read secret, seconds.
+    pub cache_ttl: i64,
+}
+
+/// Signing key settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct KeySettings {
+    /// Default algorithm.
+    pub alg: String,
+    /// Automatic rotation period, seconds; 0 = off.
+    pub rotate_every: i64,
+    /// JWKS cache max-age, seconds.
+    pub jwks_max_age: i64,
+    /// Key-set reload period, seconds.
+    pub reload_every: i64,
+}
+
+/// Token settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TokenSettings {
+    /// Upper bound of any access-token lifetime.
+    pub max_ttl: i64,
+}
+
+/// Audit settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuditSettings {
+    /// Queue bound.
+    pub queue_size: i64,
+}
+
+/// Limits.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LimitSettings {
+    /// Failed authentications per minute before 429.
+    pub failed_auth_per_minute: i64,
+}
+
+/// Service-to-service settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct S2sSettings {
+    /// Header with the caller ARN.
+    pub gateway_header: String,
+    /// CIDRs allowed to set it.
+    pub trusted_proxies: Vec<String>,
+}
+
+/// A token profile: an audience and a lifetime (`[profiles.NAME]`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Profile {
+    /// Fixed audience; `None` = the client's audiences, else the issuer.
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// Lifetime in seconds.
+    pub ttl: i64,
+}
+
+/// All settings of a server.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// Listen address.
+    pub listen: String,
+    /// Issuer URL.
+    pub issuer: String,
+    /// Database URL.
+    pub database_url: String,
+    /// Bootstrap admin token, if configured.
+    #[serde(default)]
+    pub admin_token: Secret,
+    /// File for a generated bootstrap token.
+    #[serde(default)]
+    pub admin_token_file: String,
+    /// Master key, if configured.
+    #[serde(default)]
+    pub master_key: Secret,
+    /// Master key file.
+    #[serde(default)]
+    pub master_key_file: String,
+    /// Migrate at start.
+    pub migrate_on_start: bool,
+    /// Log filter.
+    pub log: String,
+    /// Keys.
+    pub keys: KeySettings,
+    /// Tokens.
+    pub tokens: TokenSettings,
+    /// Audit.
+    pub audit: AuditSettings,
+    /// Vault.
+    pub vault: VaultSettings,
+    /// Limits.
+    pub limits: LimitSettings,
+    /// Service-to-service.
+    pub s2s: S2sSettings,
+    /// Token profiles, built-in ones included.
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// `TESSERA_` + key in upper case with dots as `_`.
+pub fn env_name(key: &str) -> String {
+    format!("TESSERA_{}", key.replace('.', "_").to_uppercase())
+}
+
+fn parse_default(s: &SettingDoc) -> Option<toml::Value> {
+    match s.kind {
+        Kind::Str | Kind::SecretStr => Some(toml::Value::String(s.default.to_string())),
+        Kind::Int => s.default.parse::<i64>().ok().map(toml::Value::Integer),
+        Kind::Bool => Some(toml::Value::Boolean(s.default == "true")),
+        Kind::List => Some(toml::Value::Array(vec![])),
+    }
+}
+
+fn parse_env(s: &SettingDoc, raw: &str) -> Result<toml::Value, ConfigError> {
+    let bad = || ConfigError::Invalid(format!("{} has an invalid value", env_name(s.key)));
+    Ok(match s.kind {
+        Kind::Str | Kind::SecretStr => toml::Value::String(raw.to_string()),
+        Kind::Int => toml::Value::Integer(raw.trim().parse().map_err(|_| bad())?),
+        Kind::Bool => match raw.trim() {
+            "true" | "1" | "yes" => toml::Value::Boolean(true),
+            "false" | "0" | "no" => toml::Value::Boolean(false),
+            _ => return Err(bad()),
+        },
+        Kind::List => toml::Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(|x| toml::Value::String(x.to_string()))
+                .collect(),
+        ),
+    })
+}
+
+fn set_path(root: &mut toml::Table, key: &str, value: toml::Value) {
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let last = parts.pop().unwrap_or(key);
+    let mut table = root;
+    for p in parts {
+        let entry = table
+            .entry(p.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        match entry {
+            toml::Value::Table(t) => table = t,
+            _ => return,
+        }
+    }
+    table.insert(last.to_string(), value);
+}
+
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+impl Settings {
+    /// Loads settings: defaults, then `file` if given, then the environment `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        let mut root = toml::Table::new();
+        for s in SETTINGS {
+            if let Some(v) = parse_default(s) {
+                set_path(&mut root, s.key, v);
+            }
+        }
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let table: toml::Table = text
+                .parse()
+                .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))?;
+            merge(&mut root, table);
+        }
+        for s in SETTINGS {
+            if let Some(raw) = env(&env_name(s.key)) {
+                set_path(&mut root, s.key, parse_env(s, &raw)?);
+            }
+        }
+        let mut settings: Settings = toml::Value::Table(root)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))?;
+        // The standard Vault variables are the fallback (SPEC §1).
+        if settings.vault.addr.is_empty() {
+            settings.vault.addr = env("VAULT_ADDR").unwrap_or_default();
+        }
+        if settings.vault.token.is_empty() {
+            settings.vault.token = Secret::new(env("VAULT_TOKEN").unwrap_or_default());
+        }
+        for (name, profile) in builtin_profiles() {
+            settings.profiles.entry(name).or_insert(profile);
+        }
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Loads from the process environment.
+    pub fn from_env(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        Settings::load(file, &|k| std::env::var(k).ok())
+    }
+
+    /// Defaults only (tests start from these).
+    pub fn defaults() -> Result<Settings, ConfigError> {
+        Settings::load(None, &|_| None)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !matches!(
+            self.keys.alg.as_str(),
+            "RS256" | "PS256" | "ES256" | "EdDSA"
+        ) {
+            return Err(ConfigError::Invalid(
+                "keys.alg must be RS256, PS256, ES256 or EdDSA".into(),
+            ));
+        }
+        if self.issuer.is_empty() || self.issuer.ends_with('/') {
+            return Err(ConfigError::Invalid(
+                "issuer must be a URL without a trailing slash".into(),
+            ));
+        }
+        for (name, p) in &self.profiles {
+            if p.ttl <= 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "profiles.{name}.ttl must be positive"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Directory holding the SQLite database, for files kept "beside the database".
+    pub fn data_dir(&self) -> PathBuf {
+        let path = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"));
+        match path {
+            Some(p) => {
+                let p = p.split('?').next().unwrap_or(p);
+                Path::new(p)
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| PathBuf::from("."))
+            }
+            None => PathBuf::from("."),
+        }
+    }
+
+    /// Path of the master key file.
+    pub fn master_key_path(&self) -> PathBuf {
+        if self.master_key_file.is_empty() {
+            self.data_dir().join("tessera.master.key")
+        } else {
+            PathBuf::from(&self.master_key_file)
+        }
+    }
+
+    /// Path of the generated bootstrap admin token file.
+    pub fn admin_token_path(&self) -> PathBuf {
+        if self.admin_token_file.is_empty() {
+            self.data_dir().join("tessera.admin-token")
+        } else {
+            PathBuf::from(&self.admin_token_file)
+        }
+    }
+}
+
+/// The built-in token profiles (SPEC terms).
+pub fn builtin_profiles() -> Vec<(String, Profile)> {
+    vec![
+        (
+            "service".into(),
+            Profile {
+                audience: Some("pouch-services".into()),
+                ttl: 900,
+            },
+        ),
+        (
+            "partner".into(),
+            Profile {
+                audience: Some("partners-api".into()),
+                ttl: 3600,
+            },
+        ),
+        (
+            "default".into(),
+            Profile {
+                audience: None,
+                ttl: 3600,
+            },
+        ),
+    ]
+}
+
+/// The README configuration table, rendered from [`SETTINGS`].
+pub fn settings_markdown() -> String {
+    let mut out =
+        String::from("| key | environment | default | meaning |\n| --- | --- | --- | --- |\n");
+    for s in SETTINGS {
+        let default = if s.default.is_empty() {
+            "(unset)".to_string()
+        } else {
+            format!("`{}`", s.default)
+        };
+        out.push_str(&format!(
+            "| `{}` | `{}` | {} | {} |\n",
+            s.key,
+            env_name(s.key),
+            default,
+            s.doc
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_names_follow_the_dotted_key() {
+        assert_eq!(
+            env_name("limits.failed_auth_per_minute"),
+            "TESSERA_LIMITS_FAILED_AUTH_PER_MINUTE"
+        );
+    }
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let s = Settings::defaults().unwrap();
+        assert_eq!(s.listen, "127.0.0.1:8080");
+        assert_eq!(s.database_url, "sqlite://tessera.db");
+        assert_eq!(s.vault.cache_ttl, 30);
+        assert_eq!(s.limits.failed_auth_per_minute, 20);
+        assert_eq!(s.profiles["partner"].ttl, 3600);
+        assert_eq!(s.data_dir(), PathBuf::from("."));
+    }
+
+    #[test]
+    fn env_wins_over_the_file_which_wins_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("t.toml");
+        std::fs::write(&f, "listen = \"0.0.0.0:1\"\nissuer = \"https://file\"\n[limits]\nfailed_auth_per_minute = 5\n[profiles.fast]\nttl = 60\n").unwrap();
+        let env = |k: &str| match k {
+            "TESSERA_ISSUER" => Some("https://env".to_string()),
+            "TESSERA_S2S_TRUSTED_PROXIES" => Some("127.0.0.1/32, 10.0.0.0/8".to_string()),
+            "VAULT_ADDR" => Some("http://vault".to_string()),
+            _ => None,
+        };
+        let s = Settings::load(Some(&f), &env).unwrap();
+        assert_eq!(s.listen, "0.0.0.0:1");
+        assert_eq!(s.issuer, "https://env");
+        assert_eq!(s.limits.failed_auth_per_minute, 5);
+        assert_eq!(s.s2s.trusted_proxies.len(), 2);
+        assert_eq!(s.vault.addr, "http://vault");
+        assert_eq!(s.profiles["fast"].ttl, 60);
+        assert!(s.profiles.contains_key("service"));
+    }
+
+    #[test]
+    fn a_bad_integer_in_the_env_is_a_clear_error() {
+        let env = |k: &str| (k == "TESSERA_VAULT_CACHE_TTL").then(|| "abc".to_string());
+        let err = Settings::load(None, &env).unwrap_err();
+        assert!(err.to_string().contains("TESSERA_VAULT_CACHE_TTL"));
+    }
+
+    #[test]
+    fn the_data_dir_is_the_sqlite_file_parent() {
+        let env = |k: &str| {
+            (k == "TESSERA_DATABASE_URL").then(|| "sqlite:///var/lib/t/t.db?mode=rwc".to_string())
+        };
+        let s = Settings::load(None, &env).unwrap();
+        assert_eq!(s.data_dir(), PathBuf::from("/var/lib/t"));
+    }
+}

@@ -1,0 +1,526 @@
+//! Admin: clients, including secret generation (shown once), import and rotation.
+
+use super::tenants::{conflict, existing_tenant};
+use super::{audit_change, authenticate, json, json_body, respond, Caller, Fields};
+use crate::clock::rfc3339;
+use crate::crypto::{argon2_hash, estimated_entropy_bits, random_token};
+use crate::failure::Failure;
+use crate::http::{remote_ip, Shared};
+use crate::keys::signer::{Alg, VerifyingKey};
+use crate::reasons;
+use crate::service::Tessera;
+use crate::tenants::{valid_id, AuthMethod, Client, ClientSecrets, SecretHash, Status, VaultRef};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::StatusCode;
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+
+/// Grants a client may be registered for.
+const KNOWN_GRANTS: &[&str] = &[
+    "client_credentials",
+    "authorization_code",
+    "refresh_token",
+    "urn:ietf:params:oauth:grant-type:token-exchange",
+];
+
+/// Default grace period of a secret rotation, seconds.
+const DEFAULT_GRACE: i64 = 3600;
+
+/// Wire form of a client: never a secret or a hash.
+pub fn client_json(c: &Client) -> Value {
+    let mut v = json!({
+        "client_id": c.client_id,
+        "tenant_id": c.tenant_id,
+        "name": c.name,
+        "project_id": c.project_id,
+        "profile": c.profile,
+        "grant_types": c.grant_types,
+        "scopes": c.scopes,
+        "default_scopes": c.default_scopes,
+        "audiences": c.audiences,
+        "token_ttl": c.token_ttl,
+        "redirect_uris": c.redirect_uris,
+        "token_endpoint_auth_method": c.auth_method.as_str(),
+        "jwks": c.jwks,
+        "signing_alg": c.signing_alg,
+        "admin_tokens": c.admin_tokens,
+        "status": c.status.as_str(),
+        "created_at": rfc3339(c.created_at),
+        "updated_at": rfc3339(c.updated_at),
+    });
+    if let Some(vault) = &c.secrets.vault {
+        v["secret"] = json!({ "vault": vault });
+    }
+    if let Some(until) = c.secrets.previous_expires_at {
+        v["previous_secret_expires_at"] = Value::String(rfc3339(until));
+    }
+    v
+}
+
+/// Hashes a secret: the fast keyed hash for high-entropy ones, argon2id otherwise.
+pub fn hash_secret(t: &Tessera, secret: &str) -> Result<SecretHash, Failure> {
+    if estimated_entropy_bits(secret) >= 256.0 {
+        Ok(SecretHash::Hmac(t.master.hash_secret(secret.as_bytes())))
+    } else {
+        argon2_hash(secret.as_bytes())
+            .map(SecretHash::Argon2)
+            .map_err(|e| Failure::internal(&e))
+    }
+}
+
+/// A new secret: 256 random bits, base64url.
+fn generate_secret() -> Result<String, Failure> {
+    random_token(32).map_err(|e| Failure::internal(&e))
+}
+
+/// Applies the fields of a create or PATCH body to `c`; returns an imported secret if given.
+async fn apply(
+    t: &Tessera,
+    f: &mut Fields,
+    c: &mut Client,
+    creating: bool,
+) -> Result<Option<String>, Failure> {
+    if let Some(name) = f.string("name", creating) {
+        c.name = name;
+    }
+    if f.has("project_id") {
+        match f.string("project_id", false) {
+            Some(p) if t.store.get_project(&c.tenant_id, &p).await?.is_some() => {
+                c.project_id = Some(p)
+            }
+            Some(p) => {
+                return Err(Failure::not_found(
+                    reasons::PROJECT_NOT_FOUND,
+                    format!("project {p} not found"),
+                )
+                .with_field("/project_id", "no such project in this tenant"))
+            }
+            None => {}
+        }
+    }
+    if let Some(p) = f.string("profile", false) {
+        if t.profile(&p).is_some() {
+            c.profile = p;
+        } else {
+            f.error("profile", format!("unknown profile {p}"));
+        }
+    }
+    if let Some(grants) = f.strings("grant_types", creating) {
+        if let Some(bad) = grants.iter().find(|g| !KNOWN_GRANTS.contains(&g.as_str())) {
+            f.error("grant_types", format!("unknown grant type {bad}"));
+        }
+        c.grant_types = grants;
+    }
+    if let Some(scopes) = f.strings("scopes", creating) {
+        if scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
+            f.error("scopes", "scopes must be non-empty and contain no spaces");
+        }
+        c.scopes = scopes;
+    }
+    if let Some(d) = f.strings("default_scopes", false) {
+        c.default_scopes = d;
+    }
+    if let Some(a) = f.strings("audiences", false) {
+        c.audiences = a;
+    }
+    if f.has("token_ttl") {
+        match f.int("token_ttl") {
+            Some(ttl) if ttl > 0 => c.token_ttl = Some(ttl),
+            Some(_) => f.error(
+                "token_ttl",
+                "token_ttl must be a positive number of seconds",
+            ),
+            None => {}
+        }
+    }
+    if let Some(uris) = f.strings("redirect_uris", false) {
+        if let Some(bad) = uris.iter().find(|u| !valid_redirect_uri(u)) {
+            f.error(
+                "redirect_uris",
+                format!("{bad} is not an absolute http(s) URI without a fragment"),
+            );
+        }
+        c.redirect_uris = uris;
+    }
+    if let Some(m) = f.string("token_endpoint_auth_method", false) {
+        match AuthMethod::parse(&m) {
+            Some(m) => c.auth_method = m,
+            None => f.error(
+                "token_endpoint_auth_method",
+                "must be client_secret_basic, client_secret_post, private_key_jwt or none",
+            ),
+        }
+    }
+    if let Some(jwks) = f.object("jwks") {
+        let keys = jwks.get("keys").and_then(Value::as_array);
+        match keys {
+            Some(k) if !k.is_empty() && k.iter().all(|j| VerifyingKey::from_jwk(j).is_some()) => {
+                c.jwks = Some(jwks)
+            }
+            _ => f.error(
+                "jwks",
+                "jwks must be a JWK Set of RSA (≥ 2048 bits), EC P-256 or Ed25519 public keys",
+            ),
+        }
+    }
+    if let Some(alg) = f.string("signing_alg", false) {
+        match Alg::parse(&alg) {
+            Some(a) => {
+                t.keys
+                    .ensure_alg(a)
+                    .await
+                    .map_err(|e| Failure::internal(&e))?;
+                c.signing_alg = Some(alg);
+            }
+            None => f.error(
+                "signing_alg",
+                "signing_alg must be RS256, PS256, ES256 or EdDSA",
+            ),
+        }
+    }
+    if let Some(b) = f.bool("admin_tokens") {
+        c.admin_tokens = b;
+    }
+    match f.string("status", false).as_deref() {
+        None => {}
+        Some("active") => c.status = Status::Active,
+        Some("disabled") => c.status = Status::Disabled,
+        Some(_) => f.error("status", "status must be active or disabled"),
+    }
+    let imported = f.string("client_secret", false);
+    if imported.as_deref().is_some_and(|s| s.len() < 8) {
+        f.error(
+            "client_secret",
+            "an imported client_secret must be at least 8 characters",
+        );
+    }
+    if let Some(secret) = f.object("secret") {
+        let v = secret
+            .get("vault")
+            .cloned()
+            .map(serde_json::from_value::<VaultRef>);
+        match v {
+            Some(Ok(v)) if !v.mount.is_empty() && !v.path.is_empty() && !v.field.is_empty() => {
+                c.secrets = ClientSecrets {
+                    vault: Some(v),
+                    ..ClientSecrets::default()
+                };
+            }
+            _ => f.error(
+                "secret",
+                "secret must be {\"vault\":{\"mount\",\"path\",\"field\"}}",
+            ),
+        }
+    }
+    // Cross-field rules, checked on the result.
+    let profile = t.profile(&c.profile).cloned();
+    if let Some(p) = &profile {
+        if c.token_ttl.is_some_and(|ttl| ttl > p.ttl) {
+            f.error(
+                "token_ttl",
+                format!(
+                    "token_ttl may not exceed the {} profile's {} s",
+                    c.profile, p.ttl
+                ),
+            );
+        }
+        if let Some(fixed) = &p.audience {
+            if c.audiences.iter().any(|a| a != fixed) {
+                f.error(
+                    "audiences",
+                    format!("the {} profile's audience is fixed to {fixed}", c.profile),
+                );
+            }
+        }
+    }
+    if let Some(bad) = c.default_scopes.iter().find(|d| !c.scopes.contains(d)) {
+        f.error(
+            "default_scopes",
+            format!("default scope {bad} is not in scopes"),
+        );
+    }
+    if c.auth_method == AuthMethod::PrivateKeyJwt && c.jwks.is_none() {
+        f.error("jwks", "private_key_jwt needs a jwks");
+    }
+    if imported.is_some() && c.secrets.vault.is_some() {
+        f.error(
+            "client_secret",
+            "give either client_secret or secret.vault, not both",
+        );
+    }
+    Ok(imported)
+}
+
+/// Absolute http(s) URI without a fragment (RFC 6749 §3.1.2).
+fn valid_redirect_uri(u: &str) -> bool {
+    (u.starts_with("https://") || u.starts_with("http://"))
+        && !u.contains('#')
+        && u.len() > 8
+        && !u.contains(char::is_whitespace)
+}
+
+async fn caller_for(
+    t: &Tessera,
+    headers: &HeaderMap,
+    addr: SocketAddr,
+    tenant: &str,
+) -> Result<Caller, Failure> {
+    let c = authenticate(t, headers, &remote_ip(addr)).await?;
+    c.check_tenant(tenant)?;
+    existing_tenant(t, tenant).await?;
+    Ok(c)
+}
+
+async fn existing_client(t: &Tessera, tenant: &str, id: &str) -> Result<Client, Failure> {
+    t.store.get_client(tenant, id).await?.ok_or_else(|| {
+        Failure::not_found(reasons::CLIENT_NOT_FOUND, format!("client {id} not found"))
+    })
+}
+
+/// `POST /admin/v1/tenants/{t}/clients`.
+pub async fn create(
+    State(t): State<Shared>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(tenant): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let path = uri.path().to_string();
+    let r = async {
+        let caller = caller_for(&t, &headers, addr, &tenant).await?;
+        let mut f = json_body(&headers, body).await?;
+        let client_id = match f.string("client_id", false) {
+            Some(id) if valid_id(&id) => id,
+            Some(_) => {
+                f.error(
+                    "client_id",
+                    "client_id must be 1-128 characters of A-Z a-z 0-9 . _ - : @",
+                );
+                String::new()
+            }
+            None => random_token(16).map_err(|e| Failure::internal(&e))?,
+        };
+        let now = t.clock.now();
+        let mut c = Client {
+            tenant_id: tenant.clone(),
+            client_id,
+            name: String::new(),
+            project_id: None,
+            profile: "default".into(),
+            grant_types: vec![],
+            scopes: vec![],
+            default_scopes: vec![],
+            audiences: vec![],
+            token_ttl: None,
+            redirect_uris: vec![],
+            auth_method: AuthMethod::ClientSecretBasic,
+            jwks: None,
+            signing_alg: None,
+            admin_tokens: false,
+            status: Status::Active,
+            secrets: ClientSecrets::default(),
+            created_at: now,
+            updated_at: now,
+        };
+        let imported = apply(&t, &mut f, &mut c, true).await?;
+        f.finish()?;
+        let mut shown = None;
+        if c.auth_method.uses_secret() && c.secrets.vault.is_none() {
+            match imported {
+                Some(s) => c.secrets.current = Some(hash_secret(&t, &s)?),
+                None => {
+                    let s = generate_secret()?;
+                    c.secrets.current = Some(SecretHash::Hmac(t.master.hash_secret(s.as_bytes())));
+                    shown = Some(s);
+                }
+            }
+        }
+        t.store
+            .create_client(&c)
+            .await
+            .map_err(|e| conflict(e, "client"))?;
+        t.forget_client(&c.client_id).await;
+        audit_change(
+            &t,
+            &caller,
+            "admin.client.created",
+            Some(&tenant),
+            &c.client_id,
+        )
+        .await;
+        let mut out = client_json(&c);
+        if let Some(s) = shown {
+            out["client_secret"] = Value::String(s);
+        }
+        Ok(json(StatusCode::CREATED, out))
+    }
+    .await;
+    respond(r, &path)
+}
+
+/// `GET /admin/v1/tenants/{t}/clients`.
+pub async fn list(
+    State(t): State<Shared>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(tenant): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let path = uri.path().to_string();
+    let r = async {
+        caller_for(&t, &headers, addr, &tenant).await?;
+        let items: Vec<Value> = t
+            .store
+            .list_clients(&tenant)
+            .await?
+            .iter()
+            .map(client_json)
+            .collect();
+        Ok(json(StatusCode::OK, json!({ "items": items })))
+    }
+    .await;
+    respond(r, &path)
+}
+
+/// `GET /admin/v1/tenants/{t}/clients/{id}`.
+pub async fn get(
+    State(t): State<Shared>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((tenant, id)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let path = uri.path().to_string();
+    let r = async {
+        caller_for(&t, &headers, addr, &tenant).await?;
+        Ok(json(
+            StatusCode::OK,
+            client_json(&existing_client(&t, &tenant, &id).await?),
+        ))
+    }
+    .await;
+    respond(r, &path)
+}
+
+/// `PATCH /admin/v1/tenants/{t}/clients/{id}`: any create field but `client_id`.
+pub async fn patch(
+    State(t): State<Shared>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((tenant, id)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let path = uri.path().to_string();
+    let r = async {
+        let caller = caller_for(&t, &headers, addr, &tenant).await?;
+        let mut c = existing_client(&t, &tenant, &id).await?;
+        let mut f = json_body(&headers, body).await?;
+        if f.has("client_id") {
+            f.string("client_id", false);
+            f.error("client_id", "client_id cannot be changed");
+        }
+        let imported = apply(&t, &mut f, &mut c, false).await?;
+        f.finish()?;
+        if let Some(s) = imported {
+            c.secrets = ClientSecrets {
+                current: Some(hash_secret(&t, &s)?),
+                ..ClientSecrets::default()
+            };
+        }
+        c.updated_at = t.clock.now();
+        t.store.update_client(&c).await?;
+        t.forget_client(&c.client_id).await;
+        audit_change(
+            &t,
+            &caller,
+            "admin.client.updated",
+            Some(&tenant),
+            &c.client_id,
+        )
+        .await;
+        Ok(json(StatusCode::OK, client_json(&c)))
+    }
+    .await;
+    respond(r, &path)
+}
+
+/// `DELETE /admin/v1/tenants/{t}/clients/{id}`.
+pub async fn delete(
+    State(t): State<Shared>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((tenant, id)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let path = uri.path().to_string();
+    let r = async {
+        let caller = caller_for(&t, &headers, addr, &tenant).await?;
+        existing_client(&t, &tenant, &id).await?;
+        t.store.delete_client(&tenant, &id).await?;
+        t.forget_client(&id).await;
+        audit_change(&t, &caller, "admin.client.deleted", Some(&tenant), &id).await;
+        Ok(axum::response::IntoResponse::into_response(
+            StatusCode::NO_CONTENT,
+        ))
+    }
+    .await;
+    respond(r, &path)
+}
+
+/// `POST /admin/v1/tenants/{t}/clients/{id}/secret/rotate` with `{"grace_seconds"?}`.
+pub async fn rotate_secret(
+    State(t): State<Shared>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((tenant, id)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let path = uri.path().to_string();
+    let r = async {
+        let caller = caller_for(&t, &headers, addr, &tenant).await?;
+        let mut c = existing_client(&t, &tenant, &id).await?;
+        let mut f = json_body(&headers, body).await?;
+        let grace = f.int("grace_seconds").unwrap_or(DEFAULT_GRACE);
+        if !(0..=30 * 86400).contains(&grace) {
+            f.error(
+                "grace_seconds",
+                "grace_seconds must be between 0 and 2592000",
+            );
+        }
+        f.finish()?;
+        if !c.auth_method.uses_secret() || c.secrets.vault.is_some() {
+            return Err(Failure::invalid(
+                "client_id",
+                "this client has no Tessera-held secret to rotate",
+            ));
+        }
+        let now = t.clock.now();
+        let secret = generate_secret()?;
+        c.secrets.previous = c.secrets.current.take();
+        c.secrets.previous_expires_at = Some(now + grace);
+        c.secrets.current = Some(SecretHash::Hmac(t.master.hash_secret(secret.as_bytes())));
+        c.updated_at = now;
+        t.store.update_client(&c).await?;
+        t.forget_client(&c.client_id).await;
+        audit_change(
+            &t,
+            &caller,
+            "admin.client.secret_rotated",
+            Some(&tenant),
+            &c.client_id,
+        )
+        .await;
+        Ok(json(
+            StatusCode::OK,
+            json!({"client_secret": secret, "previous_expires_at": rfc3339(now + grace)}),
+        ))
+    }
+    .await;
+    respond(r, &path)
+}

@@ -1,0 +1,285 @@
+//! Reading request bodies ourselves so every refusal is in the route's dialect: the 64 KiB
+//! limit (413), content types, invalid UTF-8, duplicate parameters (RFC 6749 §3.2) and
+//! wrong JSON types are all [`Failure`]s, never axum's plain-text rejections.
+
+use crate::failure::Failure;
+use crate::reasons;
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderMap};
+use http_body_util::BodyExt;
+use serde_json::Value;
+
+/// Largest body accepted on any route (SPEC §2.1).
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// How much of an oversized body is read and discarded before answering 413, so that a
+/// client still sending it sees the answer rather than a reset connection.
+const DRAIN_LIMIT: usize = 1024 * 1024;
+
+/// Reads the whole body, refusing more than [`MAX_BODY`] bytes with 413.
+pub async fn read_limited(headers: &HeaderMap, body: Body) -> Result<Bytes, Failure> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
+        return Err(Failure::too_large());
+    }
+    let mut body = body;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| Failure::malformed("the request body could not be read"))?;
+        if let Ok(data) = frame.into_data() {
+            total += data.len();
+            if total > DRAIN_LIMIT {
+                break;
+            }
+            if total <= MAX_BODY {
+                buf.extend_from_slice(&data);
+            }
+        }
+    }
+    if total > MAX_BODY {
+        return Err(Failure::too_large());
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// The media type of the body, lower-cased, without parameters.
+pub fn media_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+}
+
+/// Which body encodings a route accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accept {
+    /// Form and JSON (SPEC §2.1, §3.1, §3.2).
+    FormOrJson,
+    /// Form only (identity API, RFC 7009/7662 strict callers).
+    FormOnly,
+}
+
+/// Flat string parameters of a form or JSON body, each name at most once.
+#[derive(Debug, Clone, Default)]
+pub struct Params {
+    /// Name/value pairs in body order.
+    pairs: Vec<(String, String)>,
+    /// True when the body was JSON (pointers are then exact).
+    pub json: bool,
+}
+
+impl Params {
+    /// The value of `name`, if present and non-empty (RFC 6749 §3.1: empty = omitted).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Builds params from pairs (tests, query strings); duplicates are refused.
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Result<Params, Failure> {
+        check_duplicates(&pairs)?;
+        Ok(Params { pairs, json: false })
+    }
+}
+
+fn check_duplicates(pairs: &[(String, String)]) -> Result<(), Failure> {
+    for (i, (k, _)) in pairs.iter().enumerate() {
+        if pairs.iter().skip(i + 1).any(|(k2, _)| k2 == k) {
+            return Err(Failure::new(
+                reasons::DUPLICATE_PARAMETER,
+                "invalid_request",
+                format!("parameter {k} is given more than once"),
+            )
+            .with_field(&format!("/{k}"), "given more than once"));
+        }
+    }
+    Ok(())
+}
+
+/// Parses a body as form or JSON according to its content type.
+pub fn parse_params(headers: &HeaderMap, bytes: &[u8], accept: Accept) -> Result<Params, Failure> {
+    match media_type(headers).as_deref() {
+        Some("application/x-www-form-urlencoded") => {
+            let pairs = parse_form(bytes)?;
+            check_duplicates(&pairs)?;
+            Ok(Params { pairs, json: false })
+        }
+        Some("application/json") if accept == Accept::FormOrJson => {
+            let pairs = parse_json_object(bytes)?;
+            Ok(Params { pairs, json: true })
+        }
+        _ => Err(Failure::new(
+            reasons::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_request",
+            match accept {
+                Accept::FormOrJson => {
+                    "body must be application/x-www-form-urlencoded or application/json"
+                }
+                Accept::FormOnly => "body must be application/x-www-form-urlencoded",
+            },
+        )),
+    }
+}
+
+/// Decodes `application/x-www-form-urlencoded` strictly: invalid UTF-8 is an error.
+pub fn parse_form(bytes: &[u8]) -> Result<Vec<(String, String)>, Failure> {
+    let mut out = Vec::new();
+    for part in bytes.split(|b| *b == b'&') {
+        if part.is_empty() {
+            continue;
+        }
+        let mut kv = part.splitn(2, |b| *b == b'=');
+        let k = form_decode(kv.next().unwrap_or(&[]))?;
+        let v = form_decode(kv.next().unwrap_or(&[]))?;
+        out.push((k, v));
+    }
+    Ok(out)
+}
+
+/// Form-url-decodes one component (`+` is a space, `%XX` a byte); the result must be UTF-8.
+pub fn form_decode(input: &[u8]) -> Result<String, Failure> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while let Some(&b) = input.get(i) {
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = input
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    None => return Err(Failure::malformed("invalid percent-encoding in the body")),
+                }
+            }
+            _ => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| Failure::malformed("the body is not valid UTF-8"))
+}
+
+/// Parses a JSON object whose values are strings (an array of strings is joined with spaces,
+/// for `scope`; `null` means absent). Duplicate keys are refused.
+pub fn parse_json_object(bytes: &[u8]) -> Result<Vec<(String, String)>, Failure> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| Failure::malformed("the body is not valid UTF-8"))?;
+    let entries = parse_json_entries(text)?;
+    let mut out = Vec::new();
+    for (k, v) in entries {
+        let s = match v {
+            Value::String(s) => s,
+            Value::Null => continue,
+            Value::Array(items) if items.iter().all(Value::is_string) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" "),
+            Value::Number(n) => n.to_string(),
+            _ => return Err(Failure::invalid(&k, format!("{k} must be a string"))),
+        };
+        out.push((k, s));
+    }
+    check_duplicates(&out)?;
+    Ok(out)
+}
+
+/// Top-level entries of a JSON object in order, refusing duplicate keys (serde_json would
+/// silently keep the last).
+pub fn parse_json_entries(text: &str) -> Result<Vec<(String, Value)>, Failure> {
+    use serde::de::{Deserializer, MapAccess, Visitor};
+    struct Entries;
+    impl<'de> Visitor<'de> for Entries {
+        type Value = Vec<(String, Value)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out: Vec<(String, Value)> = Vec::new();
+            while let Some((k, v)) = map.next_entry::<String, Value>()? {
+                if out.iter().any(|(k2, _)| *k2 == k) {
+                    return Err(serde::de::Error::custom(format!("duplicate key {k}")));
+                }
+                out.push((k, v));
+            }
+            Ok(out)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    let entries = (&mut de)
+        .deserialize_map(Entries)
+        .map_err(|e| json_failure(&e))?;
+    de.end().map_err(|e| json_failure(&e))?;
+    Ok(entries)
+}
+
+fn json_failure(e: &serde_json::Error) -> Failure {
+    let msg = e.to_string();
+    if let Some(rest) = msg.strip_prefix("duplicate key ") {
+        let key = rest.split(" at line").next().unwrap_or(rest);
+        return Failure::new(
+            reasons::DUPLICATE_PARAMETER,
+            "invalid_request",
+            format!("parameter {key} is given more than once"),
+        )
+        .with_field(&format!("/{key}"), "given more than once");
+    }
+    Failure::malformed(format!(
+        "the body is not a valid JSON object (line {}, column {})",
+        e.line(),
+        e.column()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_decoding_handles_plus_and_percent() {
+        let p = parse_form(b"a=b+c&d=%2Fx%3D").unwrap();
+        assert_eq!(
+            p,
+            vec![("a".into(), "b c".into()), ("d".into(), "/x=".into())]
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_form_is_malformed() {
+        assert!(parse_form(b"a=%ff%fe").is_err());
+        assert!(parse_form(b"a=%zz").is_err());
+    }
+
+    #[test]
+    fn duplicate_json_keys_are_refused_with_a_pointer() {
+        let f = parse_json_object(br#"{"a":"1","a":"2"}"#).unwrap_err();
+        assert_eq!(f.reason, reasons::DUPLICATE_PARAMETER);
+        assert_eq!(f.errors[0].pointer, "/a");
+    }
+
+    #[test]
+    fn json_objects_of_wrong_types_are_field_errors() {
+        let f = parse_json_object(br#"{"scope":{"x":1}}"#).unwrap_err();
+        assert_eq!(f.errors[0].pointer, "/scope");
+        assert!(parse_json_object(b"[1]").is_err());
+        assert!(parse_json_object(b"{").is_err());
+        assert!(parse_json_object(br#"{"a":"b"} x"#).is_err());
+    }
+}

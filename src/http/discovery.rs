@@ -1,0 +1,96 @@
+//! Discovery documents (RFC 8414, OIDC Discovery 1.0) and the JWKS (RFC 7517). They list
+//! exactly what this server implements.
+
+use super::Shared;
+use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+/// `GET /.well-known/jwks.json`: public keys (next, active, retired-but-still-valid).
+pub async fn jwks(State(t): State<Shared>) -> Response {
+    let max_age = format!("public, max-age={}", t.settings.keys.jwks_max_age.max(0));
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_str(&max_age)
+                    .unwrap_or(HeaderValue::from_static("public, max-age=300")),
+            ),
+        ],
+        t.keys.jwks().as_str().to_owned(),
+    )
+        .into_response()
+}
+
+/// The metadata shared by both discovery documents.
+pub fn metadata(t: &crate::service::Tessera) -> Value {
+    let iss = &t.settings.issuer;
+    let algs: Vec<&str> = crate::keys::signer::Alg::ALL
+        .iter()
+        .map(|a| a.as_str())
+        .collect();
+    json!({
+        "issuer": iss,
+        "token_endpoint": format!("{iss}/oauth/token"),
+        "introspection_endpoint": format!("{iss}/oauth/introspect"),
+        "revocation_endpoint": format!("{iss}/oauth/revoke"),
+        "jwks_uri": format!("{iss}/.well-known/jwks.json"),
+        "grant_types_supported": super::oauth::GRANT_TYPES,
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": algs,
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "access_token_signing_alg_values_supported": algs,
+        "scopes_supported": [crate::oauth::scope::ADMIN_SCOPE],
+        "response_types_supported": [],
+        "service_documentation": format!("{iss}/openapi.json"),
+    })
+}
+
+fn json_doc(v: Value) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            ),
+        ],
+        v.to_string(),
+    )
+        .into_response()
+}
+
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+pub async fn authorization_server(State(t): State<Shared>) -> Response {
+    json_doc(metadata(&t))
+}
+
+/// `GET /.well-known/openid-configuration` (OIDC Discovery 1.0 §3).
+pub async fn openid_configuration(State(t): State<Shared>) -> Response {
+    let mut m = metadata(&t);
+    m["subject_types_supported"] = json!(["public"]);
+    m["claims_supported"] = json!([
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "iat",
+        "nbf",
+        "jti",
+        "client_id",
+        "scope",
+        "token_use",
+        "tenant_id",
+        "project_id"
+    ]);
+    json_doc(m)
+}

@@ -1,0 +1,135 @@
+//! HTTP: the router, per-dialect error rendering and body reading. axum lives here only.
+
+pub mod admin;
+pub mod body;
+pub mod discovery;
+pub mod errors;
+pub mod oauth;
+pub mod openapi;
+pub mod ops;
+
+use crate::failure::Failure;
+use crate::service::Tessera;
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+use errors::{render, Dialect};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// The state every handler shares.
+pub type Shared = Arc<Tessera>;
+
+/// The caller's IP address as text (IPv4-mapped IPv6 shown as IPv4).
+pub fn remote_ip(addr: SocketAddr) -> String {
+    match addr.ip() {
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => v6.to_string(),
+        },
+        ip => ip.to_string(),
+    }
+}
+
+/// The dialect of a path's route family (SPEC §3).
+pub fn dialect_of(path: &str) -> Dialect {
+    if path.starts_with("/oauth/") || path == "/userinfo" {
+        Dialect::OAuth
+    } else if path.starts_with("/api/id/") {
+        Dialect::IdApi
+    } else {
+        Dialect::Problem
+    }
+}
+
+/// Adds a 405 in the route's dialect for methods the route does not serve.
+fn with_405(route: MethodRouter<Shared>, path: &'static str) -> MethodRouter<Shared> {
+    route.fallback(
+        move || async move { render(&Failure::method_not_allowed(), dialect_of(path), path) },
+    )
+}
+
+async fn not_found(req: Request) -> Response {
+    let path = req.uri().path().to_string();
+    render(
+        &Failure::not_found(crate::reasons::NOT_FOUND, "no such route"),
+        dialect_of(&path),
+        &path,
+    )
+}
+
+/// Reads every request body up front (64 KiB at most, 413 in the route's dialect), so a
+/// handler that answers without reading the body (a 401, a GET) never leaves the client
+/// writing into a closed connection.
+async fn buffer_body(req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    match body::read_limited(&parts.headers, body).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        Err(f) => render(&f, dialect_of(parts.uri.path()), parts.uri.path()),
+    }
+}
+
+async fn track(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    metrics::counter!("tessera_http_requests_total", "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("tessera_http_request_duration_seconds", "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    resp
+}
+
+/// Every route of the server.
+pub fn router(state: Shared) -> Router {
+    let r = Router::new()
+        .route("/oauth/token", with_405(post(oauth::token), "/oauth/token"))
+        .route(
+            "/oauth/introspect",
+            with_405(post(oauth::introspect), "/oauth/introspect"),
+        )
+        .route(
+            "/oauth/revoke",
+            with_405(post(oauth::revoke), "/oauth/revoke"),
+        )
+        .route(
+            "/.well-known/jwks.json",
+            with_405(get(discovery::jwks), "/.well-known/jwks.json"),
+        )
+        .route(
+            "/.well-known/openid-configuration",
+            with_405(
+                get(discovery::openid_configuration),
+                "/.well-known/openid-configuration",
+            ),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            with_405(
+                get(discovery::authorization_server),
+                "/.well-known/oauth-authorization-server",
+            ),
+        )
+        .route("/healthz", with_405(get(ops::healthz), "/healthz"))
+        .route("/readyz", with_405(get(ops::readyz), "/readyz"))
+        .route("/metrics", with_405(get(ops::metrics), "/metrics"))
+        .route(
+            "/openapi.json",
+            with_405(get(ops::openapi), "/openapi.json"),
+        );
+    admin::routes(r)
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(buffer_body))
+        .layer(axum::middleware::from_fn(track))
+        .with_state(state)
+}

@@ -1,0 +1,432 @@
+//! The OpenAPI 3.1 document, generated from [`ROUTES`]: the same table a test walks to prove
+//! every documented route is served (and `tests/api` checks every served route is listed).
+
+use serde_json::{json, Map, Value};
+
+/// One documented operation.
+#[derive(Debug)]
+pub struct RouteDoc {
+    /// HTTP method, lower case.
+    pub method: &'static str,
+    /// Path template.
+    pub path: &'static str,
+    /// Tag (route family).
+    pub tag: &'static str,
+    /// One-line summary.
+    pub summary: &'static str,
+    /// Request body schema name and media types, if any.
+    pub body: Option<(&'static str, &'static [&'static str])>,
+    /// Success status and schema name.
+    pub ok: (&'static str, &'static str),
+    /// Error schema name (`OAuthError`, `Problem`, `IdApiError`).
+    pub error: &'static str,
+    /// Security: `none`, `client` (client authentication), `bearer` (admin bearer).
+    pub security: &'static str,
+}
+
+const FORM_JSON: &[&str] = &["application/x-www-form-urlencoded", "application/json"];
+const JSON_ONLY: &[&str] = &["application/json"];
+
+macro_rules! route {
+    ($m:literal, $p:literal, $tag:literal, $sum:literal, $body:expr, $ok:expr, $err:literal, $sec:literal) => {
+        RouteDoc {
+            method: $m,
+            path: $p,
+            tag: $tag,
+            summary: $sum,
+            body: $body,
+            ok: $ok,
+            error: $err,
+            security: $sec,
+        }
+    };
+}
+
+/// Every route the server serves.
+pub const ROUTES: &[RouteDoc] = &[
+    route!(
+        "post",
+        "/oauth/token",
+        "oauth",
+        "Token endpoint (RFC 6749 §3.2): client_credentials",
+        Some(("TokenRequest", FORM_JSON)),
+        ("200", "TokenResponse"),
+        "OAuthError",
+        "client"
+    ),
+    route!(
+        "post",
+        "/oauth/introspect",
+        "oauth",
+        "Token introspection (RFC 7662)",
+        Some(("TokenParam", FORM_JSON)),
+        ("200", "Introspection"),
+        "OAuthError",
+        "client"
+    ),
+    route!(
+        "post",
+        "/oauth/revoke",
+        "oauth",
+        "Token revocation (RFC 7009)",
+        Some(("TokenParam", FORM_JSON)),
+        ("200", "Empty"),
+        "OAuthError",
+        "client"
+    ),
+    route!(
+        "get",
+        "/.well-known/jwks.json",
+        "discovery",
+        "Public signing keys (RFC 7517)",
+        None,
+        ("200", "Jwks"),
+        "Problem",
+        "none"
+    ),
+    route!(
+        "get",
+        "/.well-known/openid-configuration",
+        "discovery",
+        "OpenID Connect Discovery 1.0",
+        None,
+        ("200", "Metadata"),
+        "Problem",
+        "none"
+    ),
+    route!(
+        "get",
+        "/.well-known/oauth-authorization-server",
+        "discovery",
+        "Authorization server metadata (RFC 8414)",
+        None,
+        ("200", "Metadata"),
+        "Problem",
+        "none"
+    ),
+    route!(
+        "get",
+        "/healthz",
+        "operations",
+        "Liveness",
+        None,
+        ("200", "Status"),
+        "Problem",
+        "none"
+    ),
+    route!(
+        "get",
+        "/readyz",
+        "operations",
+        "Readiness: database reachable and keys loaded",
+        None,
+        ("200", "Status"),
+        "Problem",
+        "none"
+    ),
+    route!(
+        "get",
+        "/metrics",
+        "operations",
+        "Prometheus metrics (text format)",
+        None,
+        ("200", "Text"),
+        "Problem",
+        "none"
+    ),
+    route!(
+        "get",
+        "/openapi.json",
+        "operations",
+        "This document",
+        None,
+        ("200", "Any"),
+        "Problem",
+        "none"
+    ),
+    route!(
+        "post",
+        "/admin/v1/tenants",
+        "admin",
+        "Create a tenant",
+        Some(("TenantCreate", JSON_ONLY)),
+        ("201", "Tenant"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "get",
+        "/admin/v1/tenants",
+        "admin",
+        "List tenants",
+        None,
+        ("200", "TenantList"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "get",
+        "/admin/v1/tenants/{tenant}",
+        "admin",
+        "Read a tenant",
+        None,
+        ("200", "Tenant"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "patch",
+        "/admin/v1/tenants/{tenant}",
+        "admin",
+        "Rename, disable or enable a tenant",
+        Some(("TenantPatch", JSON_ONLY)),
+        ("200", "Tenant"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "post",
+        "/admin/v1/tenants/{tenant}/projects",
+        "admin",
+        "Create a project",
+        Some(("ProjectCreate", JSON_ONLY)),
+        ("201", "Project"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "get",
+        "/admin/v1/tenants/{tenant}/projects",
+        "admin",
+        "List projects",
+        None,
+        ("200", "ProjectList"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "get",
+        "/admin/v1/tenants/{tenant}/projects/{project}",
+        "admin",
+        "Read a project",
+        None,
+        ("200", "Project"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "post",
+        "/admin/v1/tenants/{tenant}/clients",
+        "admin",
+        "Create a client (the generated secret is shown once)",
+        Some(("ClientCreate", JSON_ONLY)),
+        ("201", "Client"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "get",
+        "/admin/v1/tenants/{tenant}/clients",
+        "admin",
+        "List clients",
+        None,
+        ("200", "ClientList"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "get",
+        "/admin/v1/tenants/{tenant}/clients/{client}",
+        "admin",
+        "Read a client",
+        None,
+        ("200", "Client"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "patch",
+        "/admin/v1/tenants/{tenant}/clients/{client}",
+        "admin",
+        "Change a client",
+        Some(("ClientCreate", JSON_ONLY)),
+        ("200", "Client"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "delete",
+        "/admin/v1/tenants/{tenant}/clients/{client}",
+        "admin",
+        "Delete a client",
+        None,
+        ("204", "Empty"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "post",
+        "/admin/v1/tenants/{tenant}/clients/{client}/secret/rotate",
+        "admin",
+        "Rotate a client secret with a grace period",
+        Some(("SecretRotate", JSON_ONLY)),
+        ("200", "SecretRotated"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "get",
+        "/admin/v1/keys",
+        "admin",
+        "List signing keys (public parts)",
+        None,
+        ("200", "KeyList"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "post",
+        "/admin/v1/keys/rotate",
+        "admin",
+        "Rotate signing keys",
+        None,
+        ("200", "KeyList"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "get",
+        "/admin/v1/audit",
+        "admin",
+        "Read audit events (query: tenant, client, since, limit)",
+        None,
+        ("200", "AuditList"),
+        "Problem",
+        "bearer"
+    ),
+];
+
+fn r(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn strings() -> Value {
+    json!({"type": "array", "items": {"type": "string"}})
+}
+
+fn list_of(name: &str) -> Value {
+    json!({"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": r(name)}}})
+}
+
+fn schemas() -> Value {
+    let s = json!({"type": "string"});
+    let i = json!({"type": "integer"});
+    let b = json!({"type": "boolean"});
+    let opt_s = json!({"type": ["string", "null"]});
+    json!({
+        "TokenRequest": {"type": "object", "required": ["grant_type"], "properties": {
+            "grant_type": s, "scope": s, "audience": s, "resource": s, "client_id": s, "client_secret": s,
+            "client_assertion_type": s, "client_assertion": s}},
+        "TokenParam": {"type": "object", "required": ["token"], "properties": {"token": s, "token_type_hint": s,
+            "client_id": s, "client_secret": s}},
+        "TokenResponse": {"type": "object", "required": ["access_token", "token_type", "expires_in"], "properties": {
+            "access_token": s, "token_type": {"const": "Bearer"}, "expires_in": i, "scope": s}},
+        "Introspection": {"type": "object", "required": ["active"], "properties": {"active": b}, "additionalProperties": true},
+        "OAuthError": {"type": "object", "required": ["error"], "properties": {"error": s, "error_description": s}},
+        "IdApiError": {"type": "object", "required": ["error"], "properties": {"error": s, "errorDescription": s}},
+        "Problem": {"type": "object", "required": ["type", "title", "status", "karmoCode"], "properties": {
+            "type": s, "title": s, "status": i, "detail": s, "instance": s,
+            "karmoCode": {"type": "string", "pattern": "^[0-9]{8}$"},
+            "karmoErrors": {"type": "array", "items": {"type": "object", "properties": {"detail": s, "pointer": s}}}}},
+        "Jwks": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": {"type": "object"}}}},
+        "Metadata": {"type": "object", "required": ["issuer"], "additionalProperties": true},
+        "Status": {"type": "object", "properties": {"status": s}},
+        "Text": {"type": "string"},
+        "Any": {},
+        "Empty": {"type": "object"},
+        "TenantCreate": {"type": "object", "required": ["id", "name"], "properties": {"id": s, "name": s}},
+        "TenantPatch": {"type": "object", "properties": {"name": s, "status": {"enum": ["active", "disabled"]}}},
+        "Tenant": {"type": "object", "properties": {"id": s, "name": s, "status": s, "created_at": {"type": "string", "format": "date-time"}}},
+        "TenantList": list_of("Tenant"),
+        "ProjectCreate": {"type": "object", "required": ["id", "name"], "properties": {"id": s, "name": s}},
+        "Project": {"type": "object", "properties": {"id": s, "tenant_id": s, "name": s, "created_at": s}},
+        "ProjectList": list_of("Project"),
+        "ClientCreate": {"type": "object", "required": ["name", "grant_types", "scopes"], "properties": {
+            "client_id": s, "name": s, "project_id": s, "profile": s, "grant_types": strings(), "scopes": strings(),
+            "default_scopes": strings(), "audiences": strings(), "token_ttl": i, "redirect_uris": strings(),
+            "token_endpoint_auth_method": {"enum": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]},
+            "jwks": {"type": "object"}, "signing_alg": {"enum": ["RS256", "PS256", "ES256", "EdDSA"]},
+            "admin_tokens": b, "client_secret": s, "status": {"enum": ["active", "disabled"]},
+            "secret": {"type": "object", "properties": {"vault": {"type": "object", "properties": {"mount": s, "path": s, "field": s}}}}}},
+        "Client": {"type": "object", "properties": {
+            "client_id": s, "tenant_id": s, "name": s, "project_id": opt_s, "profile": s, "grant_types": strings(),
+            "scopes": strings(), "default_scopes": strings(), "audiences": strings(), "token_ttl": {"type": ["integer", "null"]},
+            "redirect_uris": strings(), "token_endpoint_auth_method": s, "signing_alg": opt_s, "admin_tokens": b,
+            "status": s, "created_at": s, "updated_at": s,
+            "client_secret": {"type": "string", "description": "present only in the create answer, for a generated secret"}}},
+        "ClientList": list_of("Client"),
+        "SecretRotate": {"type": "object", "properties": {"grace_seconds": i}},
+        "SecretRotated": {"type": "object", "properties": {"client_secret": s, "previous_expires_at": s}},
+        "Key": {"type": "object", "properties": {"kid": s, "alg": s, "status": {"enum": ["next", "active", "retired"]}, "created_at": s, "public_jwk": {"type": "object"}}},
+        "KeyList": list_of("Key"),
+        "AuditEvent": {"type": "object", "properties": {"at": s, "event": s, "tenant_id": opt_s, "client_id": opt_s,
+            "subject": opt_s, "jti": opt_s, "outcome": s, "remote": opt_s}},
+        "AuditList": list_of("AuditEvent"),
+    })
+}
+
+/// Builds the document for a server whose issuer is `issuer`.
+pub fn document(issuer: &str) -> Value {
+    let mut paths: Map<String, Value> = Map::new();
+    for route in ROUTES {
+        let mut op = json!({
+            "summary": route.summary,
+            "tags": [route.tag],
+            "operationId": format!("{}{}", route.method, route.path.replace(['/', '{', '}', '.', '-'], "_")),
+            "responses": {
+                route.ok.0: {"description": "success", "content": {"application/json": {"schema": r(route.ok.1)}}},
+                "default": {"description": "error", "content": {
+                    (if route.error == "Problem" { "application/problem+json" } else { "application/json" }): {"schema": r(route.error)}}},
+            },
+        });
+        if let Some((schema, types)) = route.body {
+            let mut content = Map::new();
+            for t in types {
+                content.insert((*t).to_string(), json!({"schema": r(schema)}));
+            }
+            op["requestBody"] = json!({"required": true, "content": content});
+        }
+        let params: Vec<Value> = route
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        if !params.is_empty() {
+            op["parameters"] = Value::Array(params);
+        }
+        match route.security {
+            "client" => op["security"] = json!([{"basic": []}, {}]),
+            "bearer" => op["security"] = json!([{"bearer": []}]),
+            _ => {}
+        }
+        let entry = paths
+            .entry(route.path.to_string())
+            .or_insert_with(|| json!({}));
+        entry[route.method] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Tessera", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Multi-tenant OAuth 2.0 / OpenID Connect token service"},
+        "servers": [{"url": issuer}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": {
+                "basic": {"type": "http", "scheme": "basic"},
+                "bearer": {"type": "http", "scheme": "bearer"},
+            },
+        },
+    })
+}

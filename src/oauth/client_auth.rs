@@ -1,0 +1,363 @@
+//! Client authentication at the token, introspection and revocation endpoints (RFC 6749
+//! §2.3, RFC 7523 §2.2): exactly one method per request; unknown clients and wrong secrets
+//! answer identically and cost the same (one keyed hash and a constant-time compare).
+
+use crate::crypto::{argon2_verify, b64_decode, ct_eq};
+use crate::failure::Failure;
+use crate::http::body::{form_decode, Params};
+use crate::keys::{jws, signer::VerifyingKey};
+use crate::reasons;
+use crate::service::{event, Tessera};
+use crate::tenants::{AuthMethod, Client, SecretHash, Status};
+use std::sync::Arc;
+
+/// RFC 7523 client assertion type.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The credentials a request presents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presented {
+    /// `Authorization: Basic` (RFC 6749 §2.3.1).
+    Basic {
+        /// Decoded client id.
+        id: String,
+        /// Decoded secret (never logged).
+        secret: crate::secret::Secret,
+    },
+    /// `client_id` + `client_secret` in the body.
+    Post {
+        /// Client id.
+        id: String,
+        /// Secret.
+        secret: crate::secret::Secret,
+    },
+    /// `client_assertion` (private_key_jwt).
+    Assertion {
+        /// The JWT.
+        assertion: String,
+        /// `client_id` from the body, if given.
+        id: Option<String>,
+    },
+    /// Only a `client_id` (public client).
+    Public {
+        /// Client id.
+        id: String,
+    },
+    /// Nothing.
+    Nothing,
+}
+
+impl Presented {
+    /// True when the client used HTTP Basic (a 401 then carries a Basic challenge).
+    pub fn is_basic(&self) -> bool {
+        matches!(self, Presented::Basic { .. })
+    }
+
+    /// The client id the request names, if any.
+    pub fn client_id(&self) -> Option<&str> {
+        match self {
+            Presented::Basic { id, .. } | Presented::Post { id, .. } | Presented::Public { id } => {
+                Some(id)
+            }
+            Presented::Assertion { id, .. } => id.as_deref(),
+            Presented::Nothing => None,
+        }
+    }
+}
+
+/// Decodes an `Authorization: Basic` value into form-url-decoded id and secret.
+pub fn decode_basic(value: &str) -> Result<(String, String), Failure> {
+    let encoded = value.trim();
+    let raw = b64_decode(encoded).ok_or_else(Failure::bad_client)?;
+    let text = String::from_utf8(raw).map_err(|_| Failure::bad_client())?;
+    let (id, secret) = text.split_once(':').ok_or_else(Failure::bad_client)?;
+    let id = form_decode(id.as_bytes()).map_err(|_| Failure::bad_client())?;
+    let secret = form_decode(secret.as_bytes()).map_err(|_| Failure::bad_client())?;
+    Ok((id, secret))
+}
+
+/// The `Basic` credentials of an Authorization header, if it uses that scheme.
+pub fn basic_credentials(authorization: Option<&str>) -> Option<&str> {
+    let value = authorization?;
+    let (scheme, rest) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("basic").then_some(rest)
+}
+
+/// Works out which credentials a request presents; two methods at once is `invalid_request`.
+pub fn presented(authorization: Option<&str>, params: &Params) -> Result<Presented, Failure> {
+    let basic = basic_credentials(authorization);
+    let body_secret = params.get("client_secret");
+    let assertion = params.get("client_assertion");
+    let methods = usize::from(basic.is_some())
+        + usize::from(body_secret.is_some())
+        + usize::from(assertion.is_some());
+    if methods > 1 {
+        return Err(Failure::new(
+            reasons::MULTIPLE_CLIENT_AUTH,
+            "invalid_request",
+            "use exactly one client authentication method",
+        ));
+    }
+    if let Some(b) = basic {
+        let (id, secret) = decode_basic(b).map_err(|mut f| {
+            f.basic_challenge = true;
+            f
+        })?;
+        if params.get("client_id").is_some_and(|body_id| body_id != id) {
+            return Err(Failure::new(
+                reasons::MULTIPLE_CLIENT_AUTH,
+                "invalid_request",
+                "client_id in the body differs from the HTTP Basic client id",
+            ));
+        }
+        return Ok(Presented::Basic {
+            id,
+            secret: crate::secret::Secret::new(secret),
+        });
+    }
+    if let Some(a) = assertion {
+        if params.get("client_assertion_type") != Some(JWT_BEARER) {
+            return Err(Failure::invalid(
+                "client_assertion_type",
+                format!("client_assertion_type must be {JWT_BEARER}"),
+            ));
+        }
+        return Ok(Presented::Assertion {
+            assertion: a.to_string(),
+            id: params.get("client_id").map(str::to_string),
+        });
+    }
+    match (params.get("client_id"), body_secret) {
+        (Some(id), Some(secret)) => Ok(Presented::Post {
+            id: id.to_string(),
+            secret: crate::secret::Secret::new(secret),
+        }),
+        (None, Some(_)) => Err(Failure::missing("client_id")),
+        (Some(id), None) => Ok(Presented::Public { id: id.to_string() }),
+        (None, None) => Ok(Presented::Nothing),
+    }
+}
+
+/// A fixed hash compared against when the client does not exist, so unknown clients cost
+/// the same keyed hash and compare as known ones.
+const DUMMY_HASH: [u8; 32] = [0x5a; 32];
+
+/// Checks a secret against a stored hash.
+async fn secret_matches(t: &Tessera, presented: &str, stored: &SecretHash) -> bool {
+    match stored {
+        SecretHash::Hmac(h) => ct_eq(&t.master.hash_secret(presented.as_bytes()), h),
+        SecretHash::Argon2(phc) => {
+            let phc = phc.clone();
+            let secret = presented.as_bytes().to_vec();
+            tokio::task::spawn_blocking(move || argon2_verify(&secret, &phc))
+                .await
+                .unwrap_or(false)
+        }
+    }
+}
+
+/// True if `secret` is one of the client's valid secrets (current, or previous within grace).
+pub async fn check_client_secret(t: &Tessera, client: &Client, secret: &str) -> bool {
+    let s = &client.secrets;
+    if let Some(cur) = &s.current {
+        if secret_matches(t, secret, cur).await {
+            return true;
+        }
+    }
+    if let (Some(prev), Some(until)) = (&s.previous, s.previous_expires_at) {
+        if t.clock.now() < until && secret_matches(t, secret, prev).await {
+            return true;
+        }
+    }
+    false
+}
+
+/// Authenticates the presented credentials and returns the client. `remote` is the caller's
+/// address for limits and audit.
+pub async fn authenticate(
+    t: &Tessera,
+    presented: &Presented,
+    remote: &str,
+    allow_public: bool,
+) -> Result<Arc<Client>, Failure> {
+    let challenge = presented.is_basic();
+    let with_challenge = |mut f: Failure| {
+        f.basic_challenge = challenge && f.status == 401;
+        f
+    };
+    if let Presented::Nothing = presented {
+        return Err(with_challenge(Failure::new(
+            reasons::MISSING_CLIENT_AUTH,
+            "invalid_client",
+            "client authentication is required",
+        )));
+    }
+    let subject = match presented {
+        Presented::Assertion { assertion, id } => id.clone().or_else(|| {
+            jws::peek_claims(assertion)
+                .ok()
+                .and_then(|c| c.get("sub").and_then(|v| v.as_str()).map(str::to_string))
+        }),
+        other => other.client_id().map(str::to_string),
+    };
+    if let Some(retry) = t.limiter.check(remote, subject.as_deref()) {
+        let mut f = Failure::new(
+            reasons::RATE_LIMITED,
+            "temporarily_unavailable",
+            "too many failed authentications; retry later",
+        );
+        f.retry_after = Some(retry);
+        return Err(f);
+    }
+    let client = match &subject {
+        Some(id) => t.client(id).await?,
+        None => None,
+    };
+    let ok = verify(t, presented, client.as_deref(), allow_public).await?;
+    match (client, ok) {
+        (Some(c), true) => Ok(c),
+        (client, _) => {
+            t.limiter.fail(remote, subject.as_deref());
+            let mut ev = event(t.clock.now(), "auth.failed", "failure");
+            ev.client_id = subject.clone();
+            ev.tenant_id = client.map(|c| c.tenant_id.clone());
+            ev.remote = Some(remote.to_string());
+            t.audit(ev).await;
+            metrics::counter!("tessera_auth_failures_total").increment(1);
+            Err(with_challenge(Failure::bad_client()))
+        }
+    }
+}
+
+async fn verify(
+    t: &Tessera,
+    presented: &Presented,
+    client: Option<&Client>,
+    allow_public: bool,
+) -> Result<bool, Failure> {
+    let usable = client.filter(|c| c.status == Status::Active);
+    match presented {
+        Presented::Basic { secret, .. } | Presented::Post { secret, .. } => match usable {
+            Some(c) if c.auth_method.uses_secret() => {
+                if c.secrets.vault.is_some() && c.secrets.current.is_none() {
+                    // Vault-held secrets are checked by the tenant API (issue: Vault).
+                    return Err(Failure::unavailable(
+                        "this client's secret is held in Vault, which this route cannot read",
+                    ));
+                }
+                Ok(check_client_secret(t, c, secret.expose()).await)
+            }
+            _ => {
+                // Same work as a real check: one keyed hash, one constant-time compare.
+                let _ = ct_eq(
+                    &t.master.hash_secret(secret.expose().as_bytes()),
+                    &DUMMY_HASH,
+                );
+                Ok(false)
+            }
+        },
+        Presented::Assertion { assertion, .. } => match usable {
+            Some(c) if c.auth_method == AuthMethod::PrivateKeyJwt => {
+                verify_assertion(t, c, assertion).await
+            }
+            _ => Ok(false),
+        },
+        Presented::Public { .. } => {
+            Ok(allow_public && usable.is_some_and(|c| c.auth_method == AuthMethod::None))
+        }
+        Presented::Nothing => Ok(false),
+    }
+}
+
+/// RFC 7523 §3: signature by the client's JWKS, `iss` = `sub` = client_id, `aud` names this
+/// server, `exp` in the future, `jti` never seen before.
+async fn verify_assertion(t: &Tessera, c: &Client, assertion: &str) -> Result<bool, Failure> {
+    let keys: Vec<VerifyingKey> = c
+        .jwks
+        .as_ref()
+        .and_then(|j| j.get("keys"))
+        .and_then(|k| k.as_array())
+        .map(|arr| arr.iter().filter_map(VerifyingKey::from_jwk).collect())
+        .unwrap_or_default();
+    let Ok(v) = jws::verify(assertion, &keys) else {
+        return Ok(false);
+    };
+    let claim = |k: &str| v.claims.get(k).and_then(|x| x.as_str());
+    if claim("iss") != Some(&c.client_id) || claim("sub") != Some(&c.client_id) {
+        return Ok(false);
+    }
+    let token_endpoint = t.token_endpoint();
+    let issuer = t.settings.issuer.as_str();
+    let aud_ok = match v.claims.get("aud") {
+        Some(serde_json::Value::String(a)) => a == &token_endpoint || a == issuer,
+        Some(serde_json::Value::Array(list)) => list
+            .iter()
+            .filter_map(|x| x.as_str())
+            .any(|a| a == token_endpoint || a == issuer),
+        _ => false,
+    };
+    if !aud_ok {
+        return Ok(false);
+    }
+    let now = t.clock.now();
+    let Some(exp) = v.claims.get("exp").and_then(|x| x.as_i64()) else {
+        return Ok(false);
+    };
+    const LEEWAY: i64 = 60;
+    if exp + LEEWAY < now {
+        return Ok(false);
+    }
+    if v.claims
+        .get("nbf")
+        .and_then(|x| x.as_i64())
+        .is_some_and(|nbf| nbf > now + LEEWAY)
+    {
+        return Ok(false);
+    }
+    let Some(jti) = claim("jti") else {
+        return Ok(false);
+    };
+    // Remember the jti at least until the assertion could no longer be accepted.
+    let fresh = t
+        .store
+        .record_assertion_jti(&c.client_id, jti, exp + LEEWAY)
+        .await?;
+    Ok(fresh)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Params {
+        Params::from_pairs(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn basic_credentials_are_form_url_decoded() {
+        // id "a b", secret "p:w%" -> urlencoded "a+b:p%3Aw%25"
+        let header = crate::crypto::b64(b"a+b:p%3Aw%25");
+        let (id, secret) = decode_basic(&header).unwrap();
+        assert_eq!((id.as_str(), secret.as_str()), ("a b", "p:w%"));
+    }
+
+    #[test]
+    fn basic_and_a_body_secret_together_are_invalid_request() {
+        let auth = format!("Basic {}", crate::crypto::b64(b"a:b"));
+        let p = params(&[("client_id", "a"), ("client_secret", "b")]);
+        let f = presented(Some(&auth), &p).unwrap_err();
+        assert_eq!(f.oauth_error, "invalid_request");
+    }
+
+    #[test]
+    fn a_body_secret_without_client_id_is_a_missing_field() {
+        let f = presented(None, &params(&[("client_secret", "b")])).unwrap_err();
+        assert_eq!(f.reason, reasons::FIELD_MISSING);
+    }
+}

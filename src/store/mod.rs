@@ -1,0 +1,563 @@
+//! Storage: the only module that speaks SQL (sqlx). One implementation serves SQLite and
+//! PostgreSQL through sqlx's `Any` driver; the SQL text is shared (written with `$1…$n`
+//! placeholders in order of first use, which both engines accept) and engine differences
+//! live in the per-engine migrations (`migrations/sqlite`, `migrations/postgres`, same numbers).
+//!
+//! Every tenant-scoped method takes the tenant first. Times are unix seconds, ids TEXT,
+//! hashes BLOB/BYTEA, lists JSON text.
+
+use sqlx::error::ErrorKind;
+
+use crate::tenants::{Client, Project, Tenant};
+
+mod connect;
+#[cfg(test)]
+mod contract_tests;
+mod rows;
+
+use rows::{client_mutable_columns, select_client, ClientParams};
+
+/// Errors from storage. `Conflict` and `NotFound` are answers; `Db` is an internal failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A row with the same key exists (maps to 409).
+    #[error("already exists")]
+    Conflict,
+    /// The row to update or delete does not exist (maps to 404).
+    #[error("not found")]
+    NotFound,
+    /// The database failed; the source is logged, never shown to callers.
+    #[error("database error")]
+    Db(#[source] sqlx::Error),
+    /// A stored value could not be decoded.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// The database URL names no supported engine (holds the reason, never the URL itself,
+    /// which may carry a password).
+    #[error("unsupported database url: {0}")]
+    BadUrl(String),
+    /// A migration failed or the database holds migrations this build does not know.
+    #[error("migration failed")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// Classifies constraint violations: a duplicate key is `Conflict`; a missing parent row
+    /// (the tenant or project a new row points to) is `NotFound`; anything else is `Db`.
+    fn from(e: sqlx::Error) -> StoreError {
+        if let sqlx::Error::Database(db) = &e {
+            match db.kind() {
+                ErrorKind::UniqueViolation => return StoreError::Conflict,
+                ErrorKind::ForeignKeyViolation => return StoreError::NotFound,
+                _ => {}
+            }
+        }
+        StoreError::Db(e)
+    }
+}
+
+/// Which database engine a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Embedded SQLite file (WAL mode).
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+/// One signing key as stored: the private part encrypted under the master key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// Key id (`kid`).
+    pub kid: String,
+    /// JOSE algorithm name: RS256, PS256, ES256 or EdDSA.
+    pub alg: String,
+    /// `next`, `active` or `retired`.
+    pub status: String,
+    /// AES-256-GCM ciphertext of the PKCS#8 private key (aad = kid).
+    pub private_enc: Vec<u8>,
+    /// Public JWK as JSON text.
+    pub public_jwk: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// When it became active, if it did.
+    pub activated_at: Option<i64>,
+    /// When it was retired, if it was.
+    pub retired_at: Option<i64>,
+    /// After this time no token it signed is valid: drop it from the JWKS.
+    pub expires_at: Option<i64>,
+}
+
+/// One audit event (SPEC §5). Never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditRecord {
+    /// Unix seconds.
+    pub at: i64,
+    /// Event name, e.g. `token.issued`, `auth.failed`, `admin.client.created`.
+    pub event: String,
+    /// Who acted (client id, `bootstrap`, service name …).
+    pub actor: Option<String>,
+    /// Tenant concerned.
+    pub tenant_id: Option<String>,
+    /// Client concerned.
+    pub client_id: Option<String>,
+    /// Token subject or object of the change.
+    pub subject: Option<String>,
+    /// Token id for issuance events.
+    pub jti: Option<String>,
+    /// `success` or `failure` (with a short reason, e.g. `failure:bad_secret`).
+    pub outcome: String,
+    /// Remote IP address.
+    pub remote: Option<String>,
+}
+
+/// Filter for reading audit events.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only this tenant's events.
+    pub tenant_id: Option<String>,
+    /// Only this client's events.
+    pub client_id: Option<String>,
+    /// Only events at or after this unix time.
+    pub since: Option<i64>,
+    /// At most this many (newest first).
+    pub limit: i64,
+}
+
+/// The database handle; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    /// Connection pool (sqlx Any driver).
+    pool: sqlx::AnyPool,
+    /// Engine behind the pool.
+    engine: Engine,
+}
+
+/// Default and maximum of `AuditFilter::limit`.
+const AUDIT_DEFAULT_LIMIT: i64 = 100;
+/// See `AUDIT_DEFAULT_LIMIT`.
+const AUDIT_MAX_LIMIT: i64 = 1000;
+/// Audit rows per multi-row INSERT (9 parameters each: far below both engines' limits).
+const AUDIT_ROWS_PER_INSERT: usize = 100;
+
+impl Store {
+    // --- meta: small key/value settings (e.g. the bootstrap admin token hash) ---
+    /// Inserts if absent; returns true when this call inserted it (first writer wins across nodes).
+    pub async fn meta_insert_if_absent(&self, key: &str, value: &[u8]) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Reads a meta value.
+    pub async fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let value = sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(value)
+    }
+
+    // --- tenants ---
+    /// Creates a tenant; `Conflict` if the id exists.
+    pub async fn create_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO tenants (id, name, status, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(t.id.as_str())
+            .bind(t.name.as_str())
+            .bind(t.status.as_str())
+            .bind(t.created_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Creates the tenant unless it exists (startup bootstrap); true if created.
+    pub async fn ensure_tenant(&self, t: &Tenant) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO tenants (id, name, status, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(t.id.as_str())
+        .bind(t.name.as_str())
+        .bind(t.status.as_str())
+        .bind(t.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Reads one tenant.
+    pub async fn get_tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
+        let sql = format!("SELECT {} FROM tenants WHERE id = $1", rows::TENANT_COLUMNS);
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::tenant).transpose()
+    }
+
+    /// All tenants ordered by id.
+    pub async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        let sql = format!("SELECT {} FROM tenants ORDER BY id", rows::TENANT_COLUMNS);
+        let all = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        all.iter().map(rows::tenant).collect()
+    }
+
+    /// Writes name and status; `NotFound` if absent.
+    pub async fn update_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE tenants SET name = $1, status = $2 WHERE id = $3")
+            .bind(t.name.as_str())
+            .bind(t.status.as_str())
+            .bind(t.id.as_str())
+            .execute(&self.pool)
+            .await?;
+        found(done.rows_affected())
+    }
+
+    // --- projects ---
+    /// Creates a project; `Conflict` if (tenant, id) exists, `NotFound` if the tenant does not.
+    pub async fn create_project(&self, p: &Project) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO projects (tenant_id, id, name, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(p.tenant_id.as_str())
+        .bind(p.id.as_str())
+        .bind(p.name.as_str())
+        .bind(p.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Reads one project.
+    pub async fn get_project(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<Project>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM projects WHERE tenant_id = $1 AND id = $2",
+            rows::PROJECT_COLUMNS
+        );
+        let row = sqlx::query(&sql)
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::project).transpose()
+    }
+
+    /// A tenant's projects ordered by id.
+    pub async fn list_projects(&self, tenant_id: &str) -> Result<Vec<Project>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM projects WHERE tenant_id = $1 ORDER BY id",
+            rows::PROJECT_COLUMNS
+        );
+        let all = sqlx::query(&sql)
+            .bind(tenant_id)
+            .fetch_all(&self.pool)
+            .await?;
+        all.iter().map(rows::project).collect()
+    }
+
+    // --- clients (client_id is unique across all tenants) ---
+    /// Creates a client; `Conflict` if the client_id exists in any tenant, `NotFound` if its
+    /// tenant, or its project inside that tenant, does not exist.
+    pub async fn create_client(&self, c: &Client) -> Result<(), StoreError> {
+        let params = ClientParams::new(c)?;
+        let q = sqlx::query(concat!(
+            "INSERT INTO clients (tenant_id, client_id, ",
+            client_mutable_columns!(),
+            ", created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+             $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+        ))
+        .bind(c.tenant_id.as_str())
+        .bind(c.client_id.as_str());
+        params
+            .bind_mutable(q)
+            .bind(c.created_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Reads a client of a tenant.
+    pub async fn get_client(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+    ) -> Result<Option<Client>, StoreError> {
+        let row = sqlx::query(concat!(
+            select_client!(),
+            " WHERE tenant_id = $1 AND client_id = $2"
+        ))
+        .bind(tenant_id)
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(rows::client).transpose()
+    }
+
+    /// Reads a client by id alone (token endpoint: the request does not name the tenant).
+    pub async fn find_client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+        let row = sqlx::query(concat!(select_client!(), " WHERE client_id = $1"))
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::client).transpose()
+    }
+
+    /// A tenant's clients ordered by client_id.
+    pub async fn list_clients(&self, tenant_id: &str) -> Result<Vec<Client>, StoreError> {
+        let all = sqlx::query(concat!(
+            select_client!(),
+            " WHERE tenant_id = $1 ORDER BY client_id"
+        ))
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await?;
+        all.iter().map(rows::client).collect()
+    }
+
+    /// Replaces every field but tenant_id, client_id and created_at; `NotFound` if absent
+    /// (or if the new project does not exist in the tenant).
+    pub async fn update_client(&self, c: &Client) -> Result<(), StoreError> {
+        let params = ClientParams::new(c)?;
+        // The column list and the placeholders below must stay in the same order as
+        // `client_mutable_columns!`; the round-trip contract test catches a mismatch.
+        let q = sqlx::query(
+            "UPDATE clients SET name = $1, project_id = $2, profile = $3, grant_types = $4, \
+             scopes = $5, default_scopes = $6, audiences = $7, token_ttl = $8, \
+             redirect_uris = $9, auth_method = $10, jwks = $11, signing_alg = $12, \
+             admin_tokens = $13, status = $14, secret_kind = $15, secret_hash = $16, \
+             prev_secret_kind = $17, prev_secret_hash = $18, prev_expires_at = $19, \
+             vault_ref = $20, updated_at = $21 WHERE tenant_id = $22 AND client_id = $23",
+        );
+        let done = params
+            .bind_mutable(q)
+            .bind(c.tenant_id.as_str())
+            .bind(c.client_id.as_str())
+            .execute(&self.pool)
+            .await?;
+        found(done.rows_affected())
+    }
+
+    /// Deletes a client; `NotFound` if absent.
+    pub async fn delete_client(&self, tenant_id: &str, client_id: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM clients WHERE tenant_id = $1 AND client_id = $2")
+            .bind(tenant_id)
+            .bind(client_id)
+            .execute(&self.pool)
+            .await?;
+        found(done.rows_affected())
+    }
+
+    // --- signing keys ---
+    /// Inserts a key; `Conflict` on a duplicate kid, or on a second `active` key of one alg.
+    pub async fn insert_key(&self, k: &KeyRecord) -> Result<(), StoreError> {
+        let sql = rows::key_insert_sql();
+        rows::bind_key(sqlx::query(&sql), k)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// All keys, oldest first.
+    pub async fn list_keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM signing_keys ORDER BY created_at, kid",
+            rows::KEY_COLUMNS
+        );
+        let all = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        all.iter().map(rows::key).collect()
+    }
+
+    /// Rotation in one transaction: every `active` key of `alg` becomes `retired`
+    /// (retired_at = now, expires_at = retire_expires_at), `promote_kid` (a `next` key) becomes
+    /// `active` (activated_at = now), and `new_next` is inserted as the new `next` key.
+    /// `NotFound` (and nothing changes) if `promote_kid` is not a `next` key of `alg`;
+    /// `Conflict` if `new_next.kid` exists.
+    pub async fn rotate_keys(
+        &self,
+        alg: &str,
+        promote_kid: &str,
+        new_next: &KeyRecord,
+        now: i64,
+        retire_expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE signing_keys SET status = 'retired', retired_at = $1, expires_at = $2 \
+             WHERE alg = $3 AND status = 'active'",
+        )
+        .bind(now)
+        .bind(retire_expires_at)
+        .bind(alg)
+        .execute(&mut *tx)
+        .await?;
+        let promoted = sqlx::query(
+            "UPDATE signing_keys SET status = 'active', activated_at = $1 \
+             WHERE kid = $2 AND alg = $3 AND status = 'next'",
+        )
+        .bind(now)
+        .bind(promote_kid)
+        .bind(alg)
+        .execute(&mut *tx)
+        .await?;
+        found(promoted.rows_affected())?;
+        let next = KeyRecord {
+            status: "next".to_owned(),
+            ..new_next.clone()
+        };
+        let sql = rows::key_insert_sql();
+        rows::bind_key(sqlx::query(&sql), &next)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes retired keys whose expires_at is before `now`; returns how many.
+    pub async fn purge_expired_keys(&self, now: i64) -> Result<u64, StoreError> {
+        let done =
+            sqlx::query("DELETE FROM signing_keys WHERE status = 'retired' AND expires_at < $1")
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected())
+    }
+
+    // --- revocation and replay ---
+    /// Remembers a revoked access-token jti until `exp` (idempotent; a later `exp` extends it).
+    pub async fn revoke_jti(&self, jti: &str, exp: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO revoked_jtis (jti, exp) VALUES ($1, $2) \
+             ON CONFLICT (jti) DO UPDATE SET exp = excluded.exp \
+             WHERE revoked_jtis.exp < excluded.exp",
+        )
+        .bind(jti)
+        .bind(exp)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// True if the jti was revoked.
+    pub async fn is_jti_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM revoked_jtis WHERE jti = $1")
+            .bind(jti)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Records a client-assertion jti (RFC 7523 replay defence); false if already seen.
+    pub async fn record_assertion_jti(
+        &self,
+        client_id: &str,
+        jti: &str,
+        exp: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO assertion_jtis (client_id, jti, exp) VALUES ($1, $2, $3) \
+             ON CONFLICT (client_id, jti) DO NOTHING",
+        )
+        .bind(client_id)
+        .bind(jti)
+        .bind(exp)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deletes revoked and assertion jtis whose exp is before `now`.
+    pub async fn purge_expired_jtis(&self, now: i64) -> Result<u64, StoreError> {
+        let revoked = sqlx::query("DELETE FROM revoked_jtis WHERE exp < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        let assertions = sqlx::query("DELETE FROM assertion_jtis WHERE exp < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(revoked.rows_affected() + assertions.rows_affected())
+    }
+
+    // --- audit ---
+    /// Appends a batch of events in one transaction.
+    pub async fn insert_audit(&self, events: &[AuditRecord]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        for chunk in events.chunks(AUDIT_ROWS_PER_INSERT) {
+            let sql = rows::audit_insert_sql(chunk.len());
+            // Not cached as a prepared statement: its text varies with the batch size.
+            let mut q = sqlx::query(&sql).persistent(false);
+            for e in chunk {
+                q = rows::bind_audit(q, e);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Events matching the filter, newest first (ties in insertion order, newest first).
+    /// A `limit` of 0 or less means 100; more than 1000 means 1000.
+    pub async fn list_audit(&self, f: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
+        let limit = if f.limit <= 0 {
+            AUDIT_DEFAULT_LIMIT
+        } else {
+            f.limit.min(AUDIT_MAX_LIMIT)
+        };
+        // Only the filters present appear in the WHERE clause, so each combination is its
+        // own statement and can use its index (`x IS NULL OR …` would defeat the planner).
+        let mut conditions = Vec::new();
+        if f.tenant_id.is_some() {
+            conditions.push("tenant_id = $");
+        }
+        if f.client_id.is_some() {
+            conditions.push("client_id = $");
+        }
+        if f.since.is_some() {
+            conditions.push("at >= $");
+        }
+        let mut sql = format!("SELECT {} FROM audit_events", rows::AUDIT_COLUMNS);
+        let mut n = 0;
+        for (i, condition) in conditions.iter().enumerate() {
+            n += 1;
+            sql.push_str(if i == 0 { " WHERE " } else { " AND " });
+            sql.push_str(condition);
+            sql.push_str(&n.to_string());
+        }
+        sql.push_str(&format!(" ORDER BY at DESC, id DESC LIMIT ${}", n + 1));
+
+        let mut q = sqlx::query(&sql);
+        if let Some(tenant_id) = &f.tenant_id {
+            q = q.bind(tenant_id.as_str());
+        }
+        if let Some(client_id) = &f.client_id {
+            q = q.bind(client_id.as_str());
+        }
+        if let Some(since) = f.since {
+            q = q.bind(since);
+        }
+        let all = q.bind(limit).fetch_all(&self.pool).await?;
+        all.iter().map(rows::audit).collect()
+    }
+}
+
+/// `NotFound` when an update or delete touched no row.
+fn found(rows_affected: u64) -> Result<(), StoreError> {
+    if rows_affected == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}

@@ -1,0 +1,309 @@
+use crate::both_engines;
+use crate::helpers::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn problem(r: reqwest::Response, status: u16) -> Value {
+    assert_eq!(r.status().as_u16(), status);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let v: Value = r.json().await.unwrap();
+    let code = v["karmoCode"].as_str().unwrap();
+    assert!(
+        code.len() == 8 && code.starts_with(&status.to_string()),
+        "{code}"
+    );
+    assert_eq!(v["status"], status);
+    for k in ["type", "title", "detail", "instance"] {
+        assert!(v[k].is_string(), "{k} in {v}");
+    }
+    assert!(v["karmoErrors"].is_array());
+    v
+}
+
+async fn the_admin_api_refuses_missing_and_wrong_bearer_tokens(app: TestApp) {
+    let r = app
+        .http
+        .get(app.url("/admin/v1/tenants"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().contains_key("www-authenticate"));
+    problem(r, 401).await;
+    let r = app
+        .http
+        .get(app.url("/admin/v1/tenants"))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
+    problem(r, 401).await;
+}
+
+async fn tenants_are_created_listed_read_and_disabled(app: TestApp) {
+    let r = app
+        .admin_post("/admin/v1/tenants", json!({"id": "acme", "name": "Acme"}))
+        .await;
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["id"], "acme");
+    assert_eq!(v["status"], "active");
+    assert!(tessera::clock::parse_time(v["created_at"].as_str().unwrap()).is_some());
+    let dup = app
+        .admin_post("/admin/v1/tenants", json!({"id": "acme", "name": "Again"}))
+        .await;
+    problem(dup, 409).await;
+    let list: Value = app
+        .admin_get("/admin/v1/tenants")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["acme", "default"]);
+    let r = app
+        .admin(
+            Method::PATCH,
+            "/admin/v1/tenants/acme",
+            Some(json!({"status": "disabled"})),
+        )
+        .await;
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "disabled");
+    problem(app.admin_get("/admin/v1/tenants/nope").await, 404).await;
+}
+
+async fn a_bad_admin_body_is_a_400_with_a_pointer_per_field(app: TestApp) {
+    let v = problem(
+        app.admin_post("/admin/v1/tenants", json!({"name": 5, "extra": true}))
+            .await,
+        400,
+    )
+    .await;
+    let pointers: Vec<&str> = v["karmoErrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect();
+    assert!(
+        pointers.contains(&"/id") && pointers.contains(&"/name") && pointers.contains(&"/extra"),
+        "{pointers:?}"
+    );
+    let v = problem(
+        app.admin_post(
+            "/admin/v1/tenants/default/clients",
+            json!({"name": "x", "grant_types": ["client_credentials"],
+        "scopes": [], "profile": "service", "token_ttl": 901, "audiences": ["other"]}),
+        )
+        .await,
+        400,
+    )
+    .await;
+    let pointers: Vec<&str> = v["karmoErrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect();
+    assert!(
+        pointers.contains(&"/token_ttl") && pointers.contains(&"/audiences"),
+        "{pointers:?}"
+    );
+    let r = app
+        .http
+        .post(app.url("/admin/v1/tenants"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    problem(r, 400).await;
+}
+
+async fn a_created_client_shows_its_secret_once_and_never_again(app: TestApp) {
+    let c = app.create_client("once").await;
+    assert!(c.secret.len() >= 43, "256 random bits");
+    let r = app
+        .admin_get("/admin/v1/tenants/default/clients/once")
+        .await;
+    let text = r.text().await.unwrap();
+    assert!(!text.contains(&c.secret));
+    assert!(!text.contains("\"client_secret\""));
+    let list = app
+        .admin_get("/admin/v1/tenants/default/clients")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("\"once\"") && !list.contains(&c.secret));
+    problem(
+        app.admin_get("/admin/v1/tenants/default/clients/ghost")
+            .await,
+        404,
+    )
+    .await;
+    problem(
+        app.admin_post(
+            "/admin/v1/tenants/ghost/clients",
+            json!({"name": "x", "grant_types": [], "scopes": []}),
+        )
+        .await,
+        404,
+    )
+    .await;
+    let r = app
+        .admin(
+            Method::DELETE,
+            "/admin/v1/tenants/default/clients/once",
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        app.token_basic(&c, &[("grant_type", "client_credentials")])
+            .await
+            .status(),
+        401
+    );
+}
+
+async fn projects_are_created_in_a_tenant_and_clients_can_name_them(app: TestApp) {
+    let r = app
+        .admin_post(
+            "/admin/v1/tenants/default/projects",
+            json!({"id": "p1", "name": "P1"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["tenant_id"], "default");
+    let c = app
+        .create_client_in(
+            "default",
+            json!({"client_id": "pc", "name": "x", "project_id": "p1",
+        "grant_types": ["client_credentials"], "scopes": []}),
+        )
+        .await;
+    let (_, claims) = decode_jwt(&app.access_token(&c, None).await);
+    assert_eq!(claims["project_id"], "p1");
+    let v = problem(
+        app.admin_post(
+            "/admin/v1/tenants/default/clients",
+            json!({"name": "x", "project_id": "nope",
+        "grant_types": [], "scopes": []}),
+        )
+        .await,
+        404,
+    )
+    .await;
+    assert_eq!(v["karmoCode"], "40400302");
+}
+
+async fn an_admin_scoped_token_administers_only_its_own_tenant(app: TestApp) {
+    app.create_tenant("acme").await;
+    app.create_tenant("other").await;
+    let admin = app
+        .create_client_in(
+            "acme",
+            json!({"client_id": "acme-admin", "name": "x", "grant_types": ["client_credentials"],
+        "scopes": [], "admin_tokens": true}),
+        )
+        .await;
+    let token = app.access_token(&admin, Some("tessera:admin")).await;
+    let get = |p: &str| app.http.get(app.url(p)).bearer_auth(&token).send();
+    assert_eq!(
+        get("/admin/v1/tenants/acme/clients")
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    problem(get("/admin/v1/tenants/other/clients").await.unwrap(), 403).await;
+    problem(get("/admin/v1/tenants").await.unwrap(), 403).await;
+    problem(get("/admin/v1/keys").await.unwrap(), 403).await;
+    // A client without admin_tokens cannot get the scope at all.
+    let plain = app.create_client("plain").await;
+    let r = app
+        .token_basic(
+            &plain,
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "tessera:admin"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    // A default-tenant admin client reaches everything.
+    let root = app
+        .create_client_in(
+            "default",
+            json!({"client_id": "root-admin", "name": "x", "grant_types": ["client_credentials"],
+        "scopes": [], "admin_tokens": true}),
+        )
+        .await;
+    let root_token = app.access_token(&root, Some("tessera:admin")).await;
+    let r = app
+        .http
+        .get(app.url("/admin/v1/tenants"))
+        .bearer_auth(&root_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+async fn audit_events_record_tokens_failures_and_changes_without_secrets(app: TestApp) {
+    let c = app.create_client("aud-ev").await;
+    let token = app.access_token(&c, None).await;
+    let bad = TestClient {
+        secret: "wrong-secret-value".into(),
+        ..c.clone()
+    };
+    app.token_basic(&bad, &[("grant_type", "client_credentials")])
+        .await;
+    let events = app.audit_events("client=aud-ev").await;
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"token.issued")
+            && names.contains(&"auth.failed")
+            && names.contains(&"admin.client.created"),
+        "{names:?}"
+    );
+    let issued = events
+        .iter()
+        .find(|e| e["event"] == "token.issued")
+        .unwrap();
+    let (_, claims) = decode_jwt(&token);
+    assert_eq!(issued["jti"], claims["jti"]);
+    assert_eq!(issued["remote"], "127.0.0.1");
+    for k in ["at", "tenant_id", "client_id", "subject", "outcome"] {
+        assert!(!issued[k].is_null(), "{k}");
+    }
+    let all = serde_json::to_string(&app.audit_events("limit=1000").await).unwrap();
+    assert!(
+        !all.contains(&c.secret)
+            && !all.contains("wrong-secret-value")
+            && !all.contains(ADMIN_TOKEN)
+    );
+    let since = app.audit_events(&format!("since={}", T0 + 10)).await;
+    assert!(since.is_empty());
+}
+
+both_engines!(
+    the_admin_api_refuses_missing_and_wrong_bearer_tokens,
+    tenants_are_created_listed_read_and_disabled,
+    a_bad_admin_body_is_a_400_with_a_pointer_per_field,
+    a_created_client_shows_its_secret_once_and_never_again,
+    projects_are_created_in_a_tenant_and_clients_can_name_them,
+    an_admin_scoped_token_administers_only_its_own_tenant,
+    audit_events_record_tokens_failures_and_changes_without_secrets,
+);
