@@ -825,7 +825,7 @@ pub async fn run_audit(opts: &AdminOpts, cmd: AuditCmd) -> anyhow::Result<()> {
 // ---------------------------------------------------------------------------------------
 
 /// Prints the answer: pretty JSON with `--json` (nothing for an empty answer), else `human`.
-fn show(
+pub(crate) fn show(
     opts: &AdminOpts,
     answer: &Value,
     human: impl FnOnce(&Value) -> String,
@@ -874,7 +874,7 @@ fn emit(text: &str) -> anyhow::Result<()> {
 
 /// A table of `{"items":[…]}`, or a one-row table of a single object. An empty answer
 /// (204) prints `done` when given.
-fn rows(answer: &Value, columns: &[(&str, &str)], done: Option<&str>) -> String {
+pub(crate) fn rows(answer: &Value, columns: &[(&str, &str)], done: Option<&str>) -> String {
     match answer {
         Value::Null => done.map(|d| format!("{d}\n")).unwrap_or_default(),
         Value::Object(map) => match map.get("items").and_then(Value::as_array) {

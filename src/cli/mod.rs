@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod table;
+pub mod users;
 
 use crate::config::Settings;
 use clap::{Parser, Subcommand};
@@ -55,6 +56,27 @@ pub enum Command {
         #[command(subcommand)]
         cmd: admin::KeysCmd,
     },
+    /// Manage tenant users.
+    User {
+        #[command(flatten)]
+        opts: admin::AdminOpts,
+        #[command(subcommand)]
+        cmd: users::UserCmd,
+    },
+    /// Manage tenant roles.
+    Role {
+        #[command(flatten)]
+        opts: admin::AdminOpts,
+        #[command(subcommand)]
+        cmd: users::RoleCmd,
+    },
+    /// Manage trusted upstream OpenID providers.
+    Upstream {
+        #[command(flatten)]
+        opts: admin::AdminOpts,
+        #[command(subcommand)]
+        cmd: users::UpstreamCmd,
+    },
     /// Read audit events.
     Audit {
         #[command(flatten)]
@@ -104,6 +126,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Project { opts, cmd } => admin::run_project(&opts, cmd).await,
         Command::Client { opts, cmd } => admin::run_client(&opts, cmd).await,
         Command::Keys { opts, cmd } => admin::run_keys(&opts, cmd).await,
+        Command::User { opts, cmd } => users::run_user(&opts, cmd).await,
+        Command::Role { opts, cmd } => users::run_role(&opts, cmd).await,
+        Command::Upstream { opts, cmd } => users::run_upstream(&opts, cmd).await,
         Command::Audit { opts, cmd } => admin::run_audit(&opts, cmd).await,
         Command::Docs { what } => {
             match what.as_str() {

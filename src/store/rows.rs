@@ -253,7 +253,7 @@ fn secret(row: &AnyRow, kind: &str, hash: &str) -> Result<Option<SecretHash>, St
 }
 
 /// Reads a JSON text column.
-fn json_column<T: serde::de::DeserializeOwned>(
+pub(super) fn json_column<T: serde::de::DeserializeOwned>(
     row: &AnyRow,
     column: &str,
 ) -> Result<T, StoreError> {
@@ -262,13 +262,19 @@ fn json_column<T: serde::de::DeserializeOwned>(
 }
 
 /// Parses stored JSON; the error names the column, never the content.
-fn from_json<T: serde::de::DeserializeOwned>(text: &str, column: &str) -> Result<T, StoreError> {
+pub(super) fn from_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    column: &str,
+) -> Result<T, StoreError> {
     serde_json::from_str(text)
         .map_err(|_| StoreError::Corrupt(format!("clients.{column}: invalid JSON")))
 }
 
 /// Serializes a value for a JSON text column.
-fn to_json<T: serde::Serialize + ?Sized>(value: &T, column: &str) -> Result<String, StoreError> {
+pub(super) fn to_json<T: serde::Serialize + ?Sized>(
+    value: &T,
+    column: &str,
+) -> Result<String, StoreError> {
     serde_json::to_string(value)
         .map_err(|_| StoreError::Corrupt(format!("clients.{column}: not serializable")))
 }

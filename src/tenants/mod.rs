@@ -248,3 +248,6 @@ mod tests {
         );
     }
 }
+
+pub mod users;
+pub use users::{Role, Upstream, User, ADMIN_ROLE};

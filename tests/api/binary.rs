@@ -338,5 +338,42 @@ async fn the_cli_prints_tables_by_default_and_json_on_request() {
         "--json",
     ]);
     assert!(ok && out.contains("client_secret"), "{out}");
+    let (ok, out, err) = cli(&[
+        "role",
+        "add",
+        "--tenant",
+        "acme",
+        "reader",
+        "--scope",
+        "docs:read",
+    ]);
+    assert!(ok && out.contains("reader"), "{err}");
+    let (ok, out, err) = cli(&[
+        "user",
+        "add",
+        "--tenant",
+        "acme",
+        "ann@example.com",
+        "--role",
+        "reader",
+        "--password",
+        "long-enough-pw",
+    ]);
+    assert!(ok && out.contains("ann@example.com"), "{err}");
+    let (ok, out, _) = cli(&["user", "list", "--tenant", "acme", "--json"]);
+    assert!(ok && !out.contains("long-enough-pw"), "{out}");
+    let (ok, out, err) = cli(&[
+        "upstream",
+        "add",
+        "--tenant",
+        "acme",
+        "--issuer",
+        "https://idp.example",
+        "--client-id",
+        "x",
+        "--id",
+        "idp",
+    ]);
+    assert!(ok && out.contains("https://idp.example"), "{err}");
     let _ = json!({});
 }

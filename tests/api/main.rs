@@ -19,3 +19,5 @@ mod keys;
 mod operations;
 /// `/oauth/token` client_credentials and client authentication.
 mod token_endpoint;
+/// Tenant users, roles and upstream providers through the admin API.
+mod users;

@@ -6,6 +6,7 @@ mod clients;
 mod fields;
 mod keys_audit;
 mod tenants;
+pub mod users;
 
 use super::body::{media_type, parse_json_entries, read_limited};
 use super::errors::{render, Dialect};
@@ -20,7 +21,7 @@ use crate::tenants::DEFAULT_TENANT;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 pub use fields::Fields;
 use serde_json::Value;
@@ -254,6 +255,41 @@ pub fn routes(r: Router<Shared>) -> Router<Shared> {
         with_405(
             post(clients::rotate_secret),
             "/admin/v1/tenants/{tenant}/clients/{client}/secret/rotate",
+        ),
+    )
+    .route(
+        "/admin/v1/tenants/{tenant}/users",
+        with_405(
+            post(users::create_user).get(users::list_users),
+            "/admin/v1/tenants/{tenant}/users",
+        ),
+    )
+    .route(
+        "/admin/v1/tenants/{tenant}/users/{user}",
+        with_405(
+            get(users::get_user).patch(users::patch_user),
+            "/admin/v1/tenants/{tenant}/users/{user}",
+        ),
+    )
+    .route(
+        "/admin/v1/tenants/{tenant}/roles",
+        with_405(
+            post(users::create_role).get(users::list_roles),
+            "/admin/v1/tenants/{tenant}/roles",
+        ),
+    )
+    .route(
+        "/admin/v1/tenants/{tenant}/upstreams",
+        with_405(
+            post(users::create_upstream).get(users::list_upstreams),
+            "/admin/v1/tenants/{tenant}/upstreams",
+        ),
+    )
+    .route(
+        "/admin/v1/tenants/{tenant}/upstreams/{upstream}",
+        with_405(
+            delete(users::delete_upstream),
+            "/admin/v1/tenants/{tenant}/upstreams/{upstream}",
         ),
     )
     .route(

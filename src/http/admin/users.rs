@@ -1,0 +1,408 @@
+//! Admin: tenant users, roles and upstream OpenID providers.
+
+use super::tenants::{conflict, existing_tenant};
+use super::{audit_change, authenticate, json, json_body, respond, Caller, Fields};
+use crate::clock::rfc3339;
+use crate::crypto::{argon2_hash, random_token};
+use crate::failure::Failure;
+use crate::http::{remote_ip, Shared};
+use crate::reasons;
+use crate::service::Tessera;
+use crate::tenants::users::{normalize_email, valid_email};
+use crate::tenants::{valid_id, Role, Status, Upstream, User, ADMIN_ROLE};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+
+/// Wire form of a user: never the password or its hash.
+pub fn user_json(u: &User) -> Value {
+    json!({
+        "id": u.id, "tenant_id": u.tenant_id, "email": u.email, "name": u.name,
+        "roles": u.roles, "scopes": u.scopes, "resources": u.resources, "groups": u.groups,
+        "status": u.status.as_str(), "has_password": u.password_hash.is_some(),
+        "created_at": rfc3339(u.created_at), "updated_at": rfc3339(u.updated_at),
+    })
+}
+
+fn role_json(r: &Role) -> Value {
+    json!({"name": r.name, "tenant_id": r.tenant_id, "scopes": r.scopes, "created_at": rfc3339(r.created_at)})
+}
+
+fn upstream_json(u: &Upstream) -> Value {
+    json!({"id": u.id, "tenant_id": u.tenant_id, "issuer": u.issuer, "client_id": u.client_id,
+           "name": u.name, "created_at": rfc3339(u.created_at)})
+}
+
+/// The tenant's roles, with the implicit `admin` role first when it is not stored.
+pub async fn tenant_roles(t: &Tessera, tenant: &str) -> Result<Vec<Role>, Failure> {
+    let mut roles = t.store.list_roles(tenant).await?;
+    if !roles.iter().any(|r| r.name == ADMIN_ROLE) {
+        roles.insert(
+            0,
+            Role {
+                tenant_id: tenant.into(),
+                name: ADMIN_ROLE.into(),
+                scopes: vec![],
+                created_at: 0,
+            },
+        );
+    }
+    Ok(roles)
+}
+
+async fn caller_for(
+    t: &Tessera,
+    headers: &HeaderMap,
+    addr: SocketAddr,
+    tenant: &str,
+) -> Result<Caller, Failure> {
+    let c = authenticate(t, headers, &remote_ip(addr)).await?;
+    c.check_tenant(tenant)?;
+    existing_tenant(t, tenant).await?;
+    Ok(c)
+}
+
+async fn hash_password(p: String) -> Result<String, Failure> {
+    tokio::task::spawn_blocking(move || argon2_hash(p.as_bytes()))
+        .await
+        .map_err(|e| Failure::internal(&e))?
+        .map_err(|e| Failure::internal(&e))
+}
+
+/// Applies user fields from a body; checks roles exist.
+async fn apply_user(
+    t: &Tessera,
+    f: &mut Fields,
+    u: &mut User,
+    creating: bool,
+) -> Result<(), Failure> {
+    if let Some(email) = f.string("email", creating) {
+        if valid_email(&email) {
+            u.email = normalize_email(&email);
+        } else {
+            f.error("email", "email must be an e-mail address");
+        }
+    }
+    if let Some(name) = f.string("name", false) {
+        u.name = Some(name);
+    }
+    if let Some(p) = f.string("password", false) {
+        if p.len() < 8 {
+            f.error("password", "password must be at least 8 characters");
+        } else {
+            u.password_hash = Some(hash_password(p).await?);
+        }
+    }
+    if let Some(roles) = f.strings("roles", false) {
+        let known = tenant_roles(t, &u.tenant_id).await?;
+        if let Some(bad) = roles.iter().find(|r| !known.iter().any(|k| &k.name == *r)) {
+            f.error("roles", format!("unknown role {bad}"));
+        }
+        u.roles = roles;
+    }
+    for (field, target) in [
+        ("scopes", &mut u.scopes),
+        ("resources", &mut u.resources),
+        ("groups", &mut u.groups),
+    ] {
+        if let Some(list) = f.strings(field, false) {
+            *target = list;
+        }
+    }
+    match f.string("status", false).as_deref() {
+        None => {}
+        Some("active") => u.status = Status::Active,
+        Some("disabled") => u.status = Status::Disabled,
+        Some(_) => f.error("status", "status must be active or disabled"),
+    }
+    Ok(())
+}
+
+/// `POST /admin/v1/tenants/{t}/users`.
+pub async fn create_user(
+    State(t): State<Shared>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(tenant): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let r = async {
+        let caller = caller_for(&t, &headers, addr, &tenant).await?;
+        let mut f = json_body(&headers, body).await?;
+        let id = match f.string("id", false) {
+            Some(id) if valid_id(&id) => id,
+            Some(_) => {
+                f.error("id", "id must be 1-128 characters of A-Z a-z 0-9 . _ - : @");
+                String::new()
+            }
+            None => random_token(12).map_err(|e| Failure::internal(&e))?,
+        };
+        let now = t.clock.now();
+        let mut u = User {
+            tenant_id: tenant.clone(),
+            id,
+            email: String::new(),
+            name: None,
+            password_hash: None,
+            roles: vec![],
+            scopes: vec![],
+            resources: vec![],
+            groups: vec![],
+            status: Status::Active,
+            created_at: now,
+            updated_at: now,
+        };
+        apply_user(&t, &mut f, &mut u, true).await?;
+        f.finish()?;
+        t.store
+            .create_user(&u)
+            .await
+            .map_err(|e| conflict(e, "user (id or email)"))?;
+        audit_change(&t, &caller, "admin.user.created", Some(&tenant), &u.id).await;
+        Ok(json(StatusCode::CREATED, user_json(&u)))
+    }
+    .await;
+    respond(r, uri.path())
+}
+
+/// `GET /admin/v1/tenants/{t}/users`.
+pub async fn list_users(
+    State(t): State<Shared>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(tenant): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let r = async {
+        caller_for(&t, &headers, addr, &tenant).await?;
+        let items: Vec<Value> = t
+            .store
+            .list_users(&tenant)
+            .await?
+            .iter()
+            .map(user_json)
+            .collect();
+        Ok(json(StatusCode::OK, json!({ "items": items })))
+    }
+    .await;
+    respond(r, uri.path())
+}
+
+async fn existing_user(t: &Tessera, tenant: &str, id: &str) -> Result<User, Failure> {
+    t.store
+        .get_user(tenant, id)
+        .await?
+        .ok_or_else(|| Failure::not_found(reasons::USER_NOT_FOUND, format!("user {id} not found")))
+}
+
+/// `GET /admin/v1/tenants/{t}/users/{id}`.
+pub async fn get_user(
+    State(t): State<Shared>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((tenant, id)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let r = async {
+        caller_for(&t, &headers, addr, &tenant).await?;
+        Ok(json(
+            StatusCode::OK,
+            user_json(&existing_user(&t, &tenant, &id).await?),
+        ))
+    }
+    .await;
+    respond(r, uri.path())
+}
+
+/// `PATCH /admin/v1/tenants/{t}/users/{id}`.
+pub async fn patch_user(
+    State(t): State<Shared>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((tenant, id)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let r = async {
+        let caller = caller_for(&t, &headers, addr, &tenant).await?;
+        let mut u = existing_user(&t, &tenant, &id).await?;
+        let mut f = json_body(&headers, body).await?;
+        apply_user(&t, &mut f, &mut u, false).await?;
+        f.finish()?;
+        u.updated_at = t.clock.now();
+        t.store
+            .update_user(&u)
+            .await
+            .map_err(|e| conflict(e, "user (email)"))?;
+        audit_change(&t, &caller, "admin.user.updated", Some(&tenant), &u.id).await;
+        Ok(json(StatusCode::OK, user_json(&u)))
+    }
+    .await;
+    respond(r, uri.path())
+}
+
+/// `POST /admin/v1/tenants/{t}/roles` with `{"name","scopes":[…]}`.
+pub async fn create_role(
+    State(t): State<Shared>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(tenant): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let r = async {
+        let caller = caller_for(&t, &headers, addr, &tenant).await?;
+        let mut f = json_body(&headers, body).await?;
+        let name = f.string("name", true);
+        let scopes = f.strings("scopes", false).unwrap_or_default();
+        if name.as_deref().is_some_and(|n| !valid_id(n)) {
+            f.error(
+                "name",
+                "name must be 1-128 characters of A-Z a-z 0-9 . _ - : @",
+            );
+        }
+        if scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
+            f.error("scopes", "scopes must be non-empty and contain no spaces");
+        }
+        f.finish()?;
+        let Some(name) = name else {
+            return Err(Failure::missing("name"));
+        };
+        let role = Role {
+            tenant_id: tenant.clone(),
+            name,
+            scopes,
+            created_at: t.clock.now(),
+        };
+        t.store
+            .create_role(&role)
+            .await
+            .map_err(|e| conflict(e, "role"))?;
+        audit_change(&t, &caller, "admin.role.created", Some(&tenant), &role.name).await;
+        Ok(json(StatusCode::CREATED, role_json(&role)))
+    }
+    .await;
+    respond(r, uri.path())
+}
+
+/// `GET /admin/v1/tenants/{t}/roles` (role `admin` is always listed).
+pub async fn list_roles(
+    State(t): State<Shared>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(tenant): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let r = async {
+        caller_for(&t, &headers, addr, &tenant).await?;
+        let items: Vec<Value> = tenant_roles(&t, &tenant)
+            .await?
+            .iter()
+            .map(role_json)
+            .collect();
+        Ok(json(StatusCode::OK, json!({ "items": items })))
+    }
+    .await;
+    respond(r, uri.path())
+}
+
+/// `POST /admin/v1/tenants/{t}/upstreams` with `{"issuer","client_id","name"?,"id"?}`.
+pub async fn create_upstream(
+    State(t): State<Shared>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(tenant): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let r = async {
+        let caller = caller_for(&t, &headers, addr, &tenant).await?;
+        let mut f = json_body(&headers, body).await?;
+        let issuer = f.string("issuer", true);
+        let client_id = f.string("client_id", true);
+        let name = f.string("name", false);
+        let id = f.string("id", false);
+        if issuer.as_deref().is_some_and(|i| {
+            !(i.starts_with("https://") || i.starts_with("http://")) || i.ends_with('/')
+        }) {
+            f.error(
+                "issuer",
+                "issuer must be an http(s) URL without a trailing slash",
+            );
+        }
+        if id.as_deref().is_some_and(|i| !valid_id(i)) {
+            f.error("id", "id must be 1-128 characters of A-Z a-z 0-9 . _ - : @");
+        }
+        f.finish()?;
+        let (Some(issuer), Some(client_id)) = (issuer, client_id) else {
+            return Err(Failure::missing("issuer"));
+        };
+        let id = match id {
+            Some(id) => id,
+            None => random_token(9).map_err(|e| Failure::internal(&e))?,
+        };
+        let u = Upstream {
+            tenant_id: tenant.clone(),
+            id,
+            issuer,
+            client_id,
+            name,
+            created_at: t.clock.now(),
+        };
+        t.store
+            .create_upstream(&u)
+            .await
+            .map_err(|e| conflict(e, "upstream (id or issuer+client_id)"))?;
+        audit_change(&t, &caller, "admin.upstream.created", Some(&tenant), &u.id).await;
+        Ok(json(StatusCode::CREATED, upstream_json(&u)))
+    }
+    .await;
+    respond(r, uri.path())
+}
+
+/// `GET /admin/v1/tenants/{t}/upstreams`.
+pub async fn list_upstreams(
+    State(t): State<Shared>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(tenant): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let r = async {
+        caller_for(&t, &headers, addr, &tenant).await?;
+        let items: Vec<Value> = t
+            .store
+            .list_upstreams(&tenant)
+            .await?
+            .iter()
+            .map(upstream_json)
+            .collect();
+        Ok(json(StatusCode::OK, json!({ "items": items })))
+    }
+    .await;
+    respond(r, uri.path())
+}
+
+/// `DELETE /admin/v1/tenants/{t}/upstreams/{id}`.
+pub async fn delete_upstream(
+    State(t): State<Shared>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((tenant, id)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let r = async {
+        let caller = caller_for(&t, &headers, addr, &tenant).await?;
+        t.store.delete_upstream(&tenant, &id).await?;
+        audit_change(&t, &caller, "admin.upstream.deleted", Some(&tenant), &id).await;
+        Ok(axum::response::IntoResponse::into_response(
+            StatusCode::NO_CONTENT,
+        ))
+    }
+    .await;
+    respond(r, uri.path())
+}
