@@ -29,6 +29,8 @@ pub struct TestApp {
     pub tessera: Arc<Tessera>,
     #[allow(dead_code)]
     pub engine: Engine,
+    /// The settings this server runs with (a peer node reuses them).
+    pub settings: Settings,
     _dir: tempfile::TempDir,
     pg_db: Option<String>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -133,7 +135,9 @@ pub async fn spawn_app_with(engine: Engine, adjust: impl FnOnce(&mut Settings)) 
     let mut settings = test_settings(dir.path(), &url);
     adjust(&mut settings);
     let clock = ManualClock::new(T0);
-    let app = App::build(settings, Arc::new(clock.clone())).await.unwrap();
+    let app = App::build(settings.clone(), Arc::new(clock.clone()))
+        .await
+        .unwrap();
     let addr = app.local_addr().unwrap();
     let tessera = app.tessera();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -150,6 +154,7 @@ pub async fn spawn_app_with(engine: Engine, adjust: impl FnOnce(&mut Settings)) 
         clock,
         tessera,
         engine,
+        settings,
         _dir: dir,
         pg_db,
         shutdown: Some(tx),
@@ -181,6 +186,30 @@ pub struct TestClient {
 }
 
 impl TestApp {
+    /// A second node on the same database, master key and clock (several `serve` processes
+    /// on one PostgreSQL database). It stops when the returned handle is dropped.
+    pub async fn spawn_peer(&self) -> Peer {
+        let app = App::build(self.settings.clone(), Arc::new(self.clock.clone()))
+            .await
+            .unwrap();
+        let addr = app.local_addr().unwrap();
+        let tessera = app.tessera();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let _ = app
+                .run_until_stopped(async move {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Peer {
+            base: format!("http://{addr}"),
+            tessera,
+            _stop: tx,
+            _server: server,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -311,4 +340,12 @@ macro_rules! both_engines {
             )*
         }
     };
+}
+
+/// A peer node started by [`TestApp::spawn_peer`].
+pub struct Peer {
+    pub base: String,
+    pub tessera: Arc<Tessera>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+    _server: tokio::task::JoinHandle<()>,
 }

@@ -15,6 +15,8 @@ mod docs;
 mod introspection;
 /// Signing keys, JWKS and rotation.
 mod keys;
+/// Several nodes on one database; scheduled key rotation.
+mod nodes;
 /// Health, readiness, metrics, OpenAPI, discovery.
 mod operations;
 /// `/oauth/token` client_credentials and client authentication.
