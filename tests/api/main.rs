@@ -17,6 +17,8 @@ mod introspection;
 mod keys;
 /// Health, readiness, metrics, OpenAPI, discovery.
 mod operations;
+/// The tenant token API: generateToken checks, claims and caller authorization.
+mod tenant_api;
 /// `/oauth/token` client_credentials and client authentication.
 mod token_endpoint;
 /// Tenant users, roles and upstream providers through the admin API.
