@@ -15,6 +15,8 @@ mod docs;
 mod introspection;
 /// Signing keys, JWKS and rotation.
 mod keys;
+/// A real OpenBao dev server for the Vault tests.
+mod openbao;
 /// Health, readiness, metrics, OpenAPI, discovery.
 mod operations;
 /// The tenant token API: generateToken checks, claims and caller authorization.
@@ -23,3 +25,5 @@ mod tenant_api;
 mod token_endpoint;
 /// Tenant users, roles and upstream providers through the admin API.
 mod users;
+/// Client secrets held in OpenBao (real `bao server -dev`).
+mod vault;
