@@ -106,13 +106,7 @@ async fn authorize_caller(
 ) -> Result<(), Failure> {
     let remote = call.remote;
     if let Some(retry) = t.limiter.check(remote, Some(&client.client_id)) {
-        let mut f = Failure::new(
-            reasons::RATE_LIMITED,
-            "temporarily_unavailable",
-            "too many failed authentications; retry later",
-        );
-        f.retry_after = Some(retry);
-        return Err(f);
+        return Err(Failure::rate_limited(retry));
     }
     let usable = client.status == Status::Active;
     let basic = basic_credentials(call.authorization);
@@ -152,6 +146,28 @@ async fn authorize_caller(
     Err(refusal)
 }
 
+/// Audits a refusal with what is known of the tenant and client, then passes `result` on.
+async fn audited(
+    t: &Tessera,
+    result: Result<IssuedToken, Failure>,
+    known: &(Option<String>, Option<String>),
+    subject: Option<&str>,
+    remote: &str,
+) -> Result<IssuedToken, Failure> {
+    if let Err(f) = &result {
+        user_token::audit_refused(
+            t,
+            f,
+            known.0.as_deref(),
+            known.1.as_deref(),
+            subject,
+            remote,
+        )
+        .await;
+    }
+    result
+}
+
 /// `generateToken`: the checks of SPEC §3.3 in order, then the token.
 pub async fn generate_token(
     t: &Tessera,
@@ -159,18 +175,8 @@ pub async fn generate_token(
     call: Call<'_>,
 ) -> Result<IssuedToken, Failure> {
     let result = generate_inner(t, req, call).await;
-    if let Err(f) = &result {
-        user_token::audit_refused(
-            t,
-            f,
-            Some(&req.tenant_id),
-            Some(&req.client_id),
-            Some(&req.email_id),
-            call.remote,
-        )
-        .await;
-    }
-    result
+    let known = (Some(req.tenant_id.clone()), Some(req.client_id.clone()));
+    audited(t, result, &known, Some(&req.email_id), call.remote).await
 }
 
 async fn generate_inner(
@@ -225,18 +231,7 @@ pub async fn oidc_token(
 ) -> Result<IssuedToken, Failure> {
     let mut known: (Option<String>, Option<String>) = (None, None);
     let result = oidc_inner(t, oidc_token, call, &mut known).await;
-    if let Err(f) = &result {
-        user_token::audit_refused(
-            t,
-            f,
-            known.0.as_deref(),
-            known.1.as_deref(),
-            None,
-            call.remote,
-        )
-        .await;
-    }
-    result
+    audited(t, result, &known, None, call.remote).await
 }
 
 async fn oidc_inner(

@@ -226,13 +226,7 @@ pub async fn authenticate(
         other => other.client_id().map(str::to_string),
     };
     if let Some(retry) = t.limiter.check(remote, subject.as_deref()) {
-        let mut f = Failure::new(
-            reasons::RATE_LIMITED,
-            "temporarily_unavailable",
-            "too many failed authentications; retry later",
-        );
-        f.retry_after = Some(retry);
-        return Err(f);
+        return Err(Failure::rate_limited(retry));
     }
     let client = match &subject {
         Some(id) => t.client(id).await?,

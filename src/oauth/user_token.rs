@@ -119,21 +119,7 @@ pub async fn issue(
     let scopes = match scope {
         None => held,
         Some(s) => {
-            let mut out: Vec<String> = Vec::new();
-            for want in s.split(' ').filter(|x| !x.is_empty()) {
-                if !held.iter().any(|h| h == want) {
-                    return Err(Failure::new(
-                        reasons::INVALID_SCOPE,
-                        "invalid_scope",
-                        format!("the user does not hold scope {want}"),
-                    )
-                    .with_field("/scope", format!("{want} is not held")));
-                }
-                if !out.iter().any(|o| o == want) {
-                    out.push(want.to_string());
-                }
-            }
-            out
+            crate::oauth::scope::narrow(s, |want| held.iter().any(|h| h == want), "this user")?
         }
     };
     let (aud, ttl) = crate::oauth::grant::audience_and_ttl(t, client, requested)?;
