@@ -142,6 +142,8 @@ pub struct App {
 impl App {
     /// Bootstraps everything and binds `settings.listen` (port 0 picks a free port).
     pub async fn build(settings: Settings, clock: SharedClock) -> Result<App, StartError> {
+        // A Vault CA bundle that cannot be read stops the start, rather than every read later.
+        crate::vault::http_client(&settings.vault).map_err(StartError::Config)?;
         let master = master_key(&settings)?;
         let store = open_store(&settings).await?;
         store

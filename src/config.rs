@@ -55,6 +55,13 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc { key: "vault.addr", kind: Kind::Str, default: "", doc: "OpenBao/Vault address; falls back to `VAULT_ADDR`." },
     SettingDoc { key: "vault.token", kind: Kind::SecretStr, default: "", doc: "OpenBao/Vault token; falls back to `VAULT_TOKEN`." },
     SettingDoc { key: "vault.cache_ttl", kind: Kind::Int, default: "30", doc: "Seconds a secret read from Vault is cached." },
+    SettingDoc { key: "vault.role_id", kind: Kind::Str, default: "", doc: "AppRole role id: with `vault.secret_id`, Tessera logs in at `/v1/auth/approle/login` and uses that token until its lease ends (instead of `vault.token`)." },
+    SettingDoc { key: "vault.secret_id", kind: Kind::SecretStr, default: "", doc: "AppRole secret id (never logged)." },
+    SettingDoc { key: "vault.ca_cert", kind: Kind::Str, default: "", doc: "PEM CA bundle trusted for Vault's TLS certificate, added to the system roots; falls back to `VAULT_CACERT`." },
+    SettingDoc { key: "vault.timeout", kind: Kind::Int, default: "5", doc: "Seconds a Vault request may take before Vault counts as unreachable (503)." },
+    SettingDoc { key: "upstream.jwks_cache_ttl", kind: Kind::Int, default: "3600", doc: "Seconds an upstream provider's discovery document and JWKS are cached." },
+    SettingDoc { key: "upstream.jwks_min_refresh", kind: Kind::Int, default: "10", doc: "At most one JWKS refetch per provider in this many seconds when a token names an unknown `kid`." },
+    SettingDoc { key: "upstream.timeout", kind: Kind::Int, default: "5", doc: "Seconds an upstream discovery or JWKS request may take before the provider counts as unreachable (503)." },
     SettingDoc { key: "limits.failed_auth_per_minute", kind: Kind::Int, default: "20", doc: "Failed authentications per minute per client+address, or per address, before 429." },
     SettingDoc { key: "s2s.gateway_header", kind: Kind::Str, default: "X-Amzn-Caller-Arn", doc: "Header carrying the caller ARN from a trusted gateway." },
     SettingDoc { key: "s2s.trusted_proxies", kind: Kind::List, default: "[]", doc: "CIDRs whose gateway header is believed (comma-separated in the env)." },
@@ -88,6 +95,28 @@ pub struct VaultSettings {
     pub token: Secret,
     /// Cache lifetime of a read secret, seconds.
     pub cache_ttl: i64,
+    /// AppRole role id (AppRole login replaces `token` when set).
+    #[serde(default)]
+    pub role_id: String,
+    /// AppRole secret id.
+    #[serde(default)]
+    pub secret_id: Secret,
+    /// PEM CA bundle for Vault's TLS certificate.
+    #[serde(default)]
+    pub ca_cert: String,
+    /// Request timeout, seconds.
+    pub timeout: i64,
+}
+
+/// Upstream OpenID provider settings (ID tokens for oidcToken and token exchange).
+#[derive(Debug, Clone, Deserialize)]
+pub struct UpstreamSettings {
+    /// How long discovery and JWKS are cached, seconds.
+    pub jwks_cache_ttl: i64,
+    /// Minimum seconds between JWKS refetches caused by an unknown `kid`.
+    pub jwks_min_refresh: i64,
+    /// Request timeout, seconds.
+    pub timeout: i64,
 }
 
 /// Signing key settings.
@@ -176,6 +205,8 @@ pub struct Settings {
     pub audit: AuditSettings,
     /// Vault.
     pub vault: VaultSettings,
+    /// Upstream OpenID providers.
+    pub upstream: UpstreamSettings,
     /// Limits.
     pub limits: LimitSettings,
     /// Service-to-service.
@@ -285,6 +316,9 @@ impl Settings {
         }
         if settings.vault.token.is_empty() {
             settings.vault.token = Secret::new(env("VAULT_TOKEN").unwrap_or_default());
+        }
+        if settings.vault.ca_cert.is_empty() {
+            settings.vault.ca_cert = env("VAULT_CACERT").unwrap_or_default();
         }
         for (name, profile) in builtin_profiles() {
             settings.profiles.entry(name).or_insert(profile);

@@ -131,6 +131,17 @@ impl Failure {
         Failure::new(reasons::INTERNAL, "server_error", "internal error")
     }
 
+    /// 429 with `Retry-After` (SPEC §6 failed-authentication limits).
+    pub fn rate_limited(retry_after: u64) -> Failure {
+        let mut f = Failure::new(
+            reasons::RATE_LIMITED,
+            "temporarily_unavailable",
+            "too many failed authentications; retry later",
+        );
+        f.retry_after = Some(retry_after);
+        f
+    }
+
     /// 503: a dependency (Vault, upstream provider, database) is unavailable.
     pub fn unavailable(detail: impl Into<String>) -> Failure {
         Failure::new(

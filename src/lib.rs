@@ -9,7 +9,10 @@
 //! - `store`: the only module that speaks SQL (SQLite and PostgreSQL).
 //! - `keys`: signing keys, rotation, JWKS, JWS verification.
 //! - `tokens`: access-token claims and issuing.
-//! - `oauth`: the protocol core (client authentication, scopes, grants, introspection).
+//! - `oauth`: the protocol core (client authentication, scopes, grants, introspection,
+//!   upstream OpenID provider ID tokens, user tokens).
+//! - `compat`: the compatible APIs (tenant token API) on top of `oauth`.
+//! - `vault`: client secrets held in OpenBao/Vault KV v2.
 //! - `audit`: batched audit events off the request path.
 //! - `service`: the shared core handlers work on.
 //! - `http`: axum router, dialects, body reading, admin API, discovery, operations.
@@ -23,6 +26,7 @@ pub mod app;
 pub mod audit;
 pub mod cli;
 pub mod clock;
+pub mod compat;
 pub mod config;
 pub mod crypto;
 pub mod failure;
@@ -35,3 +39,4 @@ pub mod service;
 pub mod store;
 pub mod tenants;
 pub mod tokens;
+pub mod vault;

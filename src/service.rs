@@ -39,6 +39,10 @@ pub struct Tessera {
     pub limiter: FailureLimiter,
     /// Keyed hash of the bootstrap admin token.
     pub admin_token_hash: Option<Vec<u8>>,
+    /// Client secrets held in OpenBao/Vault.
+    pub vault: crate::vault::Vault,
+    /// JWKS caches of upstream OpenID providers.
+    pub upstreams: crate::oauth::upstream::Providers,
     /// Recently read clients by client_id (`None` = known not to exist).
     clients: moka::future::Cache<String, Option<Arc<Client>>>,
 }
@@ -57,9 +61,13 @@ impl Tessera {
     ) -> Tessera {
         let issuer = TokenIssuer::new(&settings.issuer, keys.clone(), clock.clone());
         let limiter = FailureLimiter::new(settings.limits.failed_auth_per_minute, clock.clone());
+        let vault = crate::vault::Vault::new(&settings.vault, clock.clone());
+        let upstreams = crate::oauth::upstream::Providers::new(settings.upstream.timeout);
         Tessera {
             issuer,
             limiter,
+            vault,
+            upstreams,
             clients: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(CLIENT_CACHE_TTL)

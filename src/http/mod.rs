@@ -7,6 +7,7 @@ pub mod errors;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;
+pub mod tenant_api;
 
 use crate::failure::Failure;
 use crate::service::Tessera;
@@ -126,6 +127,26 @@ pub fn router(state: Shared) -> Router {
         .route(
             "/openapi.json",
             with_405(get(ops::openapi), "/openapi.json"),
+        );
+    let r = r
+        .route(
+            "/auth/admin/generateToken",
+            with_405(
+                post(tenant_api::admin_generate),
+                "/auth/admin/generateToken",
+            ),
+        )
+        .route(
+            "/auth/user/generateToken",
+            with_405(post(tenant_api::user_generate), "/auth/user/generateToken"),
+        )
+        .route(
+            "/auth/admin/oidcToken",
+            with_405(post(tenant_api::admin_oidc), "/auth/admin/oidcToken"),
+        )
+        .route(
+            "/auth/user/oidcToken",
+            with_405(post(tenant_api::user_oidc), "/auth/user/oidcToken"),
         );
     admin::routes(r)
         .fallback(not_found)

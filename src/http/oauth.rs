@@ -5,7 +5,7 @@ use super::errors::{render, Dialect};
 use super::{remote_ip, Shared};
 use crate::failure::Failure;
 use crate::oauth::client_auth::{authenticate, presented};
-use crate::oauth::grant::{client_credentials, token_response};
+use crate::oauth::grant::{client_credentials, token_exchange, token_response};
 use crate::oauth::introspect;
 use crate::reasons;
 use axum::extract::{ConnectInfo, Request, State};
@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 
 /// Grants `/oauth/token` implements, for discovery.
-pub const GRANT_TYPES: &[&str] = &["client_credentials"];
+pub const GRANT_TYPES: &[&str] = &["client_credentials", token_exchange::GRANT_TYPE];
 
 /// A JSON body with `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1).
 pub fn no_store_json(status: StatusCode, body: &serde_json::Value) -> Response {
@@ -78,6 +78,12 @@ async fn token_inner(
     }
     let presented = presented(authorization(&headers)?, &params)?;
     let client = authenticate(t, &presented, remote, false).await?;
+    if grant == token_exchange::GRANT_TYPE {
+        let issued = token_exchange::issue(t, &client, &params, remote, "/oauth/token").await?;
+        let mut body = token_response(&issued);
+        body["issued_token_type"] = token_exchange::ACCESS_TOKEN_TYPE.into();
+        return Ok(no_store_json(StatusCode::OK, &body));
+    }
     let issued = client_credentials::issue(
         t,
         &client,

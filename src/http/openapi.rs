@@ -48,7 +48,7 @@ pub const ROUTES: &[RouteDoc] = &[
         "post",
         "/oauth/token",
         "oauth",
-        "Token endpoint (RFC 6749 §3.2): client_credentials",
+        "Token endpoint (RFC 6749 §3.2): client_credentials, token exchange (RFC 8693)",
         Some(("TokenRequest", FORM_JSON)),
         ("200", "TokenResponse"),
         "OAuthError",
@@ -73,6 +73,46 @@ pub const ROUTES: &[RouteDoc] = &[
         ("200", "Empty"),
         "OAuthError",
         "client"
+    ),
+    route!(
+        "post",
+        "/auth/admin/generateToken",
+        "tenant",
+        "Admin token for a tenant user holding the admin role (SPEC §3.3)",
+        Some(("GenerateToken", JSON_ONLY)),
+        ("200", "TenantToken"),
+        "Problem",
+        "client"
+    ),
+    route!(
+        "post",
+        "/auth/user/generateToken",
+        "tenant",
+        "User token with the user's roles, scopes, resources and groups (SPEC §3.3)",
+        Some(("GenerateToken", JSON_ONLY)),
+        ("200", "TenantToken"),
+        "Problem",
+        "client"
+    ),
+    route!(
+        "post",
+        "/auth/admin/oidcToken",
+        "tenant",
+        "Admin token for the tenant user named by an upstream ID token (SPEC §3.3)",
+        Some(("OidcToken", JSON_ONLY)),
+        ("200", "TenantToken"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "post",
+        "/auth/user/oidcToken",
+        "tenant",
+        "User token for the tenant user named by an upstream ID token (SPEC §3.3)",
+        Some(("OidcToken", JSON_ONLY)),
+        ("200", "TenantToken"),
+        "Problem",
+        "bearer"
     ),
     route!(
         "get",
@@ -326,11 +366,19 @@ fn schemas() -> Value {
     json!({
         "TokenRequest": {"type": "object", "required": ["grant_type"], "properties": {
             "grant_type": s, "scope": s, "audience": s, "resource": s, "client_id": s, "client_secret": s,
-            "client_assertion_type": s, "client_assertion": s}},
+            "client_assertion_type": s, "client_assertion": s,
+            "subject_token": s, "subject_token_type": {"const": "urn:ietf:params:oauth:token-type:id_token"},
+            "requested_token_type": {"const": "urn:ietf:params:oauth:token-type:access_token"}}},
         "TokenParam": {"type": "object", "required": ["token"], "properties": {"token": s, "token_type_hint": s,
             "client_id": s, "client_secret": s}},
         "TokenResponse": {"type": "object", "required": ["access_token", "token_type", "expires_in"], "properties": {
-            "access_token": s, "token_type": {"const": "Bearer"}, "expires_in": i, "scope": s}},
+            "access_token": s, "token_type": {"const": "Bearer"}, "expires_in": i, "scope": s, "issued_token_type": s}},
+        "GenerateToken": {"type": "object", "required": ["tenant_id", "project_id", "client_id", "email_id"], "properties": {
+            "tenant_id": s, "project_id": s, "client_id": s, "email_id": s,
+            "secret_id": {"type": "string", "writeOnly": true, "description": "the client's secret; absent: HTTP Basic or a bearer token with scope tessera:generate"}}},
+        "OidcToken": {"type": "object", "required": ["oidc_token"], "properties": {"oidc_token": s}},
+        "TenantToken": {"type": "object", "required": ["access_token", "expires_in", "token_type"], "properties": {
+            "access_token": s, "expires_in": i, "token_type": {"const": "Bearer"}}},
         "Introspection": {"type": "object", "required": ["active"], "properties": {"active": b}, "additionalProperties": true},
         "OAuthError": {"type": "object", "required": ["error"], "properties": {"error": s, "error_description": s}},
         "IdApiError": {"type": "object", "required": ["error"], "properties": {"error": s, "errorDescription": s}},

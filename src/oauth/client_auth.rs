@@ -172,6 +172,31 @@ pub async fn check_client_secret(t: &Tessera, client: &Client, secret: &str) -> 
     false
 }
 
+/// True if `secret` is the client's secret, wherever it is held: hashed by Tessera
+/// ([`check_client_secret`]) or in OpenBao/Vault KV v2 (compared in constant time). A Vault
+/// that cannot be read is a 503 failure, never a match and never a skipped check.
+pub async fn verify_client_secret(
+    t: &Tessera,
+    client: &Client,
+    secret: &str,
+) -> Result<bool, Failure> {
+    let Some(r) = &client.secrets.vault else {
+        return Ok(check_client_secret(t, client, secret).await);
+    };
+    match t.vault.secret(r).await {
+        Ok(held) => Ok(ct_eq(
+            &crate::crypto::sha256(held.expose().as_bytes()),
+            &crate::crypto::sha256(secret.as_bytes()),
+        )),
+        Err(e) => {
+            tracing::warn!(client_id = %client.client_id, error = %e, cause = ?std::error::Error::source(&e).map(ToString::to_string), "client secret could not be read from Vault");
+            Err(Failure::unavailable(format!(
+                "the client's secret is held in Vault and could not be read: {e}"
+            )))
+        }
+    }
+}
+
 /// Authenticates the presented credentials and returns the client. `remote` is the caller's
 /// address for limits and audit.
 pub async fn authenticate(
@@ -201,13 +226,7 @@ pub async fn authenticate(
         other => other.client_id().map(str::to_string),
     };
     if let Some(retry) = t.limiter.check(remote, subject.as_deref()) {
-        let mut f = Failure::new(
-            reasons::RATE_LIMITED,
-            "temporarily_unavailable",
-            "too many failed authentications; retry later",
-        );
-        f.retry_after = Some(retry);
-        return Err(f);
+        return Err(Failure::rate_limited(retry));
     }
     let client = match &subject {
         Some(id) => t.client(id).await?,
@@ -239,13 +258,7 @@ async fn verify(
     match presented {
         Presented::Basic { secret, .. } | Presented::Post { secret, .. } => match usable {
             Some(c) if c.auth_method.uses_secret() => {
-                if c.secrets.vault.is_some() && c.secrets.current.is_none() {
-                    // Vault-held secrets are checked by the tenant API (issue: Vault).
-                    return Err(Failure::unavailable(
-                        "this client's secret is held in Vault, which this route cannot read",
-                    ));
-                }
-                Ok(check_client_secret(t, c, secret.expose()).await)
+                verify_client_secret(t, c, secret.expose()).await
             }
             _ => {
                 // Same work as a real check: one keyed hash, one constant-time compare.

@@ -1,8 +1,10 @@
 //! The OAuth 2.0 protocol core: client authentication, scopes and audiences, grants,
-//! introspection and revocation. No HTTP types beyond the parsed parameters.
+//! introspection and revocation, upstream ID tokens and user tokens. No HTTP types beyond the parsed parameters.
 
 pub mod client_auth;
 pub mod grant;
 pub mod introspect;
 pub mod limits;
 pub mod scope;
+pub mod upstream;
+pub mod user_token;

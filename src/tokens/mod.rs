@@ -68,6 +68,19 @@ pub struct TokenRequest {
     pub alg: Option<Alg>,
 }
 
+/// Claims about a tenant user (SPEC §2.2 "where known"); tokens for clients carry none.
+#[derive(Debug, Clone, Default)]
+pub struct UserClaims {
+    /// `email`.
+    pub email: Option<String>,
+    /// `roles`.
+    pub roles: Vec<String>,
+    /// `groups`.
+    pub groups: Vec<String>,
+    /// `resources`.
+    pub resources: Vec<String>,
+}
+
 #[derive(Serialize)]
 struct AccessClaims<'a> {
     iss: &'a str,
@@ -87,6 +100,14 @@ struct AccessClaims<'a> {
     tenant_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     project_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    roles: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    groups: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resources: Option<&'a [String]>,
 }
 
 /// A signed access token and what the response and audit need from it.
@@ -149,6 +170,16 @@ impl TokenIssuer {
 
     /// Signs an RFC 9068 access token.
     pub fn issue(&self, req: &TokenRequest) -> Result<IssuedToken, IssueError> {
+        self.issue_with(req, None)
+    }
+
+    /// Signs an RFC 9068 access token for a tenant user: `user`'s claims are added (`roles`,
+    /// `groups` and `resources` always, as arrays, so consumers need not guess).
+    pub fn issue_with(
+        &self,
+        req: &TokenRequest,
+        user: Option<&UserClaims>,
+    ) -> Result<IssuedToken, IssueError> {
         let signer = self.keys.signer(req.alg)?;
         let now = self.clock.now();
         // 128 random bits (SPEC: at least 122).
@@ -169,6 +200,10 @@ impl TokenIssuer {
             token_use: req.token_use,
             tenant_id: req.tenant_id.as_deref(),
             project_id: req.project_id.as_deref(),
+            email: user.and_then(|u| u.email.as_deref()),
+            roles: user.map(|u| u.roles.as_slice()),
+            groups: user.map(|u| u.groups.as_slice()),
+            resources: user.map(|u| u.resources.as_slice()),
         };
         let payload = serde_json::to_vec(&claims).map_err(|_| IssueError::Json)?;
         let token = signer

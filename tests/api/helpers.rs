@@ -349,3 +349,27 @@ pub struct Peer {
     _stop: tokio::sync::oneshot::Sender<()>,
     _server: tokio::task::JoinHandle<()>,
 }
+
+/// Like [`both_engines!`] for tests that spawn their own server: each named
+/// `async fn(Engine)` runs once per engine.
+#[macro_export]
+macro_rules! per_engine {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Engine::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Engine::Postgres).await;
+                }
+            )*
+        }
+    };
+}

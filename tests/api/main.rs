@@ -11,15 +11,25 @@ mod bad_input;
 mod binary;
 /// README tables generated from the code.
 mod docs;
+/// A real upstream OpenID provider inside the test process.
+mod idp;
 /// Introspection and revocation.
 mod introspection;
 /// Signing keys, JWKS and rotation.
 mod keys;
 /// Several nodes on one database; scheduled key rotation.
 mod nodes;
+/// A real OpenBao dev server for the Vault tests.
+mod openbao;
 /// Health, readiness, metrics, OpenAPI, discovery.
 mod operations;
+/// The tenant token API: generateToken checks, claims and caller authorization.
+mod tenant_api;
 /// `/oauth/token` client_credentials and client authentication.
 mod token_endpoint;
+/// Upstream ID tokens: oidcToken, token exchange, key rotation, refused tokens.
+mod upstream;
 /// Tenant users, roles and upstream providers through the admin API.
 mod users;
+/// Client secrets held in OpenBao (real `bao server -dev`).
+mod vault;

@@ -5,9 +5,9 @@ use crate::http::body::Params;
 use crate::keys::signer::Alg;
 use crate::oauth::scope;
 use crate::reasons;
-use crate::service::{event, Tessera};
+use crate::service::Tessera;
 use crate::tenants::Client;
-use crate::tokens::{Audience, IssuedToken, TokenRequest, TokenUse};
+use crate::tokens::{IssuedToken, TokenRequest, TokenUse};
 
 /// Options a compatible route can impose on the grant.
 #[derive(Debug, Clone, Copy, Default)]
@@ -38,27 +38,11 @@ pub async fn issue(
         ));
     }
     let scopes = scope::grant(client, params.get("scope"))?;
-    let profile = t.profile(&client.profile).ok_or_else(|| {
-        Failure::internal(&std::io::Error::other(format!(
-            "client {} names unknown profile {}",
-            client.client_id, client.profile
-        )))
-    })?;
     let requested: Vec<&str> = [params.get("audience"), params.get("resource")]
         .into_iter()
         .flatten()
         .collect();
-    let aud = scope::audience(
-        client,
-        profile.audience.as_deref(),
-        &t.settings.issuer,
-        &requested,
-    )?;
-    let ttl = client
-        .token_ttl
-        .map_or(profile.ttl, |c| c.min(profile.ttl))
-        .min(t.settings.tokens.max_ttl)
-        .max(1);
+    let (aud, ttl) = super::audience_and_ttl(t, client, &requested)?;
     let token_use = opts.token_use.unwrap_or(match client.profile.as_str() {
         "partner" => TokenUse::Partner,
         "service" => TokenUse::Service,
@@ -66,7 +50,7 @@ pub async fn issue(
     });
     let req = TokenRequest {
         sub: client.client_id.clone(),
-        aud: Audience::from_list(aud),
+        aud,
         ttl,
         client_id: client.client_id.clone(),
         scopes,
@@ -79,13 +63,6 @@ pub async fn issue(
     let issued = t.issuer.issue(&req).map_err(|e| Failure::internal(&e))?;
     metrics::counter!("tessera_tokens_issued_total", "grant" => "client_credentials", "route" => route)
         .increment(1);
-    let mut ev = event(t.clock.now(), "token.issued", "success");
-    ev.actor = Some(client.client_id.clone());
-    ev.tenant_id = Some(client.tenant_id.clone());
-    ev.client_id = Some(client.client_id.clone());
-    ev.subject = Some(client.client_id.clone());
-    ev.jti = Some(issued.jti.clone());
-    ev.remote = Some(remote.to_string());
-    t.audit(ev).await;
+    super::audit_issued(t, client, &client.client_id, &issued, remote).await;
     Ok(issued)
 }

@@ -1,9 +1,59 @@
 //! Grants of the token endpoint, one file each.
 
 pub mod client_credentials;
+pub mod token_exchange;
 
-use crate::tokens::IssuedToken;
+use crate::failure::Failure;
+use crate::oauth::scope;
+use crate::service::{event, Tessera};
+use crate::tenants::Client;
+use crate::tokens::{Audience, IssuedToken};
 use serde_json::{json, Value};
+
+/// The `aud` and lifetime of a token for `client`: its profile's, narrowed by the client
+/// (and by `requested` audiences, RFC 8707), the lifetime bounded by `tokens.max_ttl`.
+pub fn audience_and_ttl(
+    t: &Tessera,
+    client: &Client,
+    requested: &[&str],
+) -> Result<(Audience, i64), Failure> {
+    let profile = t.profile(&client.profile).ok_or_else(|| {
+        Failure::internal(&std::io::Error::other(format!(
+            "client {} names unknown profile {}",
+            client.client_id, client.profile
+        )))
+    })?;
+    let aud = scope::audience(
+        client,
+        profile.audience.as_deref(),
+        &t.settings.issuer,
+        requested,
+    )?;
+    let ttl = client
+        .token_ttl
+        .map_or(profile.ttl, |c| c.min(profile.ttl))
+        .min(t.settings.tokens.max_ttl)
+        .max(1);
+    Ok((Audience::from_list(aud), ttl))
+}
+
+/// Records a `token.issued` audit event for a token issued to `client` about `subject`.
+pub async fn audit_issued(
+    t: &Tessera,
+    client: &Client,
+    subject: &str,
+    issued: &IssuedToken,
+    remote: &str,
+) {
+    let mut ev = event(t.clock.now(), "token.issued", "success");
+    ev.actor = Some(client.client_id.clone());
+    ev.tenant_id = Some(client.tenant_id.clone());
+    ev.client_id = Some(client.client_id.clone());
+    ev.subject = Some(subject.to_string());
+    ev.jti = Some(issued.jti.clone());
+    ev.remote = Some(remote.to_string());
+    t.audit(ev).await;
+}
 
 /// The RFC 6749 §5.1 success body.
 pub fn token_response(t: &IssuedToken) -> Value {

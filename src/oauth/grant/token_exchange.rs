@@ -1,0 +1,115 @@
+//! RFC 8693 token exchange: an authenticated client trades an ID token of an upstream OpenID
+//! provider its tenant trusts (`subject_token_type` `…:id_token`) for an access token about the
+//! tenant user with that e-mail (SPEC §2.1, §3.3), `token_use` `user`.
+
+use crate::failure::Failure;
+use crate::http::body::Params;
+use crate::oauth::upstream;
+use crate::oauth::user_token::{self, Kind, Origin};
+use crate::reasons;
+use crate::service::Tessera;
+use crate::tenants::Client;
+use crate::tokens::IssuedToken;
+
+/// The grant type (RFC 8693 §2.1).
+pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+/// The only subject token type accepted: an OpenID Connect ID token (RFC 8693 §3).
+pub const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
+/// The type of the token issued (RFC 8693 §3).
+pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+/// RFC 8693 §2.2.2: a bad subject token (or one refused by policy) is `invalid_request`.
+fn refused(mut f: Failure) -> Failure {
+    if f.status < 500 {
+        f.status = 400;
+        f.oauth_error = "invalid_request";
+    }
+    f
+}
+
+/// Exchanges the request's `subject_token` for a user access token issued to `client`.
+pub async fn issue(
+    t: &Tessera,
+    client: &Client,
+    params: &Params,
+    remote: &str,
+    route: &'static str,
+) -> Result<IssuedToken, Failure> {
+    if !client.grant_types.iter().any(|g| g == GRANT_TYPE) {
+        return Err(Failure::new(
+            reasons::CLIENT_NOT_ALLOWED_GRANT,
+            "unauthorized_client",
+            "client not allowed this grant",
+        ));
+    }
+    let subject_token = params
+        .get("subject_token")
+        .ok_or_else(|| Failure::missing("subject_token"))?;
+    match params.get("subject_token_type") {
+        None => return Err(Failure::missing("subject_token_type")),
+        Some(ID_TOKEN_TYPE) => {}
+        Some(_) => {
+            return Err(Failure::invalid(
+                "subject_token_type",
+                format!("subject_token_type must be {ID_TOKEN_TYPE}"),
+            ))
+        }
+    }
+    if params
+        .get("requested_token_type")
+        .is_some_and(|r| r != ACCESS_TOKEN_TYPE)
+    {
+        return Err(Failure::invalid(
+            "requested_token_type",
+            format!("only {ACCESS_TOKEN_TYPE} can be issued"),
+        ));
+    }
+    if params.get("actor_token").is_some() || params.get("actor_token_type").is_some() {
+        return Err(Failure::invalid(
+            "actor_token",
+            "delegation (actor_token) is not supported",
+        ));
+    }
+    let result = async {
+        user_token::active_tenant(t, &client.tenant_id).await?;
+        let verified = upstream::verify_id_token(t, &client.tenant_id, subject_token).await?;
+        let user =
+            user_token::tenant_user(t, &client.tenant_id, &verified.email, Kind::User).await?;
+        Ok::<_, Failure>(user)
+    }
+    .await;
+    let user = match result {
+        Ok(u) => u,
+        Err(f) => {
+            let f = refused(f);
+            user_token::audit_refused(
+                t,
+                &f,
+                Some(&client.tenant_id),
+                Some(&client.client_id),
+                None,
+                remote,
+            )
+            .await;
+            return Err(f);
+        }
+    };
+    let requested: Vec<&str> = [params.get("audience"), params.get("resource")]
+        .into_iter()
+        .flatten()
+        .collect();
+    user_token::issue(
+        t,
+        client,
+        &user,
+        Kind::User,
+        params.get("scope"),
+        &requested,
+        Origin {
+            grant: "token_exchange",
+            route,
+            remote,
+        },
+    )
+    .await
+}
