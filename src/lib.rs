@@ -10,6 +10,7 @@
 //! - `keys`: signing keys, rotation, JWKS, JWS verification.
 //! - `tokens`: access-token claims and issuing.
 //! - `oauth`: the protocol core (client authentication, scopes, grants, introspection).
+//! - `s2s`: registered services and how a calling service is authenticated (SPEC §4).
 //! - `audit`: batched audit events off the request path.
 //! - `service`: the shared core handlers work on.
 //! - `http`: axum router, dialects, body reading, admin API, discovery, operations.
@@ -30,6 +31,7 @@ pub mod http;
 pub mod keys;
 pub mod oauth;
 pub mod reasons;
+pub mod s2s;
 pub mod secret;
 pub mod service;
 pub mod store;

@@ -67,6 +67,12 @@ contract_cases!(
     replaying_an_assertion_jti_returns_false,
     audit_events_list_newest_first_with_filters_and_limit,
     a_large_audit_batch_is_stored_whole,
+    a_service_round_trips_every_field_and_services_list_in_name_order,
+    registering_a_service_name_twice_is_a_conflict,
+    updating_a_service_replaces_its_fields_but_keeps_created_at,
+    updating_or_deleting_a_missing_service_is_not_found,
+    deleting_a_service_removes_it,
+    an_argon2_service_secret_is_refused_before_any_sql,
 );
 
 /// Runs `case` on a migrated store over a fresh SQLite file.

@@ -38,27 +38,18 @@ pub async fn issue(
         ));
     }
     let scopes = scope::grant(client, params.get("scope"))?;
-    let profile = t.profile(&client.profile).ok_or_else(|| {
-        Failure::internal(&std::io::Error::other(format!(
-            "client {} names unknown profile {}",
-            client.client_id, client.profile
-        )))
-    })?;
+    let profile = t.required_profile(&client.profile, &format!("client {}", client.client_id))?;
     let requested: Vec<&str> = [params.get("audience"), params.get("resource")]
         .into_iter()
         .flatten()
         .collect();
     let aud = scope::audience(
-        client,
+        &client.audiences,
         profile.audience.as_deref(),
         &t.settings.issuer,
         &requested,
     )?;
-    let ttl = client
-        .token_ttl
-        .map_or(profile.ttl, |c| c.min(profile.ttl))
-        .min(t.settings.tokens.max_ttl)
-        .max(1);
+    let ttl = scope::ttl(client.token_ttl, profile.ttl, t.settings.tokens.max_ttl);
     let token_use = opts.token_use.unwrap_or(match client.profile.as_str() {
         "partner" => TokenUse::Partner,
         "service" => TokenUse::Service,
