@@ -11,6 +11,8 @@
 //! - `tokens`: access-token claims and issuing.
 //! - `oauth`: the protocol core (client authentication, scopes, grants, introspection).
 //! - `s2s`: registered services and how a calling service is authenticated (SPEC §4).
+//! - `compat`: the three compatible token APIs (internal, partner, identity; SPEC §3) on
+//!   top of `oauth` and `s2s`.
 //! - `audit`: batched audit events off the request path.
 //! - `service`: the shared core handlers work on.
 //! - `http`: axum router, dialects, body reading, admin API, discovery, operations.
@@ -24,6 +26,7 @@ pub mod app;
 pub mod audit;
 pub mod cli;
 pub mod clock;
+pub mod compat;
 pub mod config;
 pub mod crypto;
 pub mod failure;

@@ -9,6 +9,8 @@ mod admin;
 mod bad_input;
 /// The real `tessera` binary: start-up defaults, SIGTERM, migrate, CLI.
 mod binary;
+/// The compatible token APIs: internal, partner and identity (SPEC §3).
+mod compat;
 /// README tables generated from the code.
 mod docs;
 /// Introspection and revocation.
@@ -17,5 +19,7 @@ mod introspection;
 mod keys;
 /// Health, readiness, metrics, OpenAPI, discovery.
 mod operations;
+/// Registered services: admin API, secret and trusted-gateway bindings (SPEC §4).
+mod services;
 /// `/oauth/token` client_credentials and client authentication.
 mod token_endpoint;
