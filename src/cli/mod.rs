@@ -2,6 +2,7 @@
 //! server's admin API (never SQL).
 
 pub mod admin;
+pub mod services;
 pub mod table;
 
 use crate::config::Settings;
@@ -47,6 +48,13 @@ pub enum Command {
         opts: admin::AdminOpts,
         #[command(subcommand)]
         cmd: admin::ClientCmd,
+    },
+    /// Manage registered services (service-to-service callers).
+    Service {
+        #[command(flatten)]
+        opts: admin::AdminOpts,
+        #[command(subcommand)]
+        cmd: services::ServiceCmd,
     },
     /// Manage signing keys.
     Keys {
@@ -103,6 +111,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant { opts, cmd } => admin::run_tenant(&opts, cmd).await,
         Command::Project { opts, cmd } => admin::run_project(&opts, cmd).await,
         Command::Client { opts, cmd } => admin::run_client(&opts, cmd).await,
+        Command::Service { opts, cmd } => services::run_service(&opts, cmd).await,
         Command::Keys { opts, cmd } => admin::run_keys(&opts, cmd).await,
         Command::Audit { opts, cmd } => admin::run_audit(&opts, cmd).await,
         Command::Docs { what } => {
