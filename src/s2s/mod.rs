@@ -129,7 +129,7 @@ pub fn is_trusted(proxies: &[IpNet], peer: IpAddr) -> bool {
 }
 
 /// What a request offers to prove which service it is.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Caller<'a> {
     /// The `Authorization` header, if any.
     pub authorization: Option<&'a str>,
@@ -139,6 +139,18 @@ pub struct Caller<'a> {
     pub peer: IpAddr,
     /// The peer as text, for limits and audit.
     pub remote: &'a str,
+}
+
+/// Written by hand so the `Authorization` header (it may hold a secret) never reaches `{:?}`.
+impl std::fmt::Debug for Caller<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("authorization", &self.authorization.map(|_| "[redacted]"))
+            .field("gateway_arn", &self.gateway_arn)
+            .field("peer", &self.peer)
+            .field("remote", &self.remote)
+            .finish()
+    }
 }
 
 /// 401 for a call that is not an authenticated service (nothing about why).
@@ -288,6 +300,17 @@ mod tests {
         assert!(!is_trusted(&p, "127.0.0.2".parse().unwrap()));
         assert!(parse_proxies(&["10.0.0.0/33".into()]).is_err());
         assert!(parse_proxies(&["example.com".into()]).is_err());
+    }
+
+    #[test]
+    fn a_caller_never_shows_its_authorization_header_in_debug_output() {
+        let c = Caller {
+            authorization: Some("Basic b3JkZXJzOnMzY3IzdA=="),
+            gateway_arn: None,
+            peer: "127.0.0.1".parse().unwrap(),
+            remote: "127.0.0.1",
+        };
+        assert!(!format!("{c:?}").contains("b3JkZXJz"));
     }
 
     #[test]

@@ -32,6 +32,34 @@ async fn partner_client(app: &TestApp, id: &str) -> TestClient {
     .await
 }
 
+/// How a request body is encoded.
+#[derive(Clone, Copy)]
+enum Body {
+    Form,
+    Json,
+}
+
+/// `grant_type=client_credentials` with `client_id` and `client_secret` in the body.
+async fn client_credentials_in_body(
+    app: &TestApp,
+    route: &str,
+    c: &TestClient,
+    body: Body,
+) -> reqwest::Response {
+    let req = app.http.post(app.url(route));
+    let req = match body {
+        Body::Form => req.form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &c.id),
+            ("client_secret", &c.secret),
+        ]),
+        Body::Json => req.json(
+            &json!({"grant_type": "client_credentials", "client_id": c.id, "client_secret": c.secret}),
+        ),
+    };
+    req.send().await.unwrap()
+}
+
 /// Asserts a 200 token answer of exactly `{"access_token","token_type","expires_in"}`.
 async fn compat_token(r: reqwest::Response) -> Value {
     let status = r.status();
@@ -128,24 +156,8 @@ async fn client_credentials_on_the_internal_api_gives_the_same_partner_token_fro
     app: TestApp,
 ) {
     let c = partner_client(&app, "acme-partner").await;
-    let json_r = app
-        .http
-        .post(app.url(INTERNAL))
-        .json(&json!({"grant_type": "client_credentials", "client_id": c.id, "client_secret": c.secret}))
-        .send()
-        .await
-        .unwrap();
-    let form_r = app
-        .http
-        .post(app.url(INTERNAL))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &c.id),
-            ("client_secret", &c.secret),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let json_r = client_credentials_in_body(&app, INTERNAL, &c, Body::Json).await;
+    let form_r = client_credentials_in_body(&app, INTERNAL, &c, Body::Form).await;
     for v in [compat_token(json_r).await, compat_token(form_r).await] {
         assert_eq!(v["expires_in"], 3600);
         let claims = verify_with_jwks(&app, v["access_token"].as_str().unwrap()).await;
@@ -196,17 +208,7 @@ async fn the_internal_api_answers_field_and_grant_errors_with_pointers(app: Test
 
 async fn a_client_outside_the_partner_profile_is_not_allowed_this_grant(app: TestApp) {
     let c = app.create_client("plain").await;
-    let r = app
-        .http
-        .post(app.url(INTERNAL))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &c.id),
-            ("client_secret", &c.secret),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = client_credentials_in_body(&app, INTERNAL, &c, Body::Form).await;
     assert_eq!(problem(r, 400).await["karmoCode"], "40000203");
     let r = app
         .http
@@ -231,24 +233,8 @@ async fn the_partner_api_gives_the_same_token_for_basic_or_body_credentials(app:
         .send()
         .await
         .unwrap();
-    let body_form = app
-        .http
-        .post(app.url(PARTNER))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &c.id),
-            ("client_secret", &c.secret),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let body_json = app
-        .http
-        .post(app.url(PARTNER))
-        .json(&json!({"grant_type": "client_credentials", "client_id": c.id, "client_secret": c.secret}))
-        .send()
-        .await
-        .unwrap();
+    let body_form = client_credentials_in_body(&app, PARTNER, &c, Body::Form).await;
+    let body_json = client_credentials_in_body(&app, PARTNER, &c, Body::Json).await;
     for r in [basic, body_form, body_json] {
         let v = compat_token(r).await;
         assert_eq!(v["expires_in"], 3600);
