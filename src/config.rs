@@ -351,6 +351,7 @@ impl Settings {
                 "issuer must be a URL without a trailing slash".into(),
             ));
         }
+        crate::s2s::parse_proxies(&self.s2s.trusted_proxies).map_err(ConfigError::Invalid)?;
         for (name, p) in &self.profiles {
             if p.ttl <= 0 {
                 return Err(ConfigError::Invalid(format!(
@@ -489,6 +490,14 @@ mod tests {
         assert_eq!(s.vault.addr, "http://vault");
         assert_eq!(s.profiles["fast"].ttl, 60);
         assert!(s.profiles.contains_key("service"));
+    }
+
+    #[test]
+    fn a_trusted_proxy_that_is_not_a_cidr_is_a_clear_error() {
+        let env =
+            |k: &str| (k == "TESSERA_S2S_TRUSTED_PROXIES").then(|| "10.0.0.0/8,nope".to_string());
+        let err = Settings::load(None, &env).unwrap_err();
+        assert!(err.to_string().contains("nope"), "{err}");
     }
 
     #[test]

@@ -86,6 +86,31 @@ impl Failure {
             .with_field(&format!("/{field}"), detail)
     }
 
+    /// `unsupported_grant_type` (400) with a pointer to `/grant_type`.
+    pub fn unsupported_grant(grant: &str) -> Failure {
+        Failure::new(
+            reasons::UNSUPPORTED_GRANT_TYPE,
+            "unsupported_grant_type",
+            format!("grant_type {grant} is not supported"),
+        )
+        .with_field("/grant_type", "unsupported")
+    }
+
+    /// `invalid_request`: every field of `fields` that `present` says is absent, each with
+    /// its pointer, in one failure.
+    pub fn require(fields: &[&str], present: impl Fn(&str) -> bool) -> Result<(), Failure> {
+        let absent: Vec<&str> = fields.iter().copied().filter(|f| !present(f)).collect();
+        let Some(first) = absent.first() else {
+            return Ok(());
+        };
+        let mut f = Failure::missing(first);
+        for more in absent.iter().skip(1) {
+            f = f.with_field(&format!("/{more}"), format!("{more} is required"));
+            f.detail = format!("{}; {more} is required", f.detail);
+        }
+        Err(f)
+    }
+
     /// `invalid_client` (401): nothing about why.
     pub fn bad_client() -> Failure {
         Failure::new(

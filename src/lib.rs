@@ -11,8 +11,10 @@
 //! - `tokens`: access-token claims and issuing.
 //! - `oauth`: the protocol core (client authentication, scopes, grants, introspection,
 //!   upstream OpenID provider ID tokens, user tokens).
-//! - `compat`: the compatible APIs (tenant token API) on top of `oauth`.
 //! - `vault`: client secrets held in OpenBao/Vault KV v2.
+//! - `s2s`: registered services and how a calling service is authenticated (SPEC §4).
+//! - `compat`: the compatible token APIs (internal, partner, identity, tenant; SPEC §3) on
+//!   top of `oauth` and `s2s`.
 //! - `audit`: batched audit events off the request path.
 //! - `service`: the shared core handlers work on.
 //! - `http`: axum router, dialects, body reading, admin API, discovery, operations.
@@ -34,6 +36,7 @@ pub mod http;
 pub mod keys;
 pub mod oauth;
 pub mod reasons;
+pub mod s2s;
 pub mod secret;
 pub mod service;
 pub mod store;

@@ -41,6 +41,7 @@ reasons! {
     FORBIDDEN = 206, 403, "outside the caller's reach";
     USER_NOT_ADMIN = 207, 403, "user is not an administrator";
     BAD_BEARER_TOKEN = 208, 401, "missing or invalid bearer token";
+    BAD_SERVICE_CREDENTIALS = 209, 401, "missing or invalid service credentials";
     TENANT_NOT_FOUND = 301, 404, "tenant not found";
     PROJECT_NOT_FOUND = 302, 404, "project not found";
     CLIENT_NOT_FOUND = 303, 404, "client not found";

@@ -27,7 +27,7 @@ const API_PREFIX: &str = "/admin/v1";
 
 const NO_TOKEN: &str = "no admin token: pass --token or set TESSERA_ADMIN_TOKEN";
 
-const SHOWN_ONCE: &str =
+pub(super) const SHOWN_ONCE: &str =
     "This secret is shown only once: store it now. Tessera keeps only a hash and cannot show it again.";
 
 const TENANT_COLUMNS: &[(&str, &str)] = &[
@@ -837,14 +837,15 @@ pub(crate) fn show(
     }
 }
 
-/// Like [`show`] for answers carrying a `client_secret`; with `--json` the "shown only once"
+/// Like [`show`] for answers carrying a `client_secret` (or a service's `secret`); with
+/// `--json` the "shown only once"
 /// warning goes to stderr so stdout stays parseable.
-fn show_secret(
+pub(super) fn show_secret(
     opts: &AdminOpts,
     answer: &Value,
     human: impl FnOnce(&Value) -> String,
 ) -> anyhow::Result<()> {
-    if opts.json && answer.get("client_secret").is_some() {
+    if opts.json && (answer.get("client_secret").is_some() || answer.get("secret").is_some()) {
         // Best effort: a closed stderr must not hide the secret on stdout.
         let _ = writeln!(std::io::stderr(), "{SHOWN_ONCE}");
     }

@@ -2,6 +2,7 @@
 //! server's admin API (never SQL).
 
 pub mod admin;
+pub mod services;
 pub mod table;
 pub mod users;
 
@@ -48,6 +49,13 @@ pub enum Command {
         opts: admin::AdminOpts,
         #[command(subcommand)]
         cmd: admin::ClientCmd,
+    },
+    /// Manage registered services (service-to-service callers).
+    Service {
+        #[command(flatten)]
+        opts: admin::AdminOpts,
+        #[command(subcommand)]
+        cmd: services::ServiceCmd,
     },
     /// Manage signing keys.
     Keys {
@@ -125,6 +133,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant { opts, cmd } => admin::run_tenant(&opts, cmd).await,
         Command::Project { opts, cmd } => admin::run_project(&opts, cmd).await,
         Command::Client { opts, cmd } => admin::run_client(&opts, cmd).await,
+        Command::Service { opts, cmd } => services::run_service(&opts, cmd).await,
         Command::Keys { opts, cmd } => admin::run_keys(&opts, cmd).await,
         Command::User { opts, cmd } => users::run_user(&opts, cmd).await,
         Command::Role { opts, cmd } => users::run_role(&opts, cmd).await,

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod body;
+pub mod compat;
 pub mod discovery;
 pub mod errors;
 pub mod oauth;
@@ -102,6 +103,18 @@ pub fn router(state: Shared) -> Router {
         .route(
             "/oauth/revoke",
             with_405(post(oauth::revoke), "/oauth/revoke"),
+        )
+        .route(
+            "/v1/auth/token",
+            with_405(post(compat::internal_token), "/v1/auth/token"),
+        )
+        .route(
+            "/v1/oauth/token",
+            with_405(post(compat::partner_token), "/v1/oauth/token"),
+        )
+        .route(
+            "/api/id/v1/auth/token",
+            with_405(post(compat::identity_token), "/api/id/v1/auth/token"),
         )
         .route(
             "/.well-known/jwks.json",

@@ -7,7 +7,6 @@ use crate::failure::Failure;
 use crate::oauth::client_auth::{authenticate, presented};
 use crate::oauth::grant::{client_credentials, token_exchange, token_response};
 use crate::oauth::introspect;
-use crate::reasons;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +17,11 @@ pub const GRANT_TYPES: &[&str] = &["client_credentials", token_exchange::GRANT_T
 
 /// A JSON body with `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1).
 pub fn no_store_json(status: StatusCode, body: &serde_json::Value) -> Response {
+    no_store_text(status, body.to_string())
+}
+
+/// Like [`no_store_json`] for JSON already serialized (keeps a struct's field order).
+pub fn no_store_text(status: StatusCode, json_text: String) -> Response {
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
@@ -25,7 +29,7 @@ pub fn no_store_json(status: StatusCode, body: &serde_json::Value) -> Response {
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    (status, headers, body.to_string()).into_response()
+    (status, headers, json_text).into_response()
 }
 
 /// Reads and parses a request body as token-endpoint parameters.
@@ -36,7 +40,8 @@ pub async fn read_params(req: Request, accept: Accept) -> Result<(HeaderMap, Par
     Ok((parts.headers, params))
 }
 
-fn authorization(headers: &HeaderMap) -> Result<Option<&str>, Failure> {
+/// The `Authorization` header as text, if present.
+pub fn authorization(headers: &HeaderMap) -> Result<Option<&str>, Failure> {
     match headers.get(header::AUTHORIZATION) {
         None => Ok(None),
         Some(v) => v
@@ -69,12 +74,7 @@ async fn token_inner(
         .get("grant_type")
         .ok_or_else(|| Failure::missing("grant_type"))?;
     if !GRANT_TYPES.contains(&grant) {
-        return Err(Failure::new(
-            reasons::UNSUPPORTED_GRANT_TYPE,
-            "unsupported_grant_type",
-            format!("grant_type {grant} is not supported"),
-        )
-        .with_field("/grant_type", "unsupported"));
+        return Err(Failure::unsupported_grant(grant));
     }
     let presented = presented(authorization(&headers)?, &params)?;
     let client = authenticate(t, &presented, remote, false).await?;

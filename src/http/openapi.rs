@@ -20,12 +20,15 @@ pub struct RouteDoc {
     pub ok: (&'static str, &'static str),
     /// Error schema name (`OAuthError`, `Problem`, `IdApiError`).
     pub error: &'static str,
-    /// Security: `none`, `client` (client authentication), `bearer` (admin bearer).
+    /// Security: `none`, `client` (client authentication), `basic` (HTTP Basic only),
+    /// `service` (a service's gateway header or Basic, or a client in the body), `bearer`
+    /// (admin bearer).
     pub security: &'static str,
 }
 
 const FORM_JSON: &[&str] = &["application/x-www-form-urlencoded", "application/json"];
 const JSON_ONLY: &[&str] = &["application/json"];
+const FORM_ONLY: &[&str] = &["application/x-www-form-urlencoded"];
 
 macro_rules! route {
     ($m:literal, $p:literal, $tag:literal, $sum:literal, $body:expr, $ok:expr, $err:literal, $sec:literal) => {
@@ -113,6 +116,36 @@ pub const ROUTES: &[RouteDoc] = &[
         ("200", "TenantToken"),
         "Problem",
         "bearer"
+    ),
+    route!(
+        "post",
+        "/v1/auth/token",
+        "compat",
+        "Internal token API (SPEC 3.1): no grant_type = service token for the calling service; client_credentials = partner token",
+        Some(("InternalTokenRequest", FORM_JSON)),
+        ("200", "CompatTokenResponse"),
+        "Problem",
+        "service"
+    ),
+    route!(
+        "post",
+        "/v1/oauth/token",
+        "compat",
+        "Partner token API (SPEC 3.2): client_credentials, HTTP Basic or body credentials",
+        Some(("PartnerTokenRequest", FORM_JSON)),
+        ("200", "CompatTokenResponse"),
+        "Problem",
+        "client"
+    ),
+    route!(
+        "post",
+        "/api/id/v1/auth/token",
+        "compat",
+        "Identity API (SPEC 3.4): client_credentials with HTTP Basic only; scope echoed, scp in the token",
+        Some(("IdTokenRequest", FORM_ONLY)),
+        ("200", "IdTokenResponse"),
+        "IdApiError",
+        "basic"
     ),
     route!(
         "get",
@@ -315,6 +348,56 @@ pub const ROUTES: &[RouteDoc] = &[
         "bearer"
     ),
     route!(
+        "post",
+        "/admin/v1/services",
+        "admin",
+        "Register a service (a generated secret is shown once)",
+        Some(("ServiceCreate", JSON_ONLY)),
+        ("201", "Service"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "get",
+        "/admin/v1/services",
+        "admin",
+        "List services",
+        None,
+        ("200", "ServiceList"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "get",
+        "/admin/v1/services/{service}",
+        "admin",
+        "Read a service",
+        None,
+        ("200", "Service"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "delete",
+        "/admin/v1/services/{service}",
+        "admin",
+        "Remove a service",
+        None,
+        ("204", "Empty"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "post",
+        "/admin/v1/services/{service}/secret/rotate",
+        "admin",
+        "Rotate a service secret with a grace period",
+        Some(("SecretRotate", JSON_ONLY)),
+        ("200", "ServiceSecretRotated"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
         "get",
         "/admin/v1/keys",
         "admin",
@@ -379,6 +462,19 @@ fn schemas() -> Value {
         "OidcToken": {"type": "object", "required": ["oidc_token"], "properties": {"oidc_token": s}},
         "TenantToken": {"type": "object", "required": ["access_token", "expires_in", "token_type"], "properties": {
             "access_token": s, "expires_in": i, "token_type": {"const": "Bearer"}}},
+        "InternalTokenRequest": {"type": "object", "properties": {
+            "grant_type": {"enum": ["client_credentials"], "description": "absent: a service token for the calling service"},
+            "client_id": s, "client_secret": s, "scope": s, "audience": s}},
+        "PartnerTokenRequest": {"type": "object", "required": ["grant_type"], "properties": {
+            "grant_type": {"const": "client_credentials"}, "client_id": s, "client_secret": s, "scope": s, "audience": s}},
+        "CompatTokenResponse": {"type": "object", "required": ["access_token", "token_type", "expires_in"], "properties": {
+            "access_token": s, "token_type": {"const": "Bearer"}, "expires_in": i}},
+        "IdTokenRequest": {"type": "object", "required": ["grant_type"], "properties": {
+            "grant_type": {"enum": ["client_credentials", "authorization_code"]}, "scope": s, "audience": s,
+            "code": s, "redirect_uri": s, "code_verifier": s}},
+        "IdTokenResponse": {"type": "object", "required": ["scope", "token_type", "access_token", "expires_in"], "properties": {
+            "scope": s, "token_type": {"const": "Bearer"}, "access_token": s, "expires_in": i,
+            "id_token": s, "refresh_token": s}},
         "Introspection": {"type": "object", "required": ["active"], "properties": {"active": b}, "additionalProperties": true},
         "OAuthError": {"type": "object", "required": ["error"], "properties": {"error": s, "error_description": s}},
         "IdApiError": {"type": "object", "required": ["error"], "properties": {"error": s, "errorDescription": s}},
@@ -427,6 +523,19 @@ fn schemas() -> Value {
         "UpstreamCreate": {"type": "object", "required": ["issuer", "client_id"], "properties": {"id": s, "issuer": s, "client_id": s, "name": s}},
         "Upstream": {"type": "object", "properties": {"id": s, "tenant_id": s, "issuer": s, "client_id": s, "name": opt_s, "created_at": s}},
         "UpstreamList": list_of("Upstream"),
+        "Binding": {"oneOf": [
+            {"type": "object", "required": ["type"], "properties": {"type": {"const": "secret"}}},
+            {"type": "object", "required": ["type", "arn"], "properties": {"type": {"const": "gateway"}, "arn": s}},
+            {"type": "object", "required": ["type", "arn"], "properties": {"type": {"const": "aws_iam"}, "arn": s}},
+            {"type": "object", "required": ["type", "san"], "properties": {"type": {"const": "mtls"}, "san": s}}]},
+        "ServiceCreate": {"type": "object", "required": ["name", "bindings"], "properties": {
+            "name": s, "audiences": strings(), "ttl": i, "bindings": {"type": "array", "items": r("Binding")}}},
+        "Service": {"type": "object", "properties": {
+            "name": s, "audiences": strings(), "ttl": {"type": ["integer", "null"]},
+            "bindings": {"type": "array", "items": r("Binding")}, "created_at": s, "updated_at": s,
+            "secret": {"type": "string", "description": "present only in the create answer, for a secret binding"}}},
+        "ServiceList": list_of("Service"),
+        "ServiceSecretRotated": {"type": "object", "properties": {"secret": s, "previous_expires_at": s}},
         "Key": {"type": "object", "properties": {"kid": s, "alg": s, "status": {"enum": ["next", "active", "retired"]}, "created_at": s, "public_jwk": {"type": "object"}}},
         "KeyList": list_of("Key"),
         "AuditEvent": {"type": "object", "properties": {"at": s, "event": s, "tenant_id": opt_s, "client_id": opt_s,
@@ -467,6 +576,8 @@ pub fn document(issuer: &str) -> Value {
         }
         match route.security {
             "client" => op["security"] = json!([{"basic": []}, {}]),
+            "basic" => op["security"] = json!([{"basic": []}]),
+            "service" => op["security"] = json!([{"gateway": []}, {"basic": []}, {}]),
             "bearer" => op["security"] = json!([{"bearer": []}]),
             _ => {}
         }
@@ -486,6 +597,8 @@ pub fn document(issuer: &str) -> Value {
             "securitySchemes": {
                 "basic": {"type": "http", "scheme": "basic"},
                 "bearer": {"type": "http", "scheme": "bearer"},
+                "gateway": {"type": "apiKey", "in": "header", "name": "X-Amzn-Caller-Arn",
+                            "description": "caller ARN set by a trusted gateway (header name: s2s.gateway_header); believed only from s2s.trusted_proxies"},
             },
         },
     })

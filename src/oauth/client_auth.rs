@@ -8,7 +8,7 @@ use crate::http::body::{form_decode, Params};
 use crate::keys::{jws, signer::VerifyingKey};
 use crate::reasons;
 use crate::service::{event, Tessera};
-use crate::tenants::{AuthMethod, Client, SecretHash, Status};
+use crate::tenants::{AuthMethod, Client, ClientSecrets, SecretHash, Status};
 use std::sync::Arc;
 
 /// RFC 7523 client assertion type.
@@ -158,7 +158,12 @@ async fn secret_matches(t: &Tessera, presented: &str, stored: &SecretHash) -> bo
 
 /// True if `secret` is one of the client's valid secrets (current, or previous within grace).
 pub async fn check_client_secret(t: &Tessera, client: &Client, secret: &str) -> bool {
-    let s = &client.secrets;
+    check_secrets(t, &client.secrets, secret).await
+}
+
+/// True if `secret` matches the current hash, or the previous one within its grace period
+/// (clients and services hold their secrets alike).
+pub async fn check_secrets(t: &Tessera, s: &ClientSecrets, secret: &str) -> bool {
     if let Some(cur) = &s.current {
         if secret_matches(t, secret, cur).await {
             return true;
@@ -195,6 +200,12 @@ pub async fn verify_client_secret(
             )))
         }
     }
+}
+
+/// The work of a secret check against nothing, so an unknown caller costs the same as a
+/// known one with a wrong secret (one keyed hash, one constant-time compare).
+pub fn burn_secret_check(t: &Tessera, secret: &str) {
+    let _ = ct_eq(&t.master.hash_secret(secret.as_bytes()), &DUMMY_HASH);
 }
 
 /// Authenticates the presented credentials and returns the client. `remote` is the caller's
@@ -261,11 +272,7 @@ async fn verify(
                 verify_client_secret(t, c, secret.expose()).await
             }
             _ => {
-                // Same work as a real check: one keyed hash, one constant-time compare.
-                let _ = ct_eq(
-                    &t.master.hash_secret(secret.expose().as_bytes()),
-                    &DUMMY_HASH,
-                );
+                burn_secret_check(t, secret.expose());
                 Ok(false)
             }
         },

@@ -64,18 +64,18 @@ pub fn narrow(
 }
 
 /// The `aud` of a token: requested audiences must be allowed (profile's fixed audience, or
-/// the client's audiences); without a request, the profile's audience, else the client's
-/// audiences, else the issuer.
+/// the caller's own audiences — a client's or a service's); without a request, the profile's
+/// audience, else the caller's audiences, else the issuer.
 pub fn audience(
-    client: &Client,
+    own: &[String],
     profile_audience: Option<&str>,
     issuer: &str,
     requested: &[&str],
 ) -> Result<Vec<String>, Failure> {
     let allowed: Vec<&str> = match profile_audience {
         Some(a) => vec![a],
-        None if client.audiences.is_empty() => vec![issuer],
-        None => client.audiences.iter().map(String::as_str).collect(),
+        None if own.is_empty() => vec![issuer],
+        None => own.iter().map(String::as_str).collect(),
     };
     if requested.is_empty() {
         return Ok(allowed.iter().map(|s| s.to_string()).collect());
@@ -94,4 +94,12 @@ pub fn audience(
         }
     }
     Ok(out)
+}
+
+/// A token lifetime: the caller's own (a client's or a service's), narrowed to its profile's
+/// and to `tokens.max_ttl`, never below one second.
+pub fn ttl(own: Option<i64>, profile_ttl: i64, max_ttl: i64) -> i64 {
+    own.map_or(profile_ttl, |c| c.min(profile_ttl))
+        .min(max_ttl)
+        .max(1)
 }

@@ -72,6 +72,12 @@ contract_cases!(
     updating_a_user_changes_its_fields_and_a_missing_one_is_not_found,
     roles_list_per_tenant_and_a_duplicate_name_is_a_conflict,
     upstreams_round_trip_and_delete,
+    a_service_round_trips_every_field_and_services_list_in_name_order,
+    registering_a_service_name_twice_is_a_conflict,
+    updating_a_service_replaces_its_fields_but_keeps_created_at,
+    updating_or_deleting_a_missing_service_is_not_found,
+    deleting_a_service_removes_it,
+    an_argon2_service_secret_is_refused_before_any_sql,
 );
 
 /// Runs `case` on a migrated store over a fresh SQLite file.

@@ -14,6 +14,7 @@ mod connect;
 #[cfg(test)]
 mod contract_tests;
 mod rows;
+mod services;
 mod users;
 
 use rows::{client_mutable_columns, select_client, ClientParams};

@@ -3,23 +3,6 @@ use crate::helpers::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-async fn problem(r: reqwest::Response, status: u16) -> Value {
-    assert_eq!(r.status().as_u16(), status);
-    assert_eq!(r.headers()["content-type"], "application/problem+json");
-    let v: Value = r.json().await.unwrap();
-    let code = v["karmoCode"].as_str().unwrap();
-    assert!(
-        code.len() == 8 && code.starts_with(&status.to_string()),
-        "{code}"
-    );
-    assert_eq!(v["status"], status);
-    for k in ["type", "title", "detail", "instance"] {
-        assert!(v[k].is_string(), "{k} in {v}");
-    }
-    assert!(v["karmoErrors"].is_array());
-    v
-}
-
 async fn the_admin_api_refuses_missing_and_wrong_bearer_tokens(app: TestApp) {
     let r = app
         .http

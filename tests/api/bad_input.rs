@@ -10,7 +10,15 @@ fn dialect_ok(path: &str, status: u16, ct: &str, body: &str) -> Result<(), Strin
     if status < 400 {
         return Ok(());
     }
-    if path.starts_with("/oauth/") {
+    if path.starts_with("/api/id/") {
+        if ct != "application/json" {
+            return Err(format!("not application/json: {ct}"));
+        }
+        let v: Value = serde_json::from_str(body).map_err(|_| format!("not JSON: {body}"))?;
+        if !v["error"].is_string() || !v["errorDescription"].is_string() {
+            return Err(format!("not id-api dialect: {body}"));
+        }
+    } else if path.starts_with("/oauth/") {
         let v: Value = serde_json::from_str(body).map_err(|_| format!("not JSON: {body}"))?;
         if !v["error"].is_string() || !v["error_description"].is_string() {
             return Err(format!("not oauth dialect: {body}"));
@@ -58,7 +66,8 @@ async fn every_route_answers_bad_input_with_a_4xx_in_its_dialect(app: TestApp) {
             .path
             .replace("{tenant}", "default")
             .replace("{project}", "p")
-            .replace("{client}", "bad-in");
+            .replace("{client}", "bad-in")
+            .replace("{service}", "bad-svc");
         for auth in &auths {
             for (ct, body) in &bodies {
                 if route.method == "get" && body.len() > 1024 {

@@ -377,3 +377,64 @@ async fn the_cli_prints_tables_by_default_and_json_on_request() {
     assert!(ok && out.contains("https://idp.example"), "{err}");
     let _ = json!({});
 }
+
+#[tokio::test]
+async fn the_service_cli_adds_lists_rotates_and_removes_services() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(
+        dir.path(),
+        &[("TESSERA_ADMIN_TOKEN", ADMIN_TOKEN.to_string())],
+    );
+    let cli = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .env("TESSERA_URL", &s.base)
+            .env("TESSERA_ADMIN_TOKEN", ADMIN_TOKEN)
+            .output()
+            .unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+        (out.status.success(), text(&out.stdout), text(&out.stderr))
+    };
+    let token = |secret: String| {
+        let base = s.base.clone();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{base}/v1/auth/token"))
+                .basic_auth("orders", Some(secret))
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let (ok, out, err) = cli(&[
+        "service",
+        "add",
+        "orders",
+        "--secret",
+        "--ttl",
+        "300",
+        "--gateway-arn",
+        "arn:aws:iam::1:role/orders-*",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    assert!(err.contains("shown only once"), "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(token(v["secret"].as_str().unwrap().to_string()).await, 200);
+
+    let (ok, out, _) = cli(&["service", "list"]);
+    assert!(
+        ok && out.lines().next().unwrap().contains("NAME") && out.contains("orders"),
+        "{out}"
+    );
+    let (ok, out, _) = cli(&["service", "rotate-secret", "orders", "--json"]);
+    assert!(ok, "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(token(v["secret"].as_str().unwrap().to_string()).await, 200);
+    let (ok, out, _) = cli(&["service", "remove", "orders"]);
+    assert!(ok && out.contains("service orders removed"), "{out}");
+    let (ok, _, err) = cli(&["service", "add", "x"]);
+    assert!(!ok && err.contains("at least one binding"), "{err}");
+}

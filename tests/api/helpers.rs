@@ -304,6 +304,65 @@ impl TestApp {
     }
 }
 
+/// Asserts a problem answer (RFC 9457 + karmoCode/karmoErrors) with `status`; returns its body.
+pub async fn problem(r: reqwest::Response, status: u16) -> Value {
+    assert_eq!(r.status().as_u16(), status);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let v: Value = r.json().await.unwrap();
+    let code = v["karmoCode"].as_str().unwrap();
+    assert!(
+        code.len() == 8 && code.starts_with(&status.to_string()),
+        "{code}"
+    );
+    assert_eq!(v["status"], status);
+    for k in ["type", "title", "detail", "instance"] {
+        assert!(v[k].is_string(), "{k} in {v}");
+    }
+    assert!(v["karmoErrors"].is_array());
+    v
+}
+
+/// The `karmoErrors` pointers of a problem body.
+pub fn pointers(problem: &Value) -> Vec<String> {
+    problem["karmoErrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Asserts an id-api error (`{"error","errorDescription"}`) with `status`; returns `error`.
+pub async fn id_api_error(r: reqwest::Response, status: u16) -> String {
+    assert_eq!(r.status().as_u16(), status);
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let v: Value = r.json().await.unwrap();
+    assert!(v["errorDescription"].is_string(), "{v}");
+    assert_eq!(v.as_object().unwrap().len(), 2, "{v}");
+    v["error"].as_str().unwrap().to_string()
+}
+
+/// Verifies a token against the server's JWKS and returns its claims.
+pub async fn verify_with_jwks(app: &TestApp, token: &str) -> Value {
+    let v: Value = app
+        .http
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let keys: Vec<_> = v["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(tessera::keys::signer::VerifyingKey::from_jwk)
+        .collect();
+    tessera::keys::jws::verify(token, &keys).expect("verifies against the JWKS");
+    decode_jwt(token).1
+}
+
 /// Decodes a JWT's header and claims without verifying (assertions only).
 pub fn decode_jwt(token: &str) -> (Value, Value) {
     let mut parts = token.split('.');

@@ -9,6 +9,8 @@ mod admin;
 mod bad_input;
 /// The real `tessera` binary: start-up defaults, SIGTERM, migrate, CLI.
 mod binary;
+/// The compatible token APIs: internal, partner and identity (SPEC §3).
+mod compat;
 /// README tables generated from the code.
 mod docs;
 /// A real upstream OpenID provider inside the test process.
@@ -23,6 +25,8 @@ mod nodes;
 mod openbao;
 /// Health, readiness, metrics, OpenAPI, discovery.
 mod operations;
+/// Registered services: admin API, secret and trusted-gateway bindings (SPEC §4).
+mod services;
 /// The tenant token API: generateToken checks, claims and caller authorization.
 mod tenant_api;
 /// `/oauth/token` client_credentials and client authentication.

@@ -100,7 +100,8 @@ async fn the_openapi_document_is_3_1_and_covers_every_route(app: TestApp) {
             .path
             .replace("{tenant}", "default")
             .replace("{project}", "p")
-            .replace("{client}", "c");
+            .replace("{client}", "c")
+            .replace("{service}", "s");
         let r = app
             .http
             .request(route.method.to_uppercase().parse().unwrap(), app.url(&path))

@@ -71,9 +71,12 @@ pub fn hash_secret(t: &Tessera, secret: &str) -> Result<SecretHash, Failure> {
     }
 }
 
-/// A new secret: 256 random bits, base64url.
-fn generate_secret() -> Result<String, Failure> {
-    random_token(32).map_err(|e| Failure::internal(&e))
+/// A new secret (256 random bits, base64url) and its stored hash: always the fast keyed
+/// hash, since the secret has full entropy. Used for clients and services alike.
+pub(super) fn new_secret(t: &Tessera) -> Result<(String, SecretHash), Failure> {
+    let secret = random_token(32).map_err(|e| Failure::internal(&e))?;
+    let hash = SecretHash::Hmac(t.master.hash_secret(secret.as_bytes()));
+    Ok((secret, hash))
 }
 
 /// Applies the fields of a create or PATCH body to `c`; returns an imported secret if given.
@@ -216,25 +219,8 @@ async fn apply(
         }
     }
     // Cross-field rules, checked on the result.
-    let profile = t.profile(&c.profile).cloned();
-    if let Some(p) = &profile {
-        if c.token_ttl.is_some_and(|ttl| ttl > p.ttl) {
-            f.error(
-                "token_ttl",
-                format!(
-                    "token_ttl may not exceed the {} profile's {} s",
-                    c.profile, p.ttl
-                ),
-            );
-        }
-        if let Some(fixed) = &p.audience {
-            if c.audiences.iter().any(|a| a != fixed) {
-                f.error(
-                    "audiences",
-                    format!("the {} profile's audience is fixed to {fixed}", c.profile),
-                );
-            }
-        }
+    if let Some(p) = t.profile(&c.profile) {
+        f.check_profile(&c.profile, p, "token_ttl", c.token_ttl, &c.audiences);
     }
     if let Some(bad) = c.default_scopes.iter().find(|d| !c.scopes.contains(d)) {
         f.error(
@@ -333,8 +319,8 @@ pub async fn create(
             match imported {
                 Some(s) => c.secrets.current = Some(hash_secret(&t, &s)?),
                 None => {
-                    let s = generate_secret()?;
-                    c.secrets.current = Some(SecretHash::Hmac(t.master.hash_secret(s.as_bytes())));
+                    let (s, hash) = new_secret(&t)?;
+                    c.secrets.current = Some(hash);
                     shown = Some(s);
                 }
             }
@@ -472,6 +458,18 @@ pub async fn delete(
     respond(r, &path)
 }
 
+/// The `grace_seconds` of a secret rotation body: 0 to 30 days, default one hour.
+pub(super) fn grace_seconds(f: &mut Fields) -> i64 {
+    let grace = f.int("grace_seconds").unwrap_or(DEFAULT_GRACE);
+    if !(0..=30 * 86400).contains(&grace) {
+        f.error(
+            "grace_seconds",
+            "grace_seconds must be between 0 and 2592000",
+        );
+    }
+    grace
+}
+
 /// `POST /admin/v1/tenants/{t}/clients/{id}/secret/rotate` with `{"grace_seconds"?}`.
 pub async fn rotate_secret(
     State(t): State<Shared>,
@@ -486,13 +484,7 @@ pub async fn rotate_secret(
         let caller = caller_for(&t, &headers, addr, &tenant).await?;
         let mut c = existing_client(&t, &tenant, &id).await?;
         let mut f = json_body(&headers, body).await?;
-        let grace = f.int("grace_seconds").unwrap_or(DEFAULT_GRACE);
-        if !(0..=30 * 86400).contains(&grace) {
-            f.error(
-                "grace_seconds",
-                "grace_seconds must be between 0 and 2592000",
-            );
-        }
+        let grace = grace_seconds(&mut f);
         f.finish()?;
         if !c.auth_method.uses_secret() || c.secrets.vault.is_some() {
             return Err(Failure::invalid(
@@ -501,10 +493,9 @@ pub async fn rotate_secret(
             ));
         }
         let now = t.clock.now();
-        let secret = generate_secret()?;
-        c.secrets.previous = c.secrets.current.take();
+        let (secret, hash) = new_secret(&t)?;
+        c.secrets.previous = c.secrets.current.replace(hash);
         c.secrets.previous_expires_at = Some(now + grace);
-        c.secrets.current = Some(SecretHash::Hmac(t.master.hash_secret(secret.as_bytes())));
         c.updated_at = now;
         t.store.update_client(&c).await?;
         t.forget_client(&c.client_id).await;

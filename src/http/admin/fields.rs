@@ -1,6 +1,7 @@
 //! Typed reading of a JSON object body with a pointer for every bad field, so one 400 can
 //! list all of them (`karmoErrors`). Unknown fields are refused (typos do not pass silently).
 
+use crate::config::Profile;
 use crate::failure::{Failure, FieldError};
 use crate::reasons;
 use serde_json::Value;
@@ -124,6 +125,56 @@ impl Fields {
                 None
             }
             None => None,
+        }
+    }
+
+    /// A JSON array of any values (max 64 items), checked item by item by the caller.
+    pub fn array(&mut self, name: &str, required: bool) -> Option<Vec<Value>> {
+        match self.take(name) {
+            Some(Value::Array(items)) if items.len() <= 64 => Some(items),
+            Some(Value::Array(_)) => {
+                self.error(name, format!("{name} may hold at most 64 items"));
+                None
+            }
+            Some(_) => {
+                self.error(name, format!("{name} must be an array"));
+                None
+            }
+            None => {
+                if required {
+                    self.required(name);
+                }
+                None
+            }
+        }
+    }
+
+    /// Profile rules (SPEC terms): a caller may narrow, never widen, its profile's lifetime
+    /// (`ttl_field`), and a profile with a fixed audience admits no other `audiences`.
+    pub fn check_profile(
+        &mut self,
+        profile_name: &str,
+        p: &Profile,
+        ttl_field: &str,
+        ttl: Option<i64>,
+        audiences: &[String],
+    ) {
+        if ttl.is_some_and(|ttl| ttl > p.ttl) {
+            self.error(
+                ttl_field,
+                format!(
+                    "{ttl_field} may not exceed the {profile_name} profile's {} s",
+                    p.ttl
+                ),
+            );
+        }
+        if let Some(fixed) = &p.audience {
+            if audiences.iter().any(|a| a != fixed) {
+                self.error(
+                    "audiences",
+                    format!("the {profile_name} profile's audience is fixed to {fixed}"),
+                );
+            }
         }
     }
 

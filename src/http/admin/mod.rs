@@ -5,6 +5,7 @@
 mod clients;
 mod fields;
 mod keys_audit;
+mod services;
 mod tenants;
 pub mod users;
 
@@ -290,6 +291,27 @@ pub fn routes(r: Router<Shared>) -> Router<Shared> {
         with_405(
             delete(users::delete_upstream),
             "/admin/v1/tenants/{tenant}/upstreams/{upstream}",
+        ),
+    )
+    .route(
+        "/admin/v1/services",
+        with_405(
+            post(services::create).get(services::list),
+            "/admin/v1/services",
+        ),
+    )
+    .route(
+        "/admin/v1/services/{service}",
+        with_405(
+            get(services::get).delete(services::delete),
+            "/admin/v1/services/{service}",
+        ),
+    )
+    .route(
+        "/admin/v1/services/{service}/secret/rotate",
+        with_405(
+            post(services::rotate_secret),
+            "/admin/v1/services/{service}/secret/rotate",
         ),
     )
     .route(

@@ -17,23 +17,14 @@ pub fn audience_and_ttl(
     client: &Client,
     requested: &[&str],
 ) -> Result<(Audience, i64), Failure> {
-    let profile = t.profile(&client.profile).ok_or_else(|| {
-        Failure::internal(&std::io::Error::other(format!(
-            "client {} names unknown profile {}",
-            client.client_id, client.profile
-        )))
-    })?;
+    let profile = t.required_profile(&client.profile, &format!("client {}", client.client_id))?;
     let aud = scope::audience(
-        client,
+        &client.audiences,
         profile.audience.as_deref(),
         &t.settings.issuer,
         requested,
     )?;
-    let ttl = client
-        .token_ttl
-        .map_or(profile.ttl, |c| c.min(profile.ttl))
-        .min(t.settings.tokens.max_ttl)
-        .max(1);
+    let ttl = scope::ttl(client.token_ttl, profile.ttl, t.settings.tokens.max_ttl);
     Ok((Audience::from_list(aud), ttl))
 }
 

@@ -4,6 +4,9 @@ use super::fixtures::{event, full_client, key, minimal_client, project, tenant};
 use crate::store::{AuditFilter, AuditRecord, Store, StoreError};
 use crate::tenants::{AuthMethod, Client, SecretHash, Status, Tenant, VaultRef};
 
+mod services;
+pub use services::*;
+
 pub async fn migrating_twice_is_harmless_and_the_store_answers_pings(store: Store) {
     store.migrate().await.unwrap();
     store.ping().await.unwrap();

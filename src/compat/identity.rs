@@ -1,0 +1,82 @@
+//! Identity API `POST /api/id/v1/auth/token` (SPEC §3.4, id-api dialect): client credentials
+//! by HTTP Basic only, form bodies only; the granted scope is echoed in the answer and carried
+//! in the token's `scp` as well as `scope`. `authorization_code` arrives with the interactive
+//! login; until then it is refused as `unsupported_grant_type`.
+
+use crate::failure::Failure;
+use crate::http::body::Params;
+use crate::oauth::client_auth::{authenticate, basic_credentials, presented};
+use crate::oauth::grant::client_credentials::{self, Options};
+use crate::reasons;
+use crate::service::Tessera;
+use serde::Serialize;
+
+/// The route, for metrics and audit.
+pub const ROUTE: &str = "/api/id/v1/auth/token";
+
+/// `{"scope","token_type":"Bearer","access_token","expires_in"}` (SPEC §3.4), in that order.
+#[derive(Debug, Clone, Serialize)]
+pub struct IdTokenAnswer {
+    /// The granted scopes, space-separated (empty when none).
+    pub scope: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// The signed access token.
+    pub access_token: String,
+    /// Seconds until expiry (`exp - iat`).
+    pub expires_in: i64,
+}
+
+/// 401 `invalid_client` with a Basic challenge: this API knows no other method.
+fn basic_required(detail: &str) -> Failure {
+    let mut f = Failure::new(reasons::MISSING_CLIENT_AUTH, "invalid_client", detail);
+    f.basic_challenge = true;
+    f
+}
+
+/// Answers one request.
+pub async fn token(
+    t: &Tessera,
+    authorization: Option<&str>,
+    remote: &str,
+    params: &Params,
+) -> Result<IdTokenAnswer, Failure> {
+    if params.get("client_secret").is_some() || params.get("client_assertion").is_some() {
+        return Err(basic_required(
+            "this API takes client credentials by HTTP Basic only, never in the body",
+        ));
+    }
+    let grant = params
+        .get("grant_type")
+        .ok_or_else(|| Failure::missing("grant_type"))?;
+    match grant {
+        "client_credentials" => {}
+        "authorization_code" => {
+            return Err(Failure::new(
+                reasons::UNSUPPORTED_GRANT_TYPE,
+                "unsupported_grant_type",
+                "grant_type authorization_code is not available on this server yet",
+            )
+            .with_field("/grant_type", "not available yet"))
+        }
+        other => return Err(Failure::unsupported_grant(other)),
+    }
+    if basic_credentials(authorization).is_none() {
+        return Err(basic_required(
+            "client authentication by HTTP Basic is required",
+        ));
+    }
+    let presented = presented(authorization, params)?;
+    let client = authenticate(t, &presented, remote, false).await?;
+    let opts = Options {
+        token_use: None,
+        with_scp: true,
+    };
+    let issued = client_credentials::issue(t, &client, params, remote, ROUTE, opts).await?;
+    Ok(IdTokenAnswer {
+        scope: issued.scope,
+        token_type: "Bearer",
+        access_token: issued.token,
+        expires_in: issued.expires_in,
+    })
+}

@@ -1,0 +1,328 @@
+//! Service-to-service caller authentication (SPEC §4): registered services and their
+//! bindings, matched in a fixed order — a trusted gateway header first, then the service's
+//! own secret by HTTP Basic. The gateway header is believed only when the TCP peer is inside
+//! `s2s.trusted_proxies`; from anywhere else it is ignored (and audited), never trusted.
+//! `aws_iam` and `mtls` bindings are stored and validated but do not authenticate yet.
+
+use crate::failure::Failure;
+use crate::oauth::client_auth::{burn_secret_check, check_secrets, decode_basic};
+use crate::reasons;
+use crate::service::{event, Tessera};
+use crate::tenants::ClientSecrets;
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// How a service may prove who it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Binding {
+    /// HTTP Basic with the service's name and a Tessera-generated secret.
+    Secret,
+    /// The caller ARN in the gateway header (exact, or a `*` pattern), from a trusted proxy.
+    Gateway {
+        /// ARN or pattern.
+        arn: String,
+    },
+    /// A presigned `sts:GetCallerIdentity` request whose ARN matches (stored; not yet active).
+    AwsIam {
+        /// ARN or pattern.
+        arn: String,
+    },
+    /// A client certificate whose SAN URI matches (stored; not yet active).
+    Mtls {
+        /// SAN URI, e.g. a SPIFFE ID.
+        san: String,
+    },
+}
+
+/// A registered internal service. Global: it belongs to no tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    /// Name: the `sub` and `client_id` of its tokens and its HTTP Basic user name.
+    pub name: String,
+    /// Audiences of its tokens; empty = the `service` profile's.
+    pub audiences: Vec<String>,
+    /// Token lifetime; narrows the `service` profile's, never widens it.
+    pub ttl: Option<i64>,
+    /// How it authenticates, in registration order.
+    pub bindings: Vec<Binding>,
+    /// Secret hashes (HMAC under the master key) for a `secret` binding; never Vault.
+    pub secrets: ClientSecrets,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+impl Service {
+    /// True if the service has a `secret` binding.
+    pub fn has_secret_binding(&self) -> bool {
+        self.bindings.contains(&Binding::Secret)
+    }
+
+    /// How well a gateway ARN matches: `Some(true)` exact, `Some(false)` by pattern.
+    fn gateway_match(&self, arn: &str) -> Option<bool> {
+        let mut by_pattern = false;
+        for b in &self.bindings {
+            if let Binding::Gateway { arn: pattern } = b {
+                if pattern == arn {
+                    return Some(true);
+                }
+                by_pattern |= pattern.contains('*') && glob_match(pattern, arn);
+            }
+        }
+        by_pattern.then_some(false)
+    }
+}
+
+/// `*` matches any run of characters (none included); every other character matches itself.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0usize, 0usize);
+    // Position after the last `*` seen and the text position it was tried at.
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi + 1, ti));
+                pi += 1;
+            }
+            Some(c) if *c == t[ti] => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((after, tried)) => {
+                    pi = after;
+                    ti = tried + 1;
+                    star = Some((after, tried + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi.min(p.len())..].iter().all(|c| *c == '*')
+}
+
+/// Parses `s2s.trusted_proxies`: CIDRs, or bare addresses meaning one host.
+pub fn parse_proxies(list: &[String]) -> Result<Vec<IpNet>, String> {
+    list.iter()
+        .map(|s| {
+            let s = s.trim();
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("s2s.trusted_proxies: {s:?} is not a CIDR or an IP address"))
+        })
+        .collect()
+}
+
+/// True if `peer` (IPv4-mapped IPv6 counts as IPv4) is inside one of `proxies`.
+pub fn is_trusted(proxies: &[IpNet], peer: IpAddr) -> bool {
+    let peer = match peer {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
+        v4 => v4,
+    };
+    proxies.iter().any(|net| net.contains(&peer))
+}
+
+/// What a request offers to prove which service it is.
+#[derive(Clone, Copy)]
+pub struct Caller<'a> {
+    /// The `Authorization` header, if any.
+    pub authorization: Option<&'a str>,
+    /// The gateway header (`s2s.gateway_header`), if any.
+    pub gateway_arn: Option<&'a str>,
+    /// The TCP peer address.
+    pub peer: IpAddr,
+    /// The peer as text, for limits and audit.
+    pub remote: &'a str,
+}
+
+/// Written by hand so the `Authorization` header (it may hold a secret) never reaches `{:?}`.
+impl std::fmt::Debug for Caller<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("authorization", &self.authorization.map(|_| "[redacted]"))
+            .field("gateway_arn", &self.gateway_arn)
+            .field("peer", &self.peer)
+            .field("remote", &self.remote)
+            .finish()
+    }
+}
+
+/// 401 for a call that is not an authenticated service (nothing about why).
+pub fn unauthenticated(basic_used: bool) -> Failure {
+    let mut f = Failure::new(
+        reasons::BAD_SERVICE_CREDENTIALS,
+        "invalid_client",
+        "service authentication failed",
+    );
+    f.basic_challenge = basic_used;
+    f
+}
+
+/// Longest gateway header value considered (an ARN is at most 2048 characters).
+const MAX_ARN: usize = 2048;
+
+/// Authenticates the calling service: the gateway header (trusted proxies only), then HTTP
+/// Basic `name:secret`.
+pub async fn authenticate(t: &Tessera, caller: Caller<'_>) -> Result<Arc<Service>, Failure> {
+    if let Some(arn) = caller.gateway_arn.filter(|a| !a.is_empty()) {
+        let arn: String = arn.chars().take(MAX_ARN).collect();
+        if is_trusted(&t.trusted_proxies, caller.peer) {
+            if let Some(s) = by_gateway_arn(t, &arn).await? {
+                return Ok(s);
+            }
+            audit_failure(t, "failure:unknown_arn", &arn, caller.remote).await;
+        } else {
+            tracing::warn!(
+                remote = caller.remote,
+                "gateway header from an untrusted address ignored"
+            );
+            let mut ev = event(t.clock.now(), "s2s.gateway_untrusted", "ignored");
+            ev.subject = Some(arn);
+            ev.remote = Some(caller.remote.to_string());
+            t.audit(ev).await;
+        }
+    }
+    let Some(basic) = crate::oauth::client_auth::basic_credentials(caller.authorization) else {
+        return Err(unauthenticated(false));
+    };
+    let (name, secret) = decode_basic(basic).map_err(|_| unauthenticated(true))?;
+    let limit_key = format!("service:{name}");
+    if let Some(retry) = t.limiter.check(caller.remote, Some(&limit_key)) {
+        return Err(Failure::rate_limited(retry));
+    }
+    let service = t.service(&name).await?;
+    let ok = match service.as_deref() {
+        Some(s) if s.has_secret_binding() => check_secrets(t, &s.secrets, &secret).await,
+        _ => {
+            burn_secret_check(t, &secret);
+            false
+        }
+    };
+    match service {
+        Some(s) if ok => Ok(s),
+        _ => {
+            t.limiter.fail(caller.remote, Some(&limit_key));
+            audit_failure(t, "failure", &name, caller.remote).await;
+            metrics::counter!("tessera_auth_failures_total").increment(1);
+            Err(unauthenticated(true))
+        }
+    }
+}
+
+/// The service a gateway ARN maps to: an exact binding wins over a pattern; among patterns,
+/// the first service in name order.
+async fn by_gateway_arn(t: &Tessera, arn: &str) -> Result<Option<Arc<Service>>, Failure> {
+    let all = t.gateway_services().await?;
+    let mut pattern_hit = None;
+    for s in all.iter() {
+        match s.gateway_match(arn) {
+            Some(true) => return Ok(Some(s.clone())),
+            Some(false) if pattern_hit.is_none() => pattern_hit = Some(s.clone()),
+            _ => {}
+        }
+    }
+    Ok(pattern_hit)
+}
+
+async fn audit_failure(t: &Tessera, outcome: &str, subject: &str, remote: &str) {
+    let mut ev = event(t.clock.now(), "s2s.auth.failed", outcome);
+    ev.subject = Some(subject.to_string());
+    ev.remote = Some(remote.to_string());
+    t.audit(ev).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_star_matches_any_run_of_characters() {
+        let arn = "arn:aws:sts::123456789012:assumed-role/orders/i-0abc";
+        assert!(glob_match(arn, arn));
+        assert!(glob_match(
+            "arn:aws:sts::123456789012:assumed-role/orders/*",
+            arn
+        ));
+        assert!(glob_match("arn:aws:sts::*:assumed-role/*/i-0abc", arn));
+        assert!(glob_match("*", arn));
+        assert!(glob_match("arn:*:*:*", arn));
+        assert!(!glob_match(
+            "arn:aws:sts::123456789012:assumed-role/billing/*",
+            arn
+        ));
+        assert!(!glob_match(
+            "arn:aws:sts::123456789012:assumed-role/orders",
+            arn
+        ));
+        assert!(!glob_match("", arn));
+        assert!(glob_match("a*b*c", "aXbYbc"));
+        assert!(!glob_match("a*b*c", "aXbYbd"));
+    }
+
+    #[test]
+    fn exact_gateway_bindings_are_told_apart_from_patterns() {
+        let s = Service {
+            name: "orders".into(),
+            audiences: vec![],
+            ttl: None,
+            bindings: vec![
+                Binding::Gateway {
+                    arn: "arn:aws:iam::1:role/orders-*".into(),
+                },
+                Binding::Gateway {
+                    arn: "arn:aws:iam::1:role/orders-api".into(),
+                },
+            ],
+            secrets: ClientSecrets::default(),
+            created_at: 0,
+            updated_at: 0,
+        };
+        assert_eq!(
+            s.gateway_match("arn:aws:iam::1:role/orders-api"),
+            Some(true)
+        );
+        assert_eq!(s.gateway_match("arn:aws:iam::1:role/orders-x"), Some(false));
+        assert_eq!(s.gateway_match("arn:aws:iam::1:role/billing"), None);
+    }
+
+    #[test]
+    fn proxies_are_cidrs_or_hosts_and_ipv4_mapped_peers_count_as_ipv4() {
+        let p = parse_proxies(&["127.0.0.1/32".into(), " 10.1.2.3 ".into()]).unwrap();
+        assert!(is_trusted(&p, "127.0.0.1".parse().unwrap()));
+        assert!(is_trusted(&p, "::ffff:127.0.0.1".parse().unwrap()));
+        assert!(is_trusted(&p, "10.1.2.3".parse().unwrap()));
+        assert!(!is_trusted(&p, "127.0.0.2".parse().unwrap()));
+        assert!(parse_proxies(&["10.0.0.0/33".into()]).is_err());
+        assert!(parse_proxies(&["example.com".into()]).is_err());
+    }
+
+    #[test]
+    fn a_caller_never_shows_its_authorization_header_in_debug_output() {
+        let c = Caller {
+            authorization: Some("Basic b3JkZXJzOnMzY3IzdA=="),
+            gateway_arn: None,
+            peer: "127.0.0.1".parse().unwrap(),
+            remote: "127.0.0.1",
+        };
+        assert!(!format!("{c:?}").contains("b3JkZXJz"));
+    }
+
+    #[test]
+    fn bindings_have_the_appendix_a_wire_form() {
+        let b: Vec<Binding> = serde_json::from_str(
+            r#"[{"type":"secret"},{"type":"gateway","arn":"a"},{"type":"aws_iam","arn":"b"},{"type":"mtls","san":"spiffe://x"}]"#,
+        )
+        .unwrap();
+        assert_eq!(b[0], Binding::Secret);
+        assert_eq!(
+            serde_json::to_string(&b[1]).unwrap(),
+            r#"{"type":"gateway","arn":"a"}"#
+        );
+    }
+}
