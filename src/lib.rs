@@ -11,6 +11,7 @@
 //! - `tokens`: access-token claims and issuing.
 //! - `oauth`: the protocol core (client authentication, scopes, grants, introspection).
 //! - `audit`: batched audit events off the request path.
+//! - `cache`: node-local caches of hot-path reads and their cross-node invalidation.
 //! - `service`: the shared core handlers work on.
 //! - `http`: axum router, dialects, body reading, admin API, discovery, operations.
 //! - `app`: bootstrap, serve, graceful shutdown.
@@ -21,6 +22,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod config;

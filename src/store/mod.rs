@@ -13,7 +13,10 @@ use crate::tenants::{Client, Project, Tenant};
 mod connect;
 #[cfg(test)]
 mod contract_tests;
+mod notify;
 mod rows;
+
+pub use notify::{Listener, ListenerEvent, INVALIDATE_CHANNEL};
 
 use rows::{client_mutable_columns, select_client, ClientParams};
 
@@ -131,6 +134,11 @@ pub struct Store {
     pool: sqlx::AnyPool,
     /// Engine behind the pool.
     engine: Engine,
+    /// The URL the pool was opened with, for the dedicated `LISTEN` connection (PostgreSQL).
+    /// A `Secret` because it may carry a password and `Store` is `Debug`.
+    url: crate::secret::Secret,
+    /// Statements sent to the database by this handle and its clones (see [`Store::queries`]).
+    queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Default and maximum of `AuditFilter::limit`.
@@ -141,6 +149,27 @@ const AUDIT_MAX_LIMIT: i64 = 1000;
 const AUDIT_ROWS_PER_INSERT: usize = 100;
 
 impl Store {
+    /// The pool, counting one statement: every method reaches the database through here (or
+    /// counts its transaction), so `tessera_store_queries_total` proves which paths are
+    /// database-free (SPEC §6: a warm token request makes no round trip). Audit batches are
+    /// the exception, counted in `tessera_store_audit_batches_total` (see `insert_audit`).
+    fn db(&self) -> &sqlx::AnyPool {
+        self.count_query();
+        &self.pool
+    }
+
+    fn count_query(&self) {
+        self.queries
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        metrics::counter!("tessera_store_queries_total").increment(1);
+    }
+
+    /// How many statements (or transactions) this store has sent since it was opened, audit
+    /// batches excepted.
+    pub fn queries(&self) -> u64 {
+        self.queries.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     // --- meta: small key/value settings (e.g. the bootstrap admin token hash) ---
     /// Inserts if absent; returns true when this call inserted it (first writer wins across nodes).
     pub async fn meta_insert_if_absent(&self, key: &str, value: &[u8]) -> Result<bool, StoreError> {
@@ -149,7 +178,7 @@ impl Store {
         )
         .bind(key)
         .bind(value)
-        .execute(&self.pool)
+        .execute(self.db())
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -158,7 +187,7 @@ impl Store {
     pub async fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let value = sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.db())
             .await?;
         Ok(value)
     }
@@ -171,7 +200,7 @@ impl Store {
             .bind(t.name.as_str())
             .bind(t.status.as_str())
             .bind(t.created_at)
-            .execute(&self.pool)
+            .execute(self.db())
             .await?;
         Ok(())
     }
@@ -186,7 +215,7 @@ impl Store {
         .bind(t.name.as_str())
         .bind(t.status.as_str())
         .bind(t.created_at)
-        .execute(&self.pool)
+        .execute(self.db())
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -194,17 +223,14 @@ impl Store {
     /// Reads one tenant.
     pub async fn get_tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
         let sql = format!("SELECT {} FROM tenants WHERE id = $1", rows::TENANT_COLUMNS);
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&sql).bind(id).fetch_optional(self.db()).await?;
         row.as_ref().map(rows::tenant).transpose()
     }
 
     /// All tenants ordered by id.
     pub async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         let sql = format!("SELECT {} FROM tenants ORDER BY id", rows::TENANT_COLUMNS);
-        let all = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        let all = sqlx::query(&sql).fetch_all(self.db()).await?;
         all.iter().map(rows::tenant).collect()
     }
 
@@ -214,7 +240,7 @@ impl Store {
             .bind(t.name.as_str())
             .bind(t.status.as_str())
             .bind(t.id.as_str())
-            .execute(&self.pool)
+            .execute(self.db())
             .await?;
         found(done.rows_affected())
     }
@@ -229,7 +255,7 @@ impl Store {
         .bind(p.id.as_str())
         .bind(p.name.as_str())
         .bind(p.created_at)
-        .execute(&self.pool)
+        .execute(self.db())
         .await?;
         Ok(())
     }
@@ -247,7 +273,7 @@ impl Store {
         let row = sqlx::query(&sql)
             .bind(tenant_id)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.db())
             .await?;
         row.as_ref().map(rows::project).transpose()
     }
@@ -260,7 +286,7 @@ impl Store {
         );
         let all = sqlx::query(&sql)
             .bind(tenant_id)
-            .fetch_all(&self.pool)
+            .fetch_all(self.db())
             .await?;
         all.iter().map(rows::project).collect()
     }
@@ -281,7 +307,7 @@ impl Store {
         params
             .bind_mutable(q)
             .bind(c.created_at)
-            .execute(&self.pool)
+            .execute(self.db())
             .await?;
         Ok(())
     }
@@ -298,7 +324,7 @@ impl Store {
         ))
         .bind(tenant_id)
         .bind(client_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.db())
         .await?;
         row.as_ref().map(rows::client).transpose()
     }
@@ -307,7 +333,7 @@ impl Store {
     pub async fn find_client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
         let row = sqlx::query(concat!(select_client!(), " WHERE client_id = $1"))
             .bind(client_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.db())
             .await?;
         row.as_ref().map(rows::client).transpose()
     }
@@ -319,7 +345,7 @@ impl Store {
             " WHERE tenant_id = $1 ORDER BY client_id"
         ))
         .bind(tenant_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.db())
         .await?;
         all.iter().map(rows::client).collect()
     }
@@ -342,7 +368,7 @@ impl Store {
             .bind_mutable(q)
             .bind(c.tenant_id.as_str())
             .bind(c.client_id.as_str())
-            .execute(&self.pool)
+            .execute(self.db())
             .await?;
         found(done.rows_affected())
     }
@@ -352,7 +378,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM clients WHERE tenant_id = $1 AND client_id = $2")
             .bind(tenant_id)
             .bind(client_id)
-            .execute(&self.pool)
+            .execute(self.db())
             .await?;
         found(done.rows_affected())
     }
@@ -362,7 +388,7 @@ impl Store {
     pub async fn insert_key(&self, k: &KeyRecord) -> Result<(), StoreError> {
         let sql = rows::key_insert_sql();
         rows::bind_key(sqlx::query(&sql), k)
-            .execute(&self.pool)
+            .execute(self.db())
             .await?;
         Ok(())
     }
@@ -373,7 +399,7 @@ impl Store {
             "SELECT {} FROM signing_keys ORDER BY created_at, kid",
             rows::KEY_COLUMNS
         );
-        let all = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        let all = sqlx::query(&sql).fetch_all(self.db()).await?;
         all.iter().map(rows::key).collect()
     }
 
@@ -390,6 +416,8 @@ impl Store {
         now: i64,
         retire_expires_at: i64,
     ) -> Result<(), StoreError> {
+        // A transaction counts once, however many statements it holds.
+        self.count_query();
         let mut tx = self.begin().await?;
         sqlx::query(
             "UPDATE signing_keys SET status = 'retired', retired_at = $1, expires_at = $2 \
@@ -427,7 +455,7 @@ impl Store {
         let done =
             sqlx::query("DELETE FROM signing_keys WHERE status = 'retired' AND expires_at < $1")
                 .bind(now)
-                .execute(&self.pool)
+                .execute(self.db())
                 .await?;
         Ok(done.rows_affected())
     }
@@ -442,7 +470,7 @@ impl Store {
         )
         .bind(jti)
         .bind(exp)
-        .execute(&self.pool)
+        .execute(self.db())
         .await?;
         Ok(())
     }
@@ -451,7 +479,7 @@ impl Store {
     pub async fn is_jti_revoked(&self, jti: &str) -> Result<bool, StoreError> {
         let row = sqlx::query("SELECT 1 FROM revoked_jtis WHERE jti = $1")
             .bind(jti)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.db())
             .await?;
         Ok(row.is_some())
     }
@@ -470,7 +498,7 @@ impl Store {
         .bind(client_id)
         .bind(jti)
         .bind(exp)
-        .execute(&self.pool)
+        .execute(self.db())
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -479,11 +507,11 @@ impl Store {
     pub async fn purge_expired_jtis(&self, now: i64) -> Result<u64, StoreError> {
         let revoked = sqlx::query("DELETE FROM revoked_jtis WHERE exp < $1")
             .bind(now)
-            .execute(&self.pool)
+            .execute(self.db())
             .await?;
         let assertions = sqlx::query("DELETE FROM assertion_jtis WHERE exp < $1")
             .bind(now)
-            .execute(&self.pool)
+            .execute(self.db())
             .await?;
         Ok(revoked.rows_affected() + assertions.rows_affected())
     }
@@ -494,6 +522,9 @@ impl Store {
         if events.is_empty() {
             return Ok(());
         }
+        // Counted apart from `tessera_store_queries_total`: these batches are written by the
+        // audit task off the request path, and their number depends on load, not on caching.
+        metrics::counter!("tessera_store_audit_batches_total").increment(1);
         let mut tx = self.begin().await?;
         for chunk in events.chunks(AUDIT_ROWS_PER_INSERT) {
             let sql = rows::audit_insert_sql(chunk.len());
@@ -548,7 +579,7 @@ impl Store {
         if let Some(since) = f.since {
             q = q.bind(since);
         }
-        let all = q.bind(limit).fetch_all(&self.pool).await?;
+        let all = q.bind(limit).fetch_all(self.db()).await?;
         all.iter().map(rows::audit).collect()
     }
 }
