@@ -2,12 +2,13 @@
 //! bootstrap admin token), background upkeep, and graceful shutdown.
 
 use crate::audit::AuditSink;
+use crate::cache::Invalidation;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::crypto::{random_token, MasterKey};
 use crate::keys::{signer::Alg, Keys};
 use crate::service::Tessera;
-use crate::store::Store;
+use crate::store::{ListenerEvent, Store};
 use crate::tenants::{Status, Tenant, DEFAULT_TENANT};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -200,6 +201,7 @@ impl App {
     ) -> Result<(), StartError> {
         let t = self.tessera.clone();
         let upkeep = tokio::spawn(upkeep(t.clone()));
+        let follow = tokio::spawn(follow_changes(t.clone()));
         let router = crate::http::router(t.clone());
         let result = axum::serve(
             self.listener,
@@ -209,6 +211,7 @@ impl App {
         .await
         .map_err(io("server failed"));
         upkeep.abort();
+        follow.abort();
         t.audit.flush().await;
         tracing::info!("stopped; audit events flushed");
         result
@@ -224,14 +227,62 @@ async fn upkeep(t: Arc<Tessera>) {
     tick.tick().await;
     loop {
         tick.tick().await;
-        if let Err(e) = t.keys.rotate_if_due(t.settings.keys.rotate_every).await {
-            tracing::error!(error = %e, "scheduled key rotation failed");
+        match t.keys.rotate_if_due(t.settings.keys.rotate_every).await {
+            Ok(true) => t.keys_changed().await,
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "scheduled key rotation failed"),
         }
         if let Err(e) = t.keys.reload().await {
             tracing::error!(error = %e, "key reload failed");
         }
         if let Err(e) = t.store.purge_expired_jtis(t.clock.now()).await {
             tracing::error!(error = %e, "purging expired jtis failed");
+        }
+    }
+}
+
+/// Longest wait between attempts to re-open the listening connection.
+const MAX_LISTEN_BACKOFF: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Applies other nodes' change notices (PostgreSQL `LISTEN`; returns at once on SQLite).
+/// The caches are trusted only while listening; each time listening (re)starts, everything
+/// cached is flushed, since notices sent in between were missed (see `cache`).
+async fn follow_changes(t: Arc<Tessera>) {
+    let first = std::time::Duration::from_millis(100);
+    let mut backoff = first;
+    loop {
+        let mut listener = match t.store.listen().await {
+            Ok(Some(l)) => l,
+            Ok(None) => return,
+            Err(e) => {
+                t.caches.distrust();
+                tracing::warn!(error = %e, retry_in = ?backoff, "cannot listen for changes from other nodes; reading clients from the database meanwhile");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_LISTEN_BACKOFF);
+                continue;
+            }
+        };
+        t.resync().await;
+        backoff = first;
+        loop {
+            match listener.next().await {
+                Ok(ListenerEvent::Message(payload)) => {
+                    t.apply(&Invalidation::parse(&payload)).await;
+                }
+                Ok(ListenerEvent::Reconnected) => {
+                    metrics::counter!("tessera_cache_listener_reconnects_total").increment(1);
+                    tracing::warn!(
+                        "change listener reconnected: notices may have been missed, caches flushed"
+                    );
+                    t.resync().await;
+                }
+                Err(e) => {
+                    t.caches.distrust();
+                    metrics::counter!("tessera_cache_listener_reconnects_total").increment(1);
+                    tracing::warn!(error = %e, "change listener lost; reading clients from the database until it is back");
+                    break;
+                }
+            }
         }
     }
 }

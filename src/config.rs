@@ -49,8 +49,10 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc { key: "keys.alg", kind: Kind::Str, default: "RS256", doc: "Default signing algorithm: RS256, PS256, ES256 or EdDSA." },
     SettingDoc { key: "keys.rotate_every", kind: Kind::Int, default: "0", doc: "Rotate signing keys automatically every N seconds (0 = only by hand)." },
     SettingDoc { key: "keys.jwks_max_age", kind: Kind::Int, default: "300", doc: "`Cache-Control: max-age` of the JWKS, seconds." },
-    SettingDoc { key: "keys.reload_every", kind: Kind::Int, default: "5", doc: "How often a node re-reads the key set from the database, seconds (picks up rotations made by other nodes)." },
+    SettingDoc { key: "keys.reload_every", kind: Kind::Int, default: "60", doc: "How often a node re-reads the key set from the database, seconds: a safety net, since on PostgreSQL key changes reach every node at once by `LISTEN/NOTIFY`." },
     SettingDoc { key: "tokens.max_ttl", kind: Kind::Int, default: "86400", doc: "Upper bound of any access-token lifetime, seconds (bounds how long retired keys stay published)." },
+    SettingDoc { key: "cache.ttl", kind: Kind::Int, default: "300", doc: "Seconds a client read from the database is kept in memory. Changes are applied at once on every node (PostgreSQL `LISTEN/NOTIFY`), so this only bounds the life of an entry." },
+    SettingDoc { key: "cache.capacity", kind: Kind::Int, default: "100000", doc: "Most clients kept in memory per node (least recently used leave first)." },
     SettingDoc { key: "audit.queue_size", kind: Kind::Int, default: "10000", doc: "Bounded queue of audit events awaiting a batched write; when full, requests wait (no silent loss)." },
     SettingDoc { key: "vault.addr", kind: Kind::Str, default: "", doc: "OpenBao/Vault address; falls back to `VAULT_ADDR`." },
     SettingDoc { key: "vault.token", kind: Kind::SecretStr, default: "", doc: "OpenBao/Vault token; falls back to `VAULT_TOKEN`." },
@@ -139,6 +141,15 @@ pub struct TokenSettings {
     pub max_ttl: i64,
 }
 
+/// In-memory cache settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CacheSettings {
+    /// Lifetime of a cached entry, seconds.
+    pub ttl: i64,
+    /// Most entries per cache.
+    pub capacity: i64,
+}
+
 /// Audit settings.
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuditSettings {
@@ -201,6 +212,8 @@ pub struct Settings {
     pub keys: KeySettings,
     /// Tokens.
     pub tokens: TokenSettings,
+    /// Caches.
+    pub cache: CacheSettings,
     /// Audit.
     pub audit: AuditSettings,
     /// Vault.

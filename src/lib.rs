@@ -16,6 +16,7 @@
 //! - `compat`: the compatible token APIs (internal, partner, identity, tenant; SPEC §3) on
 //!   top of `oauth` and `s2s`.
 //! - `audit`: batched audit events off the request path.
+//! - `cache`: node-local caches of hot-path reads and their cross-node invalidation.
 //! - `service`: the shared core handlers work on.
 //! - `http`: axum router, dialects, body reading, admin API, discovery, operations.
 //! - `app`: bootstrap, serve, graceful shutdown.
@@ -26,6 +27,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod compat;

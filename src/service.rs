@@ -2,6 +2,7 @@
 //! Built once by `app::App::build`; protocol code takes `&Tessera`.
 
 use crate::audit::AuditSink;
+use crate::cache::{Caches, Invalidation};
 use crate::clock::SharedClock;
 use crate::config::{Profile, Settings};
 use crate::crypto::MasterKey;
@@ -9,16 +10,11 @@ use crate::failure::Failure;
 use crate::keys::Keys;
 use crate::oauth::limits::FailureLimiter;
 use crate::s2s::{self, Service};
-use crate::store::{AuditRecord, Store};
+use crate::store::{AuditRecord, Engine, Store};
 use crate::tenants::Client;
 use crate::tokens::TokenIssuer;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// How long a client or service read from the database is trusted before it is read again.
-/// Short, so a change made on another node is honoured within a second without any
-/// notification.
-const CLIENT_CACHE_TTL: Duration = Duration::from_secs(1);
 
 /// Services with a gateway binding, in name order (what an ARN is matched against).
 type GatewayServices = Arc<Vec<Arc<Service>>>;
@@ -50,12 +46,8 @@ pub struct Tessera {
     pub upstreams: crate::oauth::upstream::Providers,
     /// Parsed `s2s.trusted_proxies`: peers whose gateway header is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// Recently read clients by client_id (`None` = known not to exist).
-    clients: moka::future::Cache<String, Option<Arc<Client>>>,
-    /// Recently read services by name (`None` = known not to exist).
-    services: moka::future::Cache<String, Option<Arc<Service>>>,
-    /// The services with a gateway binding (one entry, same lifetime as the others).
-    gateway_services: moka::future::Cache<(), GatewayServices>,
+    /// Recently read clients and services (and whether the caches can be trusted right now).
+    pub caches: Caches,
 }
 
 impl Tessera {
@@ -86,18 +78,13 @@ impl Tessera {
             vault,
             upstreams,
             trusted_proxies,
-            clients: moka::future::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(CLIENT_CACHE_TTL)
-                .build(),
-            services: moka::future::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(CLIENT_CACHE_TTL)
-                .build(),
-            gateway_services: moka::future::Cache::builder()
-                .max_capacity(1)
-                .time_to_live(CLIENT_CACHE_TTL)
-                .build(),
+            // On PostgreSQL other nodes may change clients: trust the caches only once this
+            // node listens for their notices (see `cache`).
+            caches: Caches::new(
+                u64::try_from(settings.cache.capacity.max(1)).unwrap_or(100_000),
+                Duration::from_secs(u64::try_from(settings.cache.ttl.max(1)).unwrap_or(300)),
+                store.engine() != Engine::Postgres,
+            ),
             settings,
             store,
             keys,
@@ -110,57 +97,111 @@ impl Tessera {
 
     /// A client by id, from the cache or the database.
     pub async fn client(&self, client_id: &str) -> Result<Option<Arc<Client>>, Failure> {
-        if let Some(hit) = self.clients.get(client_id).await {
-            return Ok(hit);
-        }
-        let found = self.store.find_client(client_id).await?.map(Arc::new);
-        self.clients
-            .insert(client_id.to_string(), found.clone())
-            .await;
+        let found = self
+            .caches
+            .clients
+            .get_or_load(
+                client_id,
+                self.caches.trusted(),
+                self.store.find_client(client_id),
+            )
+            .await?;
         Ok(found)
     }
 
-    /// Drops a client from this node's cache after a change.
+    /// After a change to a client: drops it from this node's cache and tells the others.
     pub async fn forget_client(&self, client_id: &str) {
-        self.clients.invalidate(client_id).await;
+        self.caches
+            .invalidate(crate::cache::Kind::Client, client_id)
+            .await;
+        self.publish(&Invalidation::client(client_id)).await;
+    }
+
+    /// After the signing keys changed here (already reloaded on this node): tells the others.
+    pub async fn keys_changed(&self) {
+        self.publish(&Invalidation::Keys).await;
+    }
+
+    /// Tells the other nodes (PostgreSQL `NOTIFY`). A failure is logged, not returned: the
+    /// change itself is made, and other nodes still honour it when their entry expires
+    /// (`cache.ttl`) or their keys are reloaded (`keys.reload_every`).
+    async fn publish(&self, what: &Invalidation) {
+        if let Err(e) = self.store.notify(&what.payload()).await {
+            metrics::counter!("tessera_cache_notify_failures_total").increment(1);
+            tracing::error!(error = %e, "could not notify other nodes of a change");
+        }
+    }
+
+    /// Applies a notice from another node (or this one: harmless).
+    pub async fn apply(&self, what: &Invalidation) {
+        match what {
+            Invalidation::Entry { kind, id } => self.caches.invalidate(*kind, id).await,
+            Invalidation::Keys => self.reload_keys().await,
+            Invalidation::All => {
+                self.caches.flush();
+                self.reload_keys().await;
+            }
+        }
+    }
+
+    /// After notices may have been missed (the listener reconnected): flushes every cache,
+    /// reloads the keys, and trusts the caches again.
+    pub async fn resync(&self) {
+        self.caches.reset_and_trust();
+        self.reload_keys().await;
+    }
+
+    async fn reload_keys(&self) {
+        if let Err(e) = self.keys.reload().await {
+            tracing::error!(error = %e, "key reload failed");
+        }
     }
 
     /// A service by name, from the cache or the database.
     pub async fn service(&self, name: &str) -> Result<Option<Arc<Service>>, Failure> {
-        if let Some(hit) = self.services.get(name).await {
-            return Ok(hit);
-        }
-        let found = self.store.get_service(name).await?.map(Arc::new);
-        self.services.insert(name.to_string(), found.clone()).await;
+        let found = self
+            .caches
+            .services
+            .get_or_load(name, self.caches.trusted(), self.store.get_service(name))
+            .await?;
         Ok(found)
     }
 
     /// The services with a gateway binding, in name order, from the cache or the database.
     pub async fn gateway_services(&self) -> Result<GatewayServices, Failure> {
-        if let Some(hit) = self.gateway_services.get(&()).await {
-            return Ok(hit);
-        }
-        let all: Vec<Arc<Service>> = self
-            .store
-            .list_services()
-            .await?
-            .into_iter()
-            .filter(|s| {
-                s.bindings
-                    .iter()
-                    .any(|b| matches!(b, s2s::Binding::Gateway { .. }))
-            })
-            .map(Arc::new)
-            .collect();
-        let all = Arc::new(all);
-        self.gateway_services.insert((), all.clone()).await;
-        Ok(all)
+        let load = async {
+            let all: Vec<Arc<Service>> = self
+                .store
+                .list_services()
+                .await?
+                .into_iter()
+                .filter(|s| {
+                    s.bindings
+                        .iter()
+                        .any(|b| matches!(b, s2s::Binding::Gateway { .. }))
+                })
+                .map(Arc::new)
+                .collect();
+            Ok::<_, crate::store::StoreError>(Some(all))
+        };
+        let found = self
+            .caches
+            .gateway_services
+            .get_or_load("", self.caches.trusted(), load)
+            .await?;
+        Ok(found.unwrap_or_default())
     }
 
-    /// Drops a service from this node's caches after a change.
+    /// After a change to a service: drops it from this node's caches and tells the others.
     pub async fn forget_service(&self, name: &str) {
-        self.services.invalidate(name).await;
-        self.gateway_services.invalidate(&()).await;
+        self.caches
+            .invalidate(crate::cache::Kind::Service, name)
+            .await;
+        self.publish(&Invalidation::Entry {
+            kind: crate::cache::Kind::Service,
+            id: name.to_string(),
+        })
+        .await;
     }
 
     /// A token profile by name.

@@ -1,9 +1,40 @@
 //! Audit events off the request path: handlers push into a bounded queue; one task writes
-//! batches. When the queue is full, handlers wait (back-pressure) rather than drop events, and
-//! the wait is counted in `tessera_audit_queue_full_total`. Shutdown flushes everything queued.
+//! batches. When the queue is full, handlers wait (back-pressure) rather than drop events:
+//! an issued token is never left unaudited. Each wait is counted in
+//! `tessera_audit_queue_full_total`, and logged at most once per [`FULL_LOG_EVERY`] with the
+//! number of waits since the last line (a full queue under load would otherwise log a line
+//! per request). Shutdown flushes everything queued.
 
 use crate::store::{AuditRecord, Store};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
+
+/// Least time between two "audit queue full" log lines.
+pub const FULL_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// Rate limit of the "queue full" warning.
+#[derive(Debug, Default)]
+struct FullLog {
+    /// When the last line was logged.
+    last: Option<Instant>,
+    /// Waits since then.
+    unlogged: u64,
+}
+
+impl FullLog {
+    /// Counts one wait at `now`; `Some(waits)` when a line is due, with the waits it covers.
+    fn wait(&mut self, now: Instant) -> Option<u64> {
+        self.unlogged += 1;
+        match self.last {
+            Some(last) if now.duration_since(last) < FULL_LOG_EVERY => None,
+            _ => {
+                self.last = Some(now);
+                Some(std::mem::take(&mut self.unlogged))
+            }
+        }
+    }
+}
 
 enum Msg {
     Event(Box<AuditRecord>),
@@ -15,6 +46,8 @@ enum Msg {
 pub struct AuditSink {
     /// Queue to the writer task.
     tx: mpsc::Sender<Msg>,
+    /// Rate limit of the queue-full warning (taken only when the queue is full).
+    full_log: Arc<Mutex<FullLog>>,
 }
 
 impl std::fmt::Debug for Msg {
@@ -54,7 +87,10 @@ impl AuditSink {
                 }
             }
         });
-        AuditSink { tx }
+        AuditSink {
+            tx,
+            full_log: Arc::default(),
+        }
     }
 
     /// Queues an event; waits if the queue is full.
@@ -64,7 +100,17 @@ impl AuditSink {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(msg)) => {
                 metrics::counter!("tessera_audit_queue_full_total").increment(1);
-                tracing::warn!("audit queue full: request waits for the audit writer");
+                let due = self
+                    .full_log
+                    .lock()
+                    .ok()
+                    .and_then(|mut l| l.wait(Instant::now()));
+                if let Some(waits) = due {
+                    tracing::warn!(
+                        waits,
+                        "audit queue full: requests wait for the audit writer (no event is dropped; logged at most every 10 s)"
+                    );
+                }
                 let _ = self.tx.send(msg).await;
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
@@ -98,4 +144,24 @@ async fn write_with_retry(store: &Store, batch: &[AuditRecord]) {
     }
     metrics::counter!("tessera_audit_events_lost_total").increment(batch.len() as u64);
     tracing::error!(count = batch.len(), "audit events lost after retries");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_full_warnings_are_logged_at_most_once_per_period_with_a_count() {
+        let mut log = FullLog::default();
+        let t0 = Instant::now();
+        assert_eq!(log.wait(t0), Some(1), "the first wait is logged");
+        for i in 1..=99 {
+            assert_eq!(log.wait(t0 + Duration::from_millis(i)), None);
+        }
+        assert_eq!(
+            log.wait(t0 + FULL_LOG_EVERY),
+            Some(100),
+            "then one line for 100 waits"
+        );
+    }
 }

@@ -26,6 +26,10 @@ pub async fn read_limited(headers: &HeaderMap, body: Body) -> Result<Bytes, Fail
         return Err(Failure::too_large());
     }
     let mut body = body;
+    // A small body (a token request) usually arrives as one frame, and a body buffered by
+    // the `buffer_body` middleware always does: keep that frame as it is, copy only when a
+    // second one comes.
+    let mut first: Option<Bytes> = None;
     let mut buf: Vec<u8> = Vec::new();
     let mut total = 0usize;
     while let Some(frame) = body.frame().await {
@@ -36,14 +40,22 @@ pub async fn read_limited(headers: &HeaderMap, body: Body) -> Result<Bytes, Fail
                 break;
             }
             if total <= MAX_BODY {
-                buf.extend_from_slice(&data);
+                match first.take() {
+                    None if buf.is_empty() => first = Some(data),
+                    earlier => {
+                        if let Some(earlier) = earlier {
+                            buf.extend_from_slice(&earlier);
+                        }
+                        buf.extend_from_slice(&data);
+                    }
+                }
             }
         }
     }
     if total > MAX_BODY {
         return Err(Failure::too_large());
     }
-    Ok(Bytes::from(buf))
+    Ok(first.unwrap_or_else(|| Bytes::from(buf)))
 }
 
 /// The media type of the body, lower-cased, without parameters.
@@ -251,6 +263,22 @@ fn json_failure(e: &serde_json::Error) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_body_in_several_frames_is_read_whole() {
+        let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+            Ok(Bytes::from_static(b"a=1")),
+            Ok(Bytes::from_static(b"&b=2")),
+            Ok(Bytes::from_static(b"&c=3")),
+        ];
+        let body = Body::from_stream(futures::stream::iter(chunks));
+        let bytes = read_limited(&HeaderMap::new(), body).await.unwrap();
+        assert_eq!(&bytes[..], b"a=1&b=2&c=3");
+        let one = read_limited(&HeaderMap::new(), Body::from("x=y"))
+            .await
+            .unwrap();
+        assert_eq!(&one[..], b"x=y");
+    }
 
     #[test]
     fn form_decoding_handles_plus_and_percent() {

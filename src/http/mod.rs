@@ -76,16 +76,53 @@ async fn buffer_body(req: Request, next: Next) -> Response {
     }
 }
 
+/// A route pattern as a `&'static str`, so metric labels cost no allocation per request.
+/// Patterns come from the router's fixed set, so the interned set stays small.
+fn interned(route: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{OnceLock, RwLock};
+    static ROUTES: OnceLock<RwLock<HashSet<&'static str>>> = OnceLock::new();
+    let routes = ROUTES.get_or_init(Default::default);
+    if let Some(found) = routes.read().ok().and_then(|r| r.get(route).copied()) {
+        return found;
+    }
+    match routes.write() {
+        Ok(mut w) => match w.get(route) {
+            Some(found) => found,
+            None => {
+                let leaked: &'static str = Box::leak(route.to_owned().into_boxed_str());
+                w.insert(leaked);
+                leaked
+            }
+        },
+        Err(_) => "unmatched",
+    }
+}
+
+/// A status code as a `&'static str` label.
+fn status_label(status: axum::http::StatusCode) -> metrics::SharedString {
+    match status.as_u16() {
+        200 => "200".into(),
+        201 => "201".into(),
+        204 => "204".into(),
+        400 => "400".into(),
+        401 => "401".into(),
+        404 => "404".into(),
+        429 => "429".into(),
+        500 => "500".into(),
+        other => other.to_string().into(),
+    }
+}
+
 async fn track(req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".to_string());
+        .map_or("unmatched", |p| interned(p.as_str()));
     let started = std::time::Instant::now();
     let resp = next.run(req).await;
-    let status = resp.status().as_u16().to_string();
-    metrics::counter!("tessera_http_requests_total", "route" => route.clone(), "status" => status)
+    let status = status_label(resp.status());
+    metrics::counter!("tessera_http_requests_total", "route" => route, "status" => status)
         .increment(1);
     metrics::histogram!("tessera_http_request_duration_seconds", "route" => route)
         .record(started.elapsed().as_secs_f64());

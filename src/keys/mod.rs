@@ -61,6 +61,8 @@ pub struct KeyInfo {
 struct KeySet {
     /// The signing key per algorithm (the newest active one).
     active: HashMap<Alg, Arc<SigningKey>>,
+    /// When the signing key per algorithm became active (unix seconds).
+    active_since: HashMap<Alg, i64>,
     /// Every published key (next, active, retired) for verification.
     verifiers: Vec<VerifyingKey>,
     /// The JWKS document, pre-rendered.
@@ -116,20 +118,32 @@ impl Keys {
     }
 
     /// Makes sure `alg` has an active and a next key (creating them if needed), then reloads.
-    pub async fn ensure_alg(&self, alg: Alg) -> Result<(), KeysError> {
+    /// True when keys were created (other nodes should then reload theirs).
+    pub async fn ensure_alg(&self, alg: Alg) -> Result<bool, KeysError> {
+        let snapshot = self.snapshot();
+        if snapshot.active.contains_key(&alg)
+            && snapshot
+                .infos
+                .iter()
+                .any(|i| i.alg == alg.as_str() && i.status == "next")
+        {
+            return Ok(false);
+        }
         let records = self.store.list_keys().await?;
         let has = |status: &str| {
             records
                 .iter()
                 .any(|r| r.alg == alg.as_str() && r.status == status)
         };
+        let mut created = false;
         if !has("active") {
-            self.create_key(alg, "active").await?;
+            created |= self.create_key(alg, "active").await?;
         }
         if !has("next") {
-            self.create_key(alg, "next").await?;
+            created |= self.create_key(alg, "next").await?;
         }
-        self.reload().await
+        self.reload().await?;
+        Ok(created)
     }
 
     async fn new_record(&self, alg: Alg, status: &str) -> Result<KeyRecord, KeysError> {
@@ -153,17 +167,17 @@ impl Keys {
         })
     }
 
-    async fn create_key(&self, alg: Alg, status: &str) -> Result<(), KeysError> {
+    async fn create_key(&self, alg: Alg, status: &str) -> Result<bool, KeysError> {
         let rec = self.new_record(alg, status).await?;
         match self.store.insert_key(&rec).await {
             Ok(()) => {}
             // Another node starting at the same moment created it first (one active key
             // per algorithm is a database constraint).
-            Err(StoreError::Conflict) => return Ok(()),
+            Err(StoreError::Conflict) => return Ok(false),
             Err(e) => return Err(e.into()),
         }
         tracing::info!(kid = %rec.kid, alg = alg.as_str(), status, "created signing key");
-        Ok(())
+        Ok(true)
     }
 
     /// Re-reads keys from the database (other nodes may have rotated) and drops expired ones.
@@ -193,6 +207,8 @@ impl Keys {
             if r.status == "active" {
                 // Records come oldest first: the newest active key wins.
                 set.active.insert(alg, key.clone());
+                set.active_since
+                    .insert(alg, r.activated_at.unwrap_or(r.created_at));
             }
             if let Some(vk) = VerifyingKey::from_jwk(key.public_jwk()) {
                 set.verifiers.push(vk);
@@ -300,6 +316,12 @@ impl Keys {
             return Ok(false);
         }
         let now = self.clock.now();
+        // Ask the database only when the loaded key set says a rotation is due (it may be
+        // stale: another node may have rotated already, which the query below sees).
+        let loaded_active = self.snapshot().active_since.get(&self.default_alg).copied();
+        if loaded_active.is_some_and(|at| now - at < every) {
+            return Ok(false);
+        }
         let records = self.store.list_keys().await?;
         let newest_active = records
             .iter()

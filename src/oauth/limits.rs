@@ -5,7 +5,11 @@
 
 use crate::clock::SharedClock;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
+
+/// `failing_minute` before any failure.
+const NO_FAILURE: i64 = i64::MIN;
 
 /// Fixed one-minute windows of failure counts, per node.
 #[derive(Debug)]
@@ -16,6 +20,9 @@ pub struct FailureLimiter {
     clock: SharedClock,
     /// Current window: (minute, counts by key).
     window: Mutex<(i64, HashMap<String, u32>)>,
+    /// The minute of the latest failure: when it is not the current one there is nothing to
+    /// look up, and `check` answers without taking the lock (the success path).
+    failing_minute: AtomicI64,
 }
 
 impl FailureLimiter {
@@ -25,6 +32,7 @@ impl FailureLimiter {
             limit: u32::try_from(per_minute.max(0)).unwrap_or(u32::MAX),
             clock,
             window: Mutex::new((0, HashMap::new())),
+            failing_minute: AtomicI64::new(NO_FAILURE),
         }
     }
 
@@ -42,6 +50,9 @@ impl FailureLimiter {
         }
         let now = self.clock.now();
         let minute = now.div_euclid(60);
+        if self.failing_minute.load(Ordering::Acquire) != minute {
+            return None;
+        }
         let guard = self.window.lock().ok()?;
         if guard.0 != minute || guard.1.is_empty() {
             return None;
@@ -67,6 +78,7 @@ impl FailureLimiter {
         if guard.0 != minute {
             *guard = (minute, HashMap::new());
         }
+        self.failing_minute.store(minute, Ordering::Release);
         let (a, s) = Self::keys(addr, subject);
         *guard.1.entry(a).or_insert(0) += 1;
         if let Some(s) = s {

@@ -36,6 +36,7 @@ impl Store {
         sqlx::any::install_default_drivers();
         let (engine, url) = engine_url(url)?;
         let options: AnyConnectOptions = url.parse()?;
+        let listen_url = crate::secret::Secret::new(url.clone());
         let pool = match engine {
             Engine::Sqlite => AnyPoolOptions::new()
                 .max_connections(SQLITE_POOL_SIZE)
@@ -52,7 +53,12 @@ impl Store {
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(options)
         .await?;
-        Ok(Store { pool, engine })
+        Ok(Store {
+            pool,
+            engine,
+            url: listen_url,
+            queries: Default::default(),
+        })
     }
 
     /// Applies pending migrations of this engine (embedded with `sqlx::migrate!`).
@@ -71,7 +77,7 @@ impl Store {
 
     /// `SELECT 1`: used by `/readyz`.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(self.db()).await?;
         Ok(())
     }
 

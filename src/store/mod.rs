@@ -13,9 +13,12 @@ use crate::tenants::{Client, Project, Tenant};
 mod connect;
 #[cfg(test)]
 mod contract_tests;
+mod notify;
 mod rows;
 mod services;
 mod users;
+
+pub use notify::{Listener, ListenerEvent, INVALIDATE_CHANNEL};
 
 use rows::{client_mutable_columns, select_client, ClientParams};
 
@@ -133,6 +136,11 @@ pub struct Store {
     pool: sqlx::AnyPool,
     /// Engine behind the pool.
     engine: Engine,
+    /// The URL the pool was opened with, for the dedicated `LISTEN` connection (PostgreSQL).
+    /// A `Secret` because it may carry a password and `Store` is `Debug`.
+    url: crate::secret::Secret,
+    /// Statements sent to the database by this handle and its clones (see [`Store::queries`]).
+    queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Default and maximum of `AuditFilter::limit`.
@@ -143,6 +151,27 @@ const AUDIT_MAX_LIMIT: i64 = 1000;
 const AUDIT_ROWS_PER_INSERT: usize = 100;
 
 impl Store {
+    /// The pool, counting one statement: every method reaches the database through here (or
+    /// counts its transaction), so `tessera_store_queries_total` proves which paths are
+    /// database-free (SPEC §6: a warm token request makes no round trip). Audit batches are
+    /// the exception, counted in `tessera_store_audit_batches_total` (see `insert_audit`).
+    fn db(&self) -> &sqlx::AnyPool {
+        self.count_query();
+        &self.pool
+    }
+
+    fn count_query(&self) {
+        self.queries
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        metrics::counter!("tessera_store_queries_total").increment(1);
+    }
+
+    /// How many statements (or transactions) this store has sent since it was opened, audit
+    /// batches excepted.
+    pub fn queries(&self) -> u64 {
+        self.queries.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     // --- meta: small key/value settings (e.g. the bootstrap admin token hash) ---
     /// Inserts if absent; returns true when this call inserted it (first writer wins across nodes).
     pub async fn meta_insert_if_absent(&self, key: &str, value: &[u8]) -> Result<bool, StoreError> {
@@ -151,7 +180,7 @@ impl Store {
         )
         .bind(key)
         .bind(value)
-        .execute(&self.pool)
+        .execute(self.db())
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -160,7 +189,7 @@ impl Store {
     pub async fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let value = sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.db())
             .await?;
         Ok(value)
     }
@@ -173,7 +202,7 @@ impl Store {
             .bind(t.name.as_str())
             .bind(t.status.as_str())
             .bind(t.created_at)
-            .execute(&self.pool)
+            .execute(self.db())
             .await?;
         Ok(())
     }
@@ -188,7 +217,7 @@ impl Store {
         .bind(t.name.as_str())
         .bind(t.status.as_str())
         .bind(t.created_at)
-        .execute(&self.pool)
+        .execute(self.db())
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -196,17 +225,14 @@ impl Store {
     /// Reads one tenant.
     pub async fn get_tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
         let sql = format!("SELECT {} FROM tenants WHERE id = $1", rows::TENANT_COLUMNS);
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&sql).bind(id).fetch_optional(self.db()).await?;
         row.as_ref().map(rows::tenant).transpose()
     }
 
     /// All tenants ordered by id.
     pub async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         let sql = format!("SELECT {} FROM tenants ORDER BY id", rows::TENANT_COLUMNS);
-        let all = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        let all = sqlx::query(&sql).fetch_all(self.db()).await?;
         all.iter().map(rows::tenant).collect()
     }
 
@@ -216,7 +242,7 @@ impl Store {
             .bind(t.name.as_str())
             .bind(t.status.as_str())
             .bind(t.id.as_str())
-            .execute(&self.pool)
+            .execute(self.db())
             .await?;
         found(done.rows_affected())
     }
@@ -231,7 +257,7 @@ impl Store {
         .bind(p.id.as_str())
         .bind(p.name.as_str())
         .bind(p.created_at)
-        .execute(&self.pool)
+        .execute(self.db())
         .await?;
         Ok(())
     }
@@ -249,7 +275,7 @@ impl Store {
         let row = sqlx::query(&sql)
             .bind(tenant_id)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.db())
             .await?;
         row.as_ref().map(rows::project).transpose()
     }
@@ -262,7 +288,7 @@ impl Store {
         );
         let all = sqlx::query(&sql)
             .bind(tenant_id)
-            .fetch_all(&self.pool)
+            .fetch_all(self.db())
             .await?;
         all.iter().map(rows::project).collect()
     }
@@ -283,7 +309,7 @@ impl Store {
         params
             .bind_mutable(q)
             .bind(c.created_at)
-            .execute(&self.pool)
+            .execute(self.db())
             .await?;
         Ok(())
     }
@@ -300,7 +326,7 @@ impl Store {
         ))
         .bind(tenant_id)
         .bind(client_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.db())
         .await?;
         row.as_ref().map(rows::client).transpose()
     }
@@ -309,7 +335,7 @@ impl Store {
     pub async fn find_client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
         let row = sqlx::query(concat!(select_client!(), " WHERE client_id = $1"))
             .bind(client_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.db())
             .await?;
         row.as_ref().map(rows::client).transpose()
     }
@@ -321,7 +347,7 @@ impl Store {
             " WHERE tenant_id = $1 ORDER BY client_id"
         ))
         .bind(tenant_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.db())
         .await?;
         all.iter().map(rows::client).collect()
     }
@@ -344,7 +370,7 @@ impl Store {
             .bind_mutable(q)
             .bind(c.tenant_id.as_str())
             .bind(c.client_id.as_str())
-            .execute(&self.pool)
+            .execute(self.db())
             .await?;
         found(done.rows_affected())
     }
@@ -354,7 +380,7 @@ impl Store {
         let done = sqlx::query("DELETE FROM clients WHERE tenant_id = $1 AND client_id = $2")
             .bind(tenant_id)
             .bind(client_id)
-            .execute(&self.pool)
+            .execute(self.db())
             .await?;
         found(done.rows_affected())
     }
@@ -364,7 +390,7 @@ impl Store {
     pub async fn insert_key(&self, k: &KeyRecord) -> Result<(), StoreError> {
         let sql = rows::key_insert_sql();
         rows::bind_key(sqlx::query(&sql), k)
-            .execute(&self.pool)
+            .execute(self.db())
             .await?;
         Ok(())
     }
@@ -375,7 +401,7 @@ impl Store {
             "SELECT {} FROM signing_keys ORDER BY created_at, kid",
             rows::KEY_COLUMNS
         );
-        let all = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        let all = sqlx::query(&sql).fetch_all(self.db()).await?;
         all.iter().map(rows::key).collect()
     }
 
@@ -392,6 +418,8 @@ impl Store {
         now: i64,
         retire_expires_at: i64,
     ) -> Result<(), StoreError> {
+        // A transaction counts once, however many statements it holds.
+        self.count_query();
         let mut tx = self.begin().await?;
         sqlx::query(
             "UPDATE signing_keys SET status = 'retired', retired_at = $1, expires_at = $2 \
@@ -429,7 +457,7 @@ impl Store {
         let done =
             sqlx::query("DELETE FROM signing_keys WHERE status = 'retired' AND expires_at < $1")
                 .bind(now)
-                .execute(&self.pool)
+                .execute(self.db())
                 .await?;
         Ok(done.rows_affected())
     }
@@ -444,7 +472,7 @@ impl Store {
         )
         .bind(jti)
         .bind(exp)
-        .execute(&self.pool)
+        .execute(self.db())
         .await?;
         Ok(())
     }
@@ -453,7 +481,7 @@ impl Store {
     pub async fn is_jti_revoked(&self, jti: &str) -> Result<bool, StoreError> {
         let row = sqlx::query("SELECT 1 FROM revoked_jtis WHERE jti = $1")
             .bind(jti)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.db())
             .await?;
         Ok(row.is_some())
     }
@@ -472,7 +500,7 @@ impl Store {
         .bind(client_id)
         .bind(jti)
         .bind(exp)
-        .execute(&self.pool)
+        .execute(self.db())
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -481,11 +509,11 @@ impl Store {
     pub async fn purge_expired_jtis(&self, now: i64) -> Result<u64, StoreError> {
         let revoked = sqlx::query("DELETE FROM revoked_jtis WHERE exp < $1")
             .bind(now)
-            .execute(&self.pool)
+            .execute(self.db())
             .await?;
         let assertions = sqlx::query("DELETE FROM assertion_jtis WHERE exp < $1")
             .bind(now)
-            .execute(&self.pool)
+            .execute(self.db())
             .await?;
         Ok(revoked.rows_affected() + assertions.rows_affected())
     }
@@ -496,6 +524,9 @@ impl Store {
         if events.is_empty() {
             return Ok(());
         }
+        // Counted apart from `tessera_store_queries_total`: these batches are written by the
+        // audit task off the request path, and their number depends on load, not on caching.
+        metrics::counter!("tessera_store_audit_batches_total").increment(1);
         let mut tx = self.begin().await?;
         for chunk in events.chunks(AUDIT_ROWS_PER_INSERT) {
             let sql = rows::audit_insert_sql(chunk.len());
@@ -550,7 +581,7 @@ impl Store {
         if let Some(since) = f.since {
             q = q.bind(since);
         }
-        let all = q.bind(limit).fetch_all(&self.pool).await?;
+        let all = q.bind(limit).fetch_all(self.db()).await?;
         all.iter().map(rows::audit).collect()
     }
 }

@@ -6,17 +6,17 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tessera");
+pub const BIN: &str = env!("CARGO_BIN_EXE_tessera");
 
-struct Server {
+pub struct Server {
     child: Child,
-    base: String,
-    log: Arc<Mutex<String>>,
+    pub base: String,
+    pub log: Arc<Mutex<String>>,
 }
 
 impl Server {
     /// Starts `tessera serve` in `dir` with `env`, waiting for its listening line.
-    fn start(dir: &std::path::Path, env: &[(&str, String)]) -> Server {
+    pub fn start(dir: &std::path::Path, env: &[(&str, String)]) -> Server {
         let mut cmd = Command::new(BIN);
         cmd.arg("serve")
             .current_dir(dir)

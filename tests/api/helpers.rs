@@ -42,7 +42,7 @@ pub fn pg_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
 }
 
-fn pg_url_for(db: &str) -> String {
+pub fn pg_url_for(db: &str) -> String {
     let base = pg_admin_url();
     let base = base.split('?').next().unwrap_or(&base).to_string();
     match base.rsplit_once('/') {

@@ -172,10 +172,14 @@ async fn apply(
     if let Some(alg) = f.string("signing_alg", false) {
         match Alg::parse(&alg) {
             Some(a) => {
-                t.keys
+                let created = t
+                    .keys
                     .ensure_alg(a)
                     .await
                     .map_err(|e| Failure::internal(&e))?;
+                if created {
+                    t.keys_changed().await;
+                }
                 c.signing_alg = Some(alg);
             }
             None => f.error(

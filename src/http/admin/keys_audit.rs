@@ -37,6 +37,7 @@ pub async fn rotate_keys(
         let c = authenticate(&t, &headers, &remote_ip(addr)).await?;
         c.check_all()?;
         t.keys.rotate().await.map_err(|e| Failure::internal(&e))?;
+        t.keys_changed().await;
         audit_change(&t, &c, "admin.keys.rotated", None, "signing-keys").await;
         Ok(json(StatusCode::OK, json!({ "items": t.keys.list() })))
     }
