@@ -72,6 +72,11 @@ contract_cases!(
     updating_a_user_changes_its_fields_and_a_missing_one_is_not_found,
     roles_list_per_tenant_and_a_duplicate_name_is_a_conflict,
     upstreams_round_trip_and_delete,
+    a_login_session_is_found_by_its_hash_until_it_expires,
+    a_code_is_fresh_once_then_replayed_and_unknown_codes_are_unknown,
+    revoking_a_family_revokes_its_unexpired_jtis_and_refresh_tokens,
+    a_refresh_token_is_fresh_once_then_reused,
+    purging_drops_expired_sessions_old_codes_and_expired_families,
 );
 
 /// Runs `case` on a migrated store over a fresh SQLite file.
@@ -258,6 +263,8 @@ mod fixtures {
             jwks: None,
             signing_alg: None,
             admin_tokens: false,
+            consent_required: false,
+            refresh_token_ttl: None,
             status: Status::Active,
             secrets: ClientSecrets::default(),
             created_at: 1_700_000_200,
@@ -280,6 +287,8 @@ mod fixtures {
             jwks: Some(serde_json::json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "abc"}]})),
             signing_alg: Some("ES256".to_owned()),
             admin_tokens: true,
+            consent_required: true,
+            refresh_token_ttl: Some(86_400),
             status: Status::Disabled,
             secrets: ClientSecrets {
                 current: Some(SecretHash::Hmac(vec![0, 1, 2, 254, 255])),
@@ -339,4 +348,5 @@ macro_rules! assert_err {
 
 /// The cases, run on both engines by `contract_cases!`.
 mod cases;
+mod login_cases;
 mod user_cases;
