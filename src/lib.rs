@@ -9,7 +9,9 @@
 //! - `store`: the only module that speaks SQL (SQLite and PostgreSQL).
 //! - `keys`: signing keys, rotation, JWKS, JWS verification.
 //! - `tokens`: access-token claims and issuing.
-//! - `oauth`: the protocol core (client authentication, scopes, grants, introspection).
+//! - `oauth`: the protocol core (client authentication, scopes, grants, introspection, the
+//!   authorization request, userinfo).
+//! - `login`: the login page's sessions, CSRF tokens, password check and HTML.
 //! - `audit`: batched audit events off the request path.
 //! - `service`: the shared core handlers work on.
 //! - `http`: axum router, dialects, body reading, admin API, discovery, operations.
@@ -28,6 +30,7 @@ pub mod crypto;
 pub mod failure;
 pub mod http;
 pub mod keys;
+pub mod login;
 pub mod oauth;
 pub mod reasons;
 pub mod secret;

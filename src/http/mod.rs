@@ -4,6 +4,7 @@ pub mod admin;
 pub mod body;
 pub mod discovery;
 pub mod errors;
+pub mod login;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;
@@ -101,6 +102,19 @@ pub fn router(state: Shared) -> Router {
         .route(
             "/oauth/revoke",
             with_405(post(oauth::revoke), "/oauth/revoke"),
+        )
+        .route(
+            "/oauth/authorize",
+            with_405(get(login::authorize), "/oauth/authorize"),
+        )
+        .route("/login", with_405(post(login::login), "/login"))
+        .route(
+            "/login/consent",
+            with_405(post(login::consent), "/login/consent"),
+        )
+        .route(
+            "/userinfo",
+            with_405(get(login::userinfo).post(login::userinfo), "/userinfo"),
         )
         .route(
             "/.well-known/jwks.json",

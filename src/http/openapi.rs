@@ -26,6 +26,7 @@ pub struct RouteDoc {
 
 const FORM_JSON: &[&str] = &["application/x-www-form-urlencoded", "application/json"];
 const JSON_ONLY: &[&str] = &["application/json"];
+const FORM_ONLY: &[&str] = &["application/x-www-form-urlencoded"];
 
 macro_rules! route {
     ($m:literal, $p:literal, $tag:literal, $sum:literal, $body:expr, $ok:expr, $err:literal, $sec:literal) => {
@@ -48,7 +49,7 @@ pub const ROUTES: &[RouteDoc] = &[
         "post",
         "/oauth/token",
         "oauth",
-        "Token endpoint (RFC 6749 §3.2): client_credentials",
+        "Token endpoint (RFC 6749 §3.2): client_credentials, authorization_code (PKCE), refresh_token",
         Some(("TokenRequest", FORM_JSON)),
         ("200", "TokenResponse"),
         "OAuthError",
@@ -73,6 +74,56 @@ pub const ROUTES: &[RouteDoc] = &[
         ("200", "Empty"),
         "OAuthError",
         "client"
+    ),
+    route!(
+        "get",
+        "/oauth/authorize",
+        "login",
+        "Authorization request (RFC 6749 §4.1.1, PKCE S256): the login page, or a redirect with a code",
+        None,
+        ("200", "Html"),
+        "Html",
+        "none"
+    ),
+    route!(
+        "post",
+        "/login",
+        "login",
+        "Login form post (e-mail, password, csrf, request): 303 to the next step, or the page again",
+        Some(("LoginForm", FORM_ONLY)),
+        ("303", "Html"),
+        "Html",
+        "none"
+    ),
+    route!(
+        "post",
+        "/login/consent",
+        "login",
+        "Consent form post (decision=allow|deny, csrf, request): 303 to the client",
+        Some(("ConsentForm", FORM_ONLY)),
+        ("303", "Html"),
+        "Html",
+        "none"
+    ),
+    route!(
+        "get",
+        "/userinfo",
+        "login",
+        "OIDC UserInfo (bearer access token with scope openid)",
+        None,
+        ("200", "UserInfo"),
+        "OAuthError",
+        "bearer"
+    ),
+    route!(
+        "post",
+        "/userinfo",
+        "login",
+        "OIDC UserInfo (bearer access token with scope openid)",
+        None,
+        ("200", "UserInfo"),
+        "OAuthError",
+        "bearer"
     ),
     route!(
         "get",
@@ -330,7 +381,15 @@ fn schemas() -> Value {
         "TokenParam": {"type": "object", "required": ["token"], "properties": {"token": s, "token_type_hint": s,
             "client_id": s, "client_secret": s}},
         "TokenResponse": {"type": "object", "required": ["access_token", "token_type", "expires_in"], "properties": {
-            "access_token": s, "token_type": {"const": "Bearer"}, "expires_in": i, "scope": s}},
+            "access_token": s, "token_type": {"const": "Bearer"}, "expires_in": i, "scope": s,
+            "id_token": s, "refresh_token": s}},
+        "Html": {"type": "string", "description": "an HTML page"},
+        "LoginForm": {"type": "object", "required": ["email", "password", "csrf", "request"], "properties": {
+            "email": s, "password": {"type": "string", "writeOnly": true}, "csrf": s,
+            "request": {"type": "string", "description": "the authorization request's query string"}}},
+        "ConsentForm": {"type": "object", "required": ["decision", "csrf", "request"], "properties": {
+            "decision": {"enum": ["allow", "deny"]}, "csrf": s, "request": s}},
+        "UserInfo": {"type": "object", "required": ["sub"], "properties": {"sub": s, "name": s, "email": s, "email_verified": b}},
         "Introspection": {"type": "object", "required": ["active"], "properties": {"active": b}, "additionalProperties": true},
         "OAuthError": {"type": "object", "required": ["error"], "properties": {"error": s, "error_description": s}},
         "IdApiError": {"type": "object", "required": ["error"], "properties": {"error": s, "errorDescription": s}},
@@ -357,11 +416,13 @@ fn schemas() -> Value {
             "token_endpoint_auth_method": {"enum": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]},
             "jwks": {"type": "object"}, "signing_alg": {"enum": ["RS256", "PS256", "ES256", "EdDSA"]},
             "admin_tokens": b, "client_secret": s, "status": {"enum": ["active", "disabled"]},
+            "consent_required": b, "refresh_token_ttl": i,
             "secret": {"type": "object", "properties": {"vault": {"type": "object", "properties": {"mount": s, "path": s, "field": s}}}}}},
         "Client": {"type": "object", "properties": {
             "client_id": s, "tenant_id": s, "name": s, "project_id": opt_s, "profile": s, "grant_types": strings(),
             "scopes": strings(), "default_scopes": strings(), "audiences": strings(), "token_ttl": {"type": ["integer", "null"]},
             "redirect_uris": strings(), "token_endpoint_auth_method": s, "signing_alg": opt_s, "admin_tokens": b,
+            "consent_required": b, "refresh_token_ttl": {"type": ["integer", "null"]},
             "status": s, "created_at": s, "updated_at": s,
             "client_secret": {"type": "string", "description": "present only in the create answer, for a generated secret"}}},
         "ClientList": list_of("Client"),
@@ -387,6 +448,15 @@ fn schemas() -> Value {
     })
 }
 
+/// The media type of a response schema.
+fn media(schema: &str) -> &'static str {
+    match schema {
+        "Problem" => "application/problem+json",
+        "Html" => "text/html",
+        _ => "application/json",
+    }
+}
+
 /// Builds the document for a server whose issuer is `issuer`.
 pub fn document(issuer: &str) -> Value {
     let mut paths: Map<String, Value> = Map::new();
@@ -396,9 +466,8 @@ pub fn document(issuer: &str) -> Value {
             "tags": [route.tag],
             "operationId": format!("{}{}", route.method, route.path.replace(['/', '{', '}', '.', '-'], "_")),
             "responses": {
-                route.ok.0: {"description": "success", "content": {"application/json": {"schema": r(route.ok.1)}}},
-                "default": {"description": "error", "content": {
-                    (if route.error == "Problem" { "application/problem+json" } else { "application/json" }): {"schema": r(route.error)}}},
+                route.ok.0: {"description": "success", "content": {media(route.ok.1): {"schema": r(route.ok.1)}}},
+                "default": {"description": "error", "content": {media(route.error): {"schema": r(route.error)}}},
             },
         });
         if let Some((schema, types)) = route.body {

@@ -1,8 +1,11 @@
 //! The OAuth 2.0 protocol core: client authentication, scopes and audiences, grants,
-//! introspection and revocation. No HTTP types beyond the parsed parameters.
+//! introspection and revocation, the authorization request and userinfo. No HTTP types
+//! beyond the parsed parameters.
 
+pub mod authorize;
 pub mod client_auth;
 pub mod grant;
 pub mod introspect;
 pub mod limits;
 pub mod scope;
+pub mod userinfo;

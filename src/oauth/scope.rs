@@ -25,6 +25,16 @@ pub fn grant(client: &Client, requested: Option<&str>) -> Result<Vec<String>, Fa
             .cloned()
             .collect());
     };
+    pick(
+        req,
+        |s| allowed(client, s),
+        "is not allowed for this client",
+    )
+}
+
+/// The distinct scopes of a space-separated request, each of valid characters (RFC 6749
+/// §3.3) and accepted by `ok`; otherwise `invalid_scope` saying the scope `why`.
+pub fn pick(req: &str, ok: impl Fn(&str) -> bool, why: &str) -> Result<Vec<String>, Failure> {
     let mut out: Vec<String> = Vec::new();
     for s in req.split(' ').filter(|s| !s.is_empty()) {
         if !s
@@ -38,13 +48,13 @@ pub fn grant(client: &Client, requested: Option<&str>) -> Result<Vec<String>, Fa
             )
             .with_field("/scope", "invalid characters"));
         }
-        if !allowed(client, s) {
+        if !ok(s) {
             return Err(Failure::new(
                 reasons::INVALID_SCOPE,
                 "invalid_scope",
-                format!("scope {s} is not allowed for this client"),
+                format!("scope {s} {why}"),
             )
-            .with_field("/scope", format!("{s} is not allowed")));
+            .with_field("/scope", format!("{s} {why}")));
         }
         if !out.iter().any(|o| o == s) {
             out.push(s.to_string());

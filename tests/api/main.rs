@@ -15,6 +15,10 @@ mod docs;
 mod introspection;
 /// Signing keys, JWKS and rotation.
 mod keys;
+/// The browser login flow: authorize, login page, codes with PKCE, refresh rotation, userinfo.
+mod login;
+/// A scripted browser for the login tests.
+mod login_helpers;
 /// Health, readiness, metrics, OpenAPI, discovery.
 mod operations;
 /// `/oauth/token` client_credentials and client authentication.

@@ -65,7 +65,7 @@ async fn discovery_documents_list_what_is_implemented(app: TestApp) {
         assert_eq!(v["revocation_endpoint"], format!("{ISSUER}/oauth/revoke"));
         assert_eq!(
             v["grant_types_supported"],
-            serde_json::json!(["client_credentials"])
+            serde_json::json!(["client_credentials", "authorization_code", "refresh_token"])
         );
         let methods = v["token_endpoint_auth_methods_supported"]
             .as_array()

@@ -4,7 +4,6 @@ use crate::failure::Failure;
 use crate::http::body::Params;
 use crate::keys::signer::Alg;
 use crate::oauth::scope;
-use crate::reasons;
 use crate::service::{event, Tessera};
 use crate::tenants::Client;
 use crate::tokens::{Audience, IssuedToken, TokenRequest, TokenUse};
@@ -30,20 +29,9 @@ pub async fn issue(
     route: Route,
     opts: Options,
 ) -> Result<IssuedToken, Failure> {
-    if !client.grant_types.iter().any(|g| g == "client_credentials") {
-        return Err(Failure::new(
-            reasons::CLIENT_NOT_ALLOWED_GRANT,
-            "unauthorized_client",
-            "client not allowed this grant",
-        ));
-    }
+    super::require_grant(client, "client_credentials")?;
     let scopes = scope::grant(client, params.get("scope"))?;
-    let profile = t.profile(&client.profile).ok_or_else(|| {
-        Failure::internal(&std::io::Error::other(format!(
-            "client {} names unknown profile {}",
-            client.client_id, client.profile
-        )))
-    })?;
+    let profile = super::profile_of(t, client)?;
     let requested: Vec<&str> = [params.get("audience"), params.get("resource")]
         .into_iter()
         .flatten()
@@ -54,11 +42,7 @@ pub async fn issue(
         &t.settings.issuer,
         &requested,
     )?;
-    let ttl = client
-        .token_ttl
-        .map_or(profile.ttl, |c| c.min(profile.ttl))
-        .min(t.settings.tokens.max_ttl)
-        .max(1);
+    let ttl = super::access_ttl(t, client, profile);
     let token_use = opts.token_use.unwrap_or(match client.profile.as_str() {
         "partner" => TokenUse::Partner,
         "service" => TokenUse::Service,

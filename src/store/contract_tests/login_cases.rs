@@ -31,14 +31,18 @@ fn family(id: &str) -> Family {
     }
 }
 
-pub async fn a_login_session_is_found_by_its_hash_until_it_expires(store: Store) {
-    store.create_tenant(&tenant("t1")).await.unwrap();
-    let s = LoginSession {
+fn session() -> LoginSession {
+    LoginSession {
         tenant_id: "t1".into(),
         user_id: "u1".into(),
         auth_time: 1_000,
         expires_at: 2_000,
-    };
+    }
+}
+
+pub async fn a_login_session_is_found_by_its_hash_until_it_expires(store: Store) {
+    store.create_tenant(&tenant("t1")).await.unwrap();
+    let s = session();
     store.create_login_session(&[1, 2, 3], &s).await.unwrap();
     assert_eq!(
         store.get_login_session(&[1, 2, 3], 1_999).await.unwrap(),
@@ -143,12 +147,7 @@ pub async fn a_refresh_token_is_fresh_once_then_reused(store: Store) {
 
 pub async fn purging_drops_expired_sessions_old_codes_and_expired_families(store: Store) {
     store.create_tenant(&tenant("t1")).await.unwrap();
-    let s = LoginSession {
-        tenant_id: "t1".into(),
-        user_id: "u1".into(),
-        auth_time: 1_000,
-        expires_at: 2_000,
-    };
+    let s = session();
     store.create_login_session(&[1], &s).await.unwrap();
     store
         .insert_auth_code(&[2], &code("f1", 1_060))
