@@ -15,10 +15,12 @@ mod docs;
 mod introspection;
 /// Signing keys, JWKS and rotation.
 mod keys;
-/// The browser login flow: authorize, login page, codes with PKCE, refresh rotation, userinfo.
+/// The browser login flow: authorize, the login page, sessions, consent, discovery.
 mod login;
 /// A scripted browser for the login tests.
 mod login_helpers;
+/// Codes, refresh tokens, revocation and userinfo of the login flow.
+mod login_tokens;
 /// Health, readiness, metrics, OpenAPI, discovery.
 mod operations;
 /// `/oauth/token` client_credentials and client authentication.
