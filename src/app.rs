@@ -238,6 +238,9 @@ async fn upkeep(t: Arc<Tessera>) {
         if let Err(e) = t.store.purge_expired_jtis(t.clock.now()).await {
             tracing::error!(error = %e, "purging expired jtis failed");
         }
+        if let Err(e) = t.store.purge_expired_login(t.clock.now()).await {
+            tracing::error!(error = %e, "purging expired sessions, codes and refresh tokens failed");
+        }
     }
 }
 

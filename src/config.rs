@@ -65,6 +65,9 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc { key: "upstream.jwks_min_refresh", kind: Kind::Int, default: "10", doc: "At most one JWKS refetch per provider in this many seconds when a token names an unknown `kid`." },
     SettingDoc { key: "upstream.timeout", kind: Kind::Int, default: "5", doc: "Seconds an upstream discovery or JWKS request may take before the provider counts as unreachable (503)." },
     SettingDoc { key: "limits.failed_auth_per_minute", kind: Kind::Int, default: "20", doc: "Failed authentications per minute per client+address, or per address, before 429." },
+    SettingDoc { key: "login.code_ttl", kind: Kind::Int, default: "60", doc: "Lifetime of an authorization code, seconds (single use)." },
+    SettingDoc { key: "login.session_ttl", kind: Kind::Int, default: "28800", doc: "Lifetime of a login-page session (cookie `tessera_session`), seconds." },
+    SettingDoc { key: "login.refresh_token_ttl", kind: Kind::Int, default: "2592000", doc: "Default refresh-token lifetime, seconds (each rotation starts a new one); a client's `refresh_token_ttl` overrides it." },
     SettingDoc { key: "s2s.gateway_header", kind: Kind::Str, default: "X-Amzn-Caller-Arn", doc: "Header carrying the caller ARN from a trusted gateway." },
     SettingDoc { key: "s2s.trusted_proxies", kind: Kind::List, default: "[]", doc: "CIDRs whose gateway header is believed (comma-separated in the env)." },
 ];
@@ -164,6 +167,17 @@ pub struct LimitSettings {
     pub failed_auth_per_minute: i64,
 }
 
+/// Interactive login (authorization code flow).
+#[derive(Debug, Clone, Deserialize)]
+pub struct LoginSettings {
+    /// Authorization-code lifetime, seconds.
+    pub code_ttl: i64,
+    /// Browser session lifetime, seconds.
+    pub session_ttl: i64,
+    /// Default refresh-token lifetime, seconds.
+    pub refresh_token_ttl: i64,
+}
+
 /// Service-to-service settings.
 #[derive(Debug, Clone, Deserialize)]
 pub struct S2sSettings {
@@ -222,6 +236,8 @@ pub struct Settings {
     pub upstream: UpstreamSettings,
     /// Limits.
     pub limits: LimitSettings,
+    /// Interactive login.
+    pub login: LoginSettings,
     /// Service-to-service.
     pub s2s: S2sSettings,
     /// Token profiles, built-in ones included.

@@ -10,11 +10,12 @@
 //! - `keys`: signing keys, rotation, JWKS, JWS verification.
 //! - `tokens`: access-token claims and issuing.
 //! - `oauth`: the protocol core (client authentication, scopes, grants, introspection,
-//!   upstream OpenID provider ID tokens, user tokens).
+//!   upstream OpenID provider ID tokens, user tokens, the authorization request, userinfo).
 //! - `vault`: client secrets held in OpenBao/Vault KV v2.
 //! - `s2s`: registered services and how a calling service is authenticated (SPEC §4).
 //! - `compat`: the compatible token APIs (internal, partner, identity, tenant; SPEC §3) on
 //!   top of `oauth` and `s2s`.
+//! - `login`: the login page's sessions, CSRF tokens, password check and HTML.
 //! - `audit`: batched audit events off the request path.
 //! - `cache`: node-local caches of hot-path reads and their cross-node invalidation.
 //! - `service`: the shared core handlers work on.
@@ -36,6 +37,7 @@ pub mod crypto;
 pub mod failure;
 pub mod http;
 pub mod keys;
+pub mod login;
 pub mod oauth;
 pub mod reasons;
 pub mod s2s;

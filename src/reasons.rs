@@ -33,6 +33,8 @@ reasons! {
     INVALID_TARGET = 106, 400, "audience or resource not allowed";
     UNSUPPORTED_MEDIA_TYPE = 107, 400, "unsupported content type";
     DUPLICATE_PARAMETER = 108, 400, "parameter given twice";
+    INVALID_GRANT = 120, 400, "invalid, expired or replayed code or refresh token";
+    CSRF_FAILED = 121, 403, "form token missing or invalid";
     BAD_CLIENT_CREDENTIALS = 201, 401, "bad client credentials";
     MISSING_CLIENT_AUTH = 202, 401, "missing client authentication";
     CLIENT_NOT_ALLOWED_GRANT = 203, 400, "client not allowed this grant";
@@ -42,6 +44,9 @@ reasons! {
     USER_NOT_ADMIN = 207, 403, "user is not an administrator";
     BAD_BEARER_TOKEN = 208, 401, "missing or invalid bearer token";
     BAD_SERVICE_CREDENTIALS = 209, 401, "missing or invalid service credentials";
+    BAD_USER_CREDENTIALS = 220, 401, "bad user credentials";
+    INVALID_TOKEN = 221, 401, "invalid or expired bearer token";
+    INSUFFICIENT_SCOPE = 222, 403, "token lacks the required scope";
     TENANT_NOT_FOUND = 301, 404, "tenant not found";
     PROJECT_NOT_FOUND = 302, 404, "project not found";
     CLIENT_NOT_FOUND = 303, 404, "client not found";

@@ -1,11 +1,13 @@
 //! Identity API `POST /api/id/v1/auth/token` (SPEC §3.4, id-api dialect): client credentials
 //! by HTTP Basic only, form bodies only; the granted scope is echoed in the answer and carried
-//! in the token's `scp` as well as `scope`. `authorization_code` arrives with the interactive
-//! login; until then it is refused as `unsupported_grant_type`.
+//! in the token's `scp` as well as `scope`. `authorization_code` redeems a code from the
+//! interactive login (`GET /oauth/authorize`) and answers `id_token` / `refresh_token` where
+//! `openid` / `offline_access` were granted.
 
 use crate::failure::Failure;
 use crate::http::body::Params;
 use crate::oauth::client_auth::{authenticate, basic_credentials, presented};
+use crate::oauth::grant::authorization_code;
 use crate::oauth::grant::client_credentials::{self, Options};
 use crate::reasons;
 use crate::service::Tessera;
@@ -25,6 +27,12 @@ pub struct IdTokenAnswer {
     pub access_token: String,
     /// Seconds until expiry (`exp - iat`).
     pub expires_in: i64,
+    /// OIDC ID token, when `openid` was granted to a user (authorization_code).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// Refresh token, when `offline_access` was granted (authorization_code).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 /// 401 `invalid_client` with a Basic challenge: this API knows no other method.
@@ -49,17 +57,8 @@ pub async fn token(
     let grant = params
         .get("grant_type")
         .ok_or_else(|| Failure::missing("grant_type"))?;
-    match grant {
-        "client_credentials" => {}
-        "authorization_code" => {
-            return Err(Failure::new(
-                reasons::UNSUPPORTED_GRANT_TYPE,
-                "unsupported_grant_type",
-                "grant_type authorization_code is not available on this server yet",
-            )
-            .with_field("/grant_type", "not available yet"))
-        }
-        other => return Err(Failure::unsupported_grant(other)),
+    if !matches!(grant, "client_credentials" | "authorization_code") {
+        return Err(Failure::unsupported_grant(grant));
     }
     if basic_credentials(authorization).is_none() {
         return Err(basic_required(
@@ -68,6 +67,21 @@ pub async fn token(
     }
     let presented = presented(authorization, params)?;
     let client = authenticate(t, &presented, remote, false).await?;
+    if grant == "authorization_code" {
+        let opts = authorization_code::Options {
+            with_scp: true,
+            route: ROUTE,
+        };
+        let issued = authorization_code::exchange(t, &client, params, remote, opts).await?;
+        return Ok(IdTokenAnswer {
+            scope: issued.access.scope,
+            token_type: "Bearer",
+            access_token: issued.access.token,
+            expires_in: issued.access.expires_in,
+            id_token: issued.id_token,
+            refresh_token: issued.refresh_token,
+        });
+    }
     let opts = Options {
         token_use: None,
         with_scp: true,
@@ -78,5 +92,7 @@ pub async fn token(
         token_type: "Bearer",
         access_token: issued.token,
         expires_in: issued.expires_in,
+        id_token: None,
+        refresh_token: None,
     })
 }

@@ -36,18 +36,25 @@ pub fn metadata(t: &crate::service::Tessera) -> Value {
         .collect();
     json!({
         "issuer": iss,
+        "authorization_endpoint": format!("{iss}/oauth/authorize"),
         "token_endpoint": format!("{iss}/oauth/token"),
+        "userinfo_endpoint": format!("{iss}/userinfo"),
         "introspection_endpoint": format!("{iss}/oauth/introspect"),
         "revocation_endpoint": format!("{iss}/oauth/revoke"),
         "jwks_uri": format!("{iss}/.well-known/jwks.json"),
         "grant_types_supported": super::oauth::GRANT_TYPES,
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "token_endpoint_auth_signing_alg_values_supported": algs,
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "access_token_signing_alg_values_supported": algs,
-        "scopes_supported": [crate::oauth::scope::ADMIN_SCOPE],
-        "response_types_supported": [],
+        "scopes_supported": ["openid", "profile", "email", "offline_access", crate::oauth::scope::ADMIN_SCOPE],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
+        "id_token_signing_alg_values_supported": algs,
+        "prompt_values_supported": ["none", "login"],
         "service_documentation": format!("{iss}/openapi.json"),
     })
 }
@@ -90,7 +97,14 @@ pub async fn openid_configuration(State(t): State<Shared>) -> Response {
         "scope",
         "token_use",
         "tenant_id",
-        "project_id"
+        "project_id",
+        "auth_time",
+        "nonce",
+        "at_hash",
+        "azp",
+        "name",
+        "email",
+        "email_verified"
     ]);
     json_doc(m)
 }

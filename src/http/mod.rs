@@ -5,6 +5,7 @@ pub mod body;
 pub mod compat;
 pub mod discovery;
 pub mod errors;
+pub mod login;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;
@@ -152,6 +153,19 @@ pub fn router(state: Shared) -> Router {
         .route(
             "/api/id/v1/auth/token",
             with_405(post(compat::identity_token), "/api/id/v1/auth/token"),
+        )
+        .route(
+            "/oauth/authorize",
+            with_405(get(login::authorize), "/oauth/authorize"),
+        )
+        .route("/login", with_405(post(login::login), "/login"))
+        .route(
+            "/login/consent",
+            with_405(post(login::consent), "/login/consent"),
+        )
+        .route(
+            "/userinfo",
+            with_405(get(login::userinfo).post(login::userinfo), "/userinfo"),
         )
         .route(
             "/.well-known/jwks.json",

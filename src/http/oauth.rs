@@ -5,7 +5,9 @@ use super::errors::{render, Dialect};
 use super::{remote_ip, Shared};
 use crate::failure::Failure;
 use crate::oauth::client_auth::{authenticate, presented};
-use crate::oauth::grant::{client_credentials, token_exchange, token_response};
+use crate::oauth::grant::{
+    authorization_code, client_credentials, refresh_token, token_exchange, token_response,
+};
 use crate::oauth::introspect;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -13,7 +15,12 @@ use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 
 /// Grants `/oauth/token` implements, for discovery.
-pub const GRANT_TYPES: &[&str] = &["client_credentials", token_exchange::GRANT_TYPE];
+pub const GRANT_TYPES: &[&str] = &[
+    "client_credentials",
+    "authorization_code",
+    "refresh_token",
+    token_exchange::GRANT_TYPE,
+];
 
 /// A JSON body with `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1).
 pub fn no_store_json(status: StatusCode, body: &serde_json::Value) -> Response {
@@ -77,23 +84,38 @@ async fn token_inner(
         return Err(Failure::unsupported_grant(grant));
     }
     let presented = presented(authorization(&headers)?, &params)?;
-    let client = authenticate(t, &presented, remote, false).await?;
-    if grant == token_exchange::GRANT_TYPE {
-        let issued = token_exchange::issue(t, &client, &params, remote, "/oauth/token").await?;
-        let mut body = token_response(&issued);
-        body["issued_token_type"] = token_exchange::ACCESS_TOKEN_TYPE.into();
-        return Ok(no_store_json(StatusCode::OK, &body));
-    }
-    let issued = client_credentials::issue(
-        t,
-        &client,
-        &params,
-        remote,
-        "/oauth/token",
-        client_credentials::Options::default(),
-    )
-    .await?;
-    Ok(no_store_json(StatusCode::OK, &token_response(&issued)))
+    // Public clients (PKCE) redeem codes and refresh tokens with their client_id alone.
+    let public_ok = grant != "client_credentials";
+    let client = authenticate(t, &presented, remote, public_ok).await?;
+    let body = match grant {
+        "authorization_code" => {
+            authorization_code::exchange(t, &client, &params, remote, Default::default())
+                .await?
+                .response()
+        }
+        "refresh_token" => refresh_token::refresh(t, &client, &params, remote, Default::default())
+            .await?
+            .response(),
+        token_exchange::GRANT_TYPE => {
+            let issued = token_exchange::issue(t, &client, &params, remote, "/oauth/token").await?;
+            let mut body = token_response(&issued);
+            body["issued_token_type"] = token_exchange::ACCESS_TOKEN_TYPE.into();
+            body
+        }
+        _ => {
+            let issued = client_credentials::issue(
+                t,
+                &client,
+                &params,
+                remote,
+                "/oauth/token",
+                client_credentials::Options::default(),
+            )
+            .await?;
+            token_response(&issued)
+        }
+    };
+    Ok(no_store_json(StatusCode::OK, &body))
 }
 
 /// `POST /oauth/introspect` (RFC 7662).
@@ -133,7 +155,10 @@ pub async fn revoke(
         let token = params
             .get("token")
             .ok_or_else(|| Failure::missing("token"))?;
-        let revoked = introspect::revoke(&t, &client, token).await?;
+        let revoked = match refresh_token::revoke(&t, &client, token).await? {
+            Some(r) => r,
+            None => introspect::revoke(&t, &client, token).await?,
+        };
         if revoked {
             let mut ev = crate::service::event(t.clock.now(), "token.revoked", "success");
             ev.actor = Some(client.client_id.clone());

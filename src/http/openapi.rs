@@ -51,7 +51,7 @@ pub const ROUTES: &[RouteDoc] = &[
         "post",
         "/oauth/token",
         "oauth",
-        "Token endpoint (RFC 6749 §3.2): client_credentials, token exchange (RFC 8693)",
+        "Token endpoint (RFC 6749 §3.2): client_credentials, authorization_code (PKCE), refresh_token, token exchange (RFC 8693)",
         Some(("TokenRequest", FORM_JSON)),
         ("200", "TokenResponse"),
         "OAuthError",
@@ -146,6 +146,56 @@ pub const ROUTES: &[RouteDoc] = &[
         ("200", "IdTokenResponse"),
         "IdApiError",
         "basic"
+    ),
+    route!(
+        "get",
+        "/oauth/authorize",
+        "login",
+        "Authorization request (RFC 6749 §4.1.1, PKCE S256): the login page, or a redirect with a code",
+        None,
+        ("200", "Html"),
+        "Html",
+        "none"
+    ),
+    route!(
+        "post",
+        "/login",
+        "login",
+        "Login form post (e-mail, password, csrf, request): 303 to the next step, or the page again",
+        Some(("LoginForm", FORM_ONLY)),
+        ("303", "Html"),
+        "Html",
+        "none"
+    ),
+    route!(
+        "post",
+        "/login/consent",
+        "login",
+        "Consent form post (decision=allow|deny, csrf, request): 303 to the client",
+        Some(("ConsentForm", FORM_ONLY)),
+        ("303", "Html"),
+        "Html",
+        "none"
+    ),
+    route!(
+        "get",
+        "/userinfo",
+        "login",
+        "OIDC UserInfo (bearer access token with scope openid)",
+        None,
+        ("200", "UserInfo"),
+        "OAuthError",
+        "bearer"
+    ),
+    route!(
+        "post",
+        "/userinfo",
+        "login",
+        "OIDC UserInfo (bearer access token with scope openid)",
+        None,
+        ("200", "UserInfo"),
+        "OAuthError",
+        "bearer"
     ),
     route!(
         "get",
@@ -398,6 +448,96 @@ pub const ROUTES: &[RouteDoc] = &[
         "bearer"
     ),
     route!(
+        "post",
+        "/admin/v1/tenants/{tenant}/users",
+        "admin",
+        "Create a tenant user (the password is never returned)",
+        Some(("UserCreate", JSON_ONLY)),
+        ("201", "User"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "get",
+        "/admin/v1/tenants/{tenant}/users",
+        "admin",
+        "List tenant users",
+        None,
+        ("200", "UserList"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "get",
+        "/admin/v1/tenants/{tenant}/users/{user}",
+        "admin",
+        "Read a tenant user",
+        None,
+        ("200", "User"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "patch",
+        "/admin/v1/tenants/{tenant}/users/{user}",
+        "admin",
+        "Change or disable a tenant user",
+        Some(("UserCreate", JSON_ONLY)),
+        ("200", "User"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "post",
+        "/admin/v1/tenants/{tenant}/roles",
+        "admin",
+        "Create a role",
+        Some(("RoleCreate", JSON_ONLY)),
+        ("201", "Role"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "get",
+        "/admin/v1/tenants/{tenant}/roles",
+        "admin",
+        "List roles (admin is always present)",
+        None,
+        ("200", "RoleList"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "post",
+        "/admin/v1/tenants/{tenant}/upstreams",
+        "admin",
+        "Trust an upstream OpenID provider",
+        Some(("UpstreamCreate", JSON_ONLY)),
+        ("201", "Upstream"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "get",
+        "/admin/v1/tenants/{tenant}/upstreams",
+        "admin",
+        "List trusted upstream providers",
+        None,
+        ("200", "UpstreamList"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
+        "delete",
+        "/admin/v1/tenants/{tenant}/upstreams/{upstream}",
+        "admin",
+        "Stop trusting an upstream provider",
+        None,
+        ("204", "Empty"),
+        "Problem",
+        "bearer"
+    ),
+    route!(
         "get",
         "/admin/v1/keys",
         "admin",
@@ -455,7 +595,8 @@ fn schemas() -> Value {
         "TokenParam": {"type": "object", "required": ["token"], "properties": {"token": s, "token_type_hint": s,
             "client_id": s, "client_secret": s}},
         "TokenResponse": {"type": "object", "required": ["access_token", "token_type", "expires_in"], "properties": {
-            "access_token": s, "token_type": {"const": "Bearer"}, "expires_in": i, "scope": s, "issued_token_type": s}},
+            "access_token": s, "token_type": {"const": "Bearer"}, "expires_in": i, "scope": s, "issued_token_type": s,
+            "id_token": s, "refresh_token": s}},
         "GenerateToken": {"type": "object", "required": ["tenant_id", "project_id", "client_id", "email_id"], "properties": {
             "tenant_id": s, "project_id": s, "client_id": s, "email_id": s,
             "secret_id": {"type": "string", "writeOnly": true, "description": "the client's secret; absent: HTTP Basic or a bearer token with scope tessera:generate"}}},
@@ -475,6 +616,13 @@ fn schemas() -> Value {
         "IdTokenResponse": {"type": "object", "required": ["scope", "token_type", "access_token", "expires_in"], "properties": {
             "scope": s, "token_type": {"const": "Bearer"}, "access_token": s, "expires_in": i,
             "id_token": s, "refresh_token": s}},
+        "Html": {"type": "string", "description": "an HTML page"},
+        "LoginForm": {"type": "object", "required": ["email", "password", "csrf", "request"], "properties": {
+            "email": s, "password": {"type": "string", "writeOnly": true}, "csrf": s,
+            "request": {"type": "string", "description": "the authorization request's query string"}}},
+        "ConsentForm": {"type": "object", "required": ["decision", "csrf", "request"], "properties": {
+            "decision": {"enum": ["allow", "deny"]}, "csrf": s, "request": s}},
+        "UserInfo": {"type": "object", "required": ["sub"], "properties": {"sub": s, "name": s, "email": s, "email_verified": b}},
         "Introspection": {"type": "object", "required": ["active"], "properties": {"active": b}, "additionalProperties": true},
         "OAuthError": {"type": "object", "required": ["error"], "properties": {"error": s, "error_description": s}},
         "IdApiError": {"type": "object", "required": ["error"], "properties": {"error": s, "errorDescription": s}},
@@ -501,11 +649,13 @@ fn schemas() -> Value {
             "token_endpoint_auth_method": {"enum": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]},
             "jwks": {"type": "object"}, "signing_alg": {"enum": ["RS256", "PS256", "ES256", "EdDSA"]},
             "admin_tokens": b, "client_secret": s, "status": {"enum": ["active", "disabled"]},
+            "consent_required": b, "refresh_token_ttl": i,
             "secret": {"type": "object", "properties": {"vault": {"type": "object", "properties": {"mount": s, "path": s, "field": s}}}}}},
         "Client": {"type": "object", "properties": {
             "client_id": s, "tenant_id": s, "name": s, "project_id": opt_s, "profile": s, "grant_types": strings(),
             "scopes": strings(), "default_scopes": strings(), "audiences": strings(), "token_ttl": {"type": ["integer", "null"]},
             "redirect_uris": strings(), "token_endpoint_auth_method": s, "signing_alg": opt_s, "admin_tokens": b,
+            "consent_required": b, "refresh_token_ttl": {"type": ["integer", "null"]},
             "status": s, "created_at": s, "updated_at": s,
             "client_secret": {"type": "string", "description": "present only in the create answer, for a generated secret"}}},
         "ClientList": list_of("Client"),
@@ -544,6 +694,15 @@ fn schemas() -> Value {
     })
 }
 
+/// The media type of a response schema.
+fn media(schema: &str) -> &'static str {
+    match schema {
+        "Problem" => "application/problem+json",
+        "Html" => "text/html",
+        _ => "application/json",
+    }
+}
+
 /// Builds the document for a server whose issuer is `issuer`.
 pub fn document(issuer: &str) -> Value {
     let mut paths: Map<String, Value> = Map::new();
@@ -553,9 +712,8 @@ pub fn document(issuer: &str) -> Value {
             "tags": [route.tag],
             "operationId": format!("{}{}", route.method, route.path.replace(['/', '{', '}', '.', '-'], "_")),
             "responses": {
-                route.ok.0: {"description": "success", "content": {"application/json": {"schema": r(route.ok.1)}}},
-                "default": {"description": "error", "content": {
-                    (if route.error == "Problem" { "application/problem+json" } else { "application/json" }): {"schema": r(route.error)}}},
+                route.ok.0: {"description": "success", "content": {media(route.ok.1): {"schema": r(route.ok.1)}}},
+                "default": {"description": "error", "content": {media(route.error): {"schema": r(route.error)}}},
             },
         });
         if let Some((schema, types)) = route.body {

@@ -1,6 +1,8 @@
 //! The OAuth 2.0 protocol core: client authentication, scopes and audiences, grants,
-//! introspection and revocation, upstream ID tokens and user tokens. No HTTP types beyond the parsed parameters.
+//! introspection and revocation, upstream ID tokens and user tokens, the authorization request
+//! and userinfo. No HTTP types beyond the parsed parameters.
 
+pub mod authorize;
 pub mod client_auth;
 pub mod grant;
 pub mod introspect;
@@ -8,3 +10,4 @@ pub mod limits;
 pub mod scope;
 pub mod upstream;
 pub mod user_token;
+pub mod userinfo;

@@ -54,7 +54,7 @@ pub fn narrow(
                 "invalid_scope",
                 format!("scope {s} is not allowed for {whose}"),
             )
-            .with_field("/scope", format!("{s} is not allowed")));
+            .with_field("/scope", format!("{s} is not allowed for {whose}")));
         }
         if !out.iter().any(|o| o == s) {
             out.push(s.to_string());

@@ -78,6 +78,11 @@ contract_cases!(
     updating_or_deleting_a_missing_service_is_not_found,
     deleting_a_service_removes_it,
     an_argon2_service_secret_is_refused_before_any_sql,
+    a_login_session_is_found_by_its_hash_until_it_expires,
+    a_code_is_fresh_once_then_replayed_and_unknown_codes_are_unknown,
+    revoking_a_family_revokes_its_unexpired_jtis_and_refresh_tokens,
+    a_refresh_token_is_fresh_once_then_reused,
+    purging_drops_expired_sessions_old_codes_and_expired_families,
 );
 
 /// Runs `case` on a migrated store over a fresh SQLite file.
@@ -264,6 +269,8 @@ mod fixtures {
             jwks: None,
             signing_alg: None,
             admin_tokens: false,
+            consent_required: false,
+            refresh_token_ttl: None,
             status: Status::Active,
             secrets: ClientSecrets::default(),
             created_at: 1_700_000_200,
@@ -286,6 +293,8 @@ mod fixtures {
             jwks: Some(serde_json::json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "abc"}]})),
             signing_alg: Some("ES256".to_owned()),
             admin_tokens: true,
+            consent_required: true,
+            refresh_token_ttl: Some(86_400),
             status: Status::Disabled,
             secrets: ClientSecrets {
                 current: Some(SecretHash::Hmac(vec![0, 1, 2, 254, 255])),
@@ -345,4 +354,5 @@ macro_rules! assert_err {
 
 /// The cases, run on both engines by `contract_cases!`.
 mod cases;
+mod login_cases;
 mod user_cases;

@@ -31,18 +31,20 @@ macro_rules! select_client {
         "SELECT tenant_id, client_id, name, project_id, profile, grant_types, scopes, \
          default_scopes, audiences, token_ttl, redirect_uris, auth_method, jwks, signing_alg, \
          admin_tokens, status, secret_kind, secret_hash, prev_secret_kind, prev_secret_hash, \
-         prev_expires_at, vault_ref, created_at, updated_at FROM clients"
+         prev_expires_at, vault_ref, consent_required, refresh_token_ttl, created_at, updated_at \
+         FROM clients"
     };
 }
 pub(super) use select_client;
 
 /// The client columns a create or update writes besides the keys and `created_at`, in the
-/// order `ClientParams::bind_mutable` binds them (`$1…$21` in an UPDATE).
+/// order `ClientParams::bind_mutable` binds them (`$1…$23` in an UPDATE).
 macro_rules! client_mutable_columns {
     () => {
         "name, project_id, profile, grant_types, scopes, default_scopes, audiences, token_ttl, \
          redirect_uris, auth_method, jwks, signing_alg, admin_tokens, status, secret_kind, \
-         secret_hash, prev_secret_kind, prev_secret_hash, prev_expires_at, vault_ref, updated_at"
+         secret_hash, prev_secret_kind, prev_secret_hash, prev_expires_at, vault_ref, \
+         consent_required, refresh_token_ttl, updated_at"
     };
 }
 pub(super) use client_mutable_columns;
@@ -197,6 +199,8 @@ impl<'a> ClientParams<'a> {
             .bind(self.prev_secret.1.as_deref())
             .bind(c.secrets.previous_expires_at)
             .bind(self.vault_ref.as_deref())
+            .bind(i64::from(c.consent_required))
+            .bind(c.refresh_token_ttl)
             .bind(c.updated_at)
     }
 }
@@ -224,6 +228,8 @@ pub(super) fn client(row: &AnyRow) -> Result<Client, StoreError> {
         signing_alg: row.try_get("signing_alg")?,
         admin_tokens: row.try_get::<i64, _>("admin_tokens")? != 0,
         status: Status::parse(&row.try_get::<String, _>("status")?),
+        consent_required: row.try_get::<i64, _>("consent_required")? != 0,
+        refresh_token_ttl: row.try_get("refresh_token_ttl")?,
         secrets: crate::tenants::ClientSecrets {
             current: secret(row, "secret_kind", "secret_hash")?,
             previous: secret(row, "prev_secret_kind", "prev_secret_hash")?,

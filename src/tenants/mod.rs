@@ -209,6 +209,10 @@ pub struct Client {
     pub signing_alg: Option<String>,
     /// May obtain `tessera:admin` and admin tokens.
     pub admin_tokens: bool,
+    /// Show a consent screen at login (third-party client); `false` = implicit consent.
+    pub consent_required: bool,
+    /// Refresh-token lifetime in seconds; `None` = the `login.refresh_token_ttl` setting.
+    pub refresh_token_ttl: Option<i64>,
     /// Active or disabled.
     pub status: Status,
     /// Secret hashes or Vault reference.

@@ -6,6 +6,9 @@ use crate::keys::signer::Alg;
 use crate::keys::{Keys, KeysError, Typ};
 use serde::Serialize;
 
+pub mod id_token;
+pub use id_token::IdTokenRequest;
+
 /// `aud`: one string or an array (RFC 7519 §4.1.3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]

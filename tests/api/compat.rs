@@ -434,8 +434,9 @@ async fn the_identity_api_answers_every_error_in_its_own_dialect(app: TestApp) {
     let cases = [
         (vec![], "invalid_request"),
         (
+            // A client not registered for the code grant.
             vec![("grant_type", "authorization_code"), ("code", "abc")],
-            "unsupported_grant_type",
+            "unauthorized_client",
         ),
         (vec![("grant_type", "password")], "unsupported_grant_type"),
         (

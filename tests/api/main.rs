@@ -21,6 +21,12 @@ mod idp;
 mod introspection;
 /// Signing keys, JWKS and rotation.
 mod keys;
+/// The browser login flow: authorize, the login page, sessions, consent, discovery.
+mod login;
+/// A scripted browser for the login tests.
+mod login_helpers;
+/// Codes, refresh tokens, revocation and userinfo of the login flow.
+mod login_tokens;
 /// Several nodes on one database; scheduled key rotation.
 mod nodes;
 /// A real OpenBao dev server for the Vault tests.

@@ -67,6 +67,8 @@ async fn discovery_documents_list_what_is_implemented(app: TestApp) {
             v["grant_types_supported"],
             serde_json::json!([
                 "client_credentials",
+                "authorization_code",
+                "refresh_token",
                 "urn:ietf:params:oauth:grant-type:token-exchange"
             ])
         );

@@ -47,6 +47,8 @@ pub fn client_json(c: &Client) -> Value {
         "jwks": c.jwks,
         "signing_alg": c.signing_alg,
         "admin_tokens": c.admin_tokens,
+        "consent_required": c.consent_required,
+        "refresh_token_ttl": c.refresh_token_ttl,
         "status": c.status.as_str(),
         "created_at": rfc3339(c.created_at),
         "updated_at": rfc3339(c.updated_at),
@@ -191,6 +193,19 @@ async fn apply(
     if let Some(b) = f.bool("admin_tokens") {
         c.admin_tokens = b;
     }
+    if let Some(b) = f.bool("consent_required") {
+        c.consent_required = b;
+    }
+    if f.has("refresh_token_ttl") {
+        match f.int("refresh_token_ttl") {
+            Some(ttl) if ttl >= 60 => c.refresh_token_ttl = Some(ttl),
+            Some(_) => f.error(
+                "refresh_token_ttl",
+                "refresh_token_ttl must be at least 60 seconds",
+            ),
+            None => {}
+        }
+    }
     match f.string("status", false).as_deref() {
         None => {}
         Some("active") => c.status = Status::Active,
@@ -311,6 +326,8 @@ pub async fn create(
             jwks: None,
             signing_alg: None,
             admin_tokens: false,
+            consent_required: false,
+            refresh_token_ttl: None,
             status: Status::Active,
             secrets: ClientSecrets::default(),
             created_at: now,

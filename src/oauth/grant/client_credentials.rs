@@ -4,7 +4,6 @@ use crate::failure::Failure;
 use crate::http::body::Params;
 use crate::keys::signer::Alg;
 use crate::oauth::scope;
-use crate::reasons;
 use crate::service::Tessera;
 use crate::tenants::Client;
 use crate::tokens::{IssuedToken, TokenRequest, TokenUse};
@@ -30,13 +29,7 @@ pub async fn issue(
     route: Route,
     opts: Options,
 ) -> Result<IssuedToken, Failure> {
-    if !client.grant_types.iter().any(|g| g == "client_credentials") {
-        return Err(Failure::new(
-            reasons::CLIENT_NOT_ALLOWED_GRANT,
-            "unauthorized_client",
-            "client not allowed this grant",
-        ));
-    }
+    super::require_grant(client, "client_credentials")?;
     let scopes = scope::grant(client, params.get("scope"))?;
     let requested: Vec<&str> = [params.get("audience"), params.get("resource")]
         .into_iter()

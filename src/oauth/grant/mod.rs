@@ -1,8 +1,11 @@
 //! Grants of the token endpoint, one file each.
 
+pub mod authorization_code;
 pub mod client_credentials;
+pub mod refresh_token;
 pub mod token_exchange;
 
+use crate::config::Profile;
 use crate::failure::Failure;
 use crate::oauth::scope;
 use crate::service::{event, Tessera};
@@ -57,4 +60,45 @@ pub fn token_response(t: &IssuedToken) -> Value {
         body["scope"] = Value::String(t.scope.clone());
     }
     body
+}
+
+/// The token profile a client names.
+pub fn profile_of<'a>(t: &'a Tessera, client: &Client) -> Result<&'a Profile, Failure> {
+    t.required_profile(&client.profile, &format!("client {}", client.client_id))
+}
+
+/// Access-token lifetime: the client's narrowing of its profile's, capped by `tokens.max_ttl`.
+pub fn access_ttl(t: &Tessera, client: &Client, profile: &Profile) -> i64 {
+    scope::ttl(client.token_ttl, profile.ttl, t.settings.tokens.max_ttl)
+}
+
+/// RFC 6749 §6: a `scope` sent with a code or refresh token may only narrow what was granted.
+pub fn narrow(granted: &str, requested: Option<&str>) -> Result<Vec<String>, Failure> {
+    let granted: Vec<String> = granted
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let Some(req) = requested else {
+        return Ok(granted);
+    };
+    scope::narrow(req, |s| granted.iter().any(|g| g == s), "this grant")
+}
+
+/// `unauthorized_client` unless `client` is registered for `grant`.
+pub fn require_grant(client: &Client, grant: &str) -> Result<(), Failure> {
+    if client.grant_types.iter().any(|g| g == grant) {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            crate::reasons::CLIENT_NOT_ALLOWED_GRANT,
+            "unauthorized_client",
+            "client not allowed this grant",
+        ))
+    }
+}
+
+/// `invalid_grant` (RFC 6749 §5.2) with a safe description.
+pub fn invalid_grant(detail: &str) -> Failure {
+    Failure::new(crate::reasons::INVALID_GRANT, "invalid_grant", detail)
 }

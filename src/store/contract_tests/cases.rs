@@ -577,4 +577,5 @@ pub async fn a_large_audit_batch_is_stored_whole(store: Store) {
     assert_eq!(capped[999].at, 250);
 }
 
+pub use super::login_cases::*;
 pub use super::user_cases::*;

@@ -1,0 +1,205 @@
+//! The login page's machinery: browser sessions, CSRF tokens, cookies and the password check.
+//! Pages themselves are in [`page`].
+//!
+//! - **Session**: after a correct password the browser gets `tessera_session` (256 random
+//!   bits; `HttpOnly`, `SameSite=Lax`, `Secure` when the issuer is https). The database keeps
+//!   only its keyed hash, so every node sees the session and a database leak reveals none.
+//! - **CSRF**: a signed double-submit token. The browser holds a random `tessera_csrf`
+//!   cookie; each form carries `HMAC(master key, "csrf:" + cookie)`. A cross-site page can
+//!   neither read the cookie nor compute the token, and nothing is stored server-side.
+
+pub mod page;
+
+use crate::crypto::{argon2_verify, b64url, ct_eq, random_token};
+use crate::failure::Failure;
+use crate::service::{event, Tessera};
+use crate::store::LoginSession;
+use crate::tenants::{Status, User};
+use axum::http::{header, HeaderMap};
+
+/// The session cookie.
+pub const SESSION_COOKIE: &str = "tessera_session";
+/// The CSRF binding cookie.
+pub const CSRF_COOKIE: &str = "tessera_csrf";
+
+/// A PHC string whose check costs what a real one does, for unknown e-mails (no timing
+/// difference between "no such user" and "wrong password").
+const DUMMY_PHC: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$dGVzc2VyYWR1bW15c2FsdA$2h9b5XKq0x8v3mYyq3Vf6n3y0c1m8u2o5b3kQ0bq3ZQ";
+
+/// The value of cookie `name` in the request, if present.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+/// A `Set-Cookie` value: `HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure` on an https issuer.
+pub fn set_cookie(t: &Tessera, name: &str, value: &str, max_age: i64) -> String {
+    let secure = if t.settings.issuer.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
+}
+
+/// The CSRF token for a browser whose `tessera_csrf` cookie is `binding`.
+pub fn csrf_token(t: &Tessera, binding: &str) -> String {
+    b64url(&t.master.hash_secret(format!("csrf:{binding}").as_bytes()))
+}
+
+/// The CSRF binding of this browser: its cookie, or a new one to set (with its header).
+pub fn csrf_binding(t: &Tessera, headers: &HeaderMap) -> Result<(String, Option<String>), Failure> {
+    if let Some(v) = cookie(headers, CSRF_COOKIE) {
+        return Ok((v.to_string(), None));
+    }
+    let v = random_token(32).map_err(|e| Failure::internal(&e))?;
+    let header = set_cookie(t, CSRF_COOKIE, &v, t.settings.login.session_ttl.max(3600));
+    Ok((v, Some(header)))
+}
+
+/// True when the form's `csrf` field matches this browser's cookie.
+pub fn csrf_ok(t: &Tessera, headers: &HeaderMap, presented: Option<&str>) -> bool {
+    match (cookie(headers, CSRF_COOKIE), presented) {
+        (Some(binding), Some(token)) => ct_eq(csrf_token(t, binding).as_bytes(), token.as_bytes()),
+        _ => false,
+    }
+}
+
+/// The live session of this browser for `tenant_id` and its user, if both are still valid.
+pub async fn current_session(
+    t: &Tessera,
+    headers: &HeaderMap,
+    tenant_id: &str,
+) -> Result<Option<(LoginSession, User)>, Failure> {
+    let Some(id) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let hash = t.master.hash_secret(id.as_bytes());
+    let Some(s) = t.store.get_login_session(&hash, t.clock.now()).await? else {
+        return Ok(None);
+    };
+    if s.tenant_id != tenant_id {
+        return Ok(None);
+    }
+    let user = t.store.get_user(&s.tenant_id, &s.user_id).await?;
+    Ok(user.filter(|u| u.status == Status::Active).map(|u| (s, u)))
+}
+
+/// Starts a session for `user`; returns it with its `Set-Cookie` value.
+pub async fn start_session(t: &Tessera, user: &User) -> Result<(LoginSession, String), Failure> {
+    let now = t.clock.now();
+    let ttl = t.settings.login.session_ttl.max(60);
+    let id = random_token(32).map_err(|e| Failure::internal(&e))?;
+    let s = LoginSession {
+        tenant_id: user.tenant_id.clone(),
+        user_id: user.id.clone(),
+        auth_time: now,
+        expires_at: now + ttl,
+    };
+    t.store
+        .create_login_session(&t.master.hash_secret(id.as_bytes()), &s)
+        .await?;
+    Ok((s, set_cookie(t, SESSION_COOKIE, &id, ttl)))
+}
+
+/// Why a login attempt failed. The page says the same for every variant but `Limited`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginError {
+    /// Unknown e-mail, wrong password, no password, or disabled user.
+    Invalid,
+    /// Too many failures for this e-mail from this address (or from this address).
+    Limited(u64),
+    /// Something broke.
+    Internal(Failure),
+}
+
+/// Checks an e-mail and password against the users of `tenant_id` (argon2id), counting
+/// failures per e-mail+address and per address (SPEC §6). Each attempt is audited.
+pub async fn check_password(
+    t: &Tessera,
+    tenant_id: &str,
+    client_id: &str,
+    email: &str,
+    password: &str,
+    remote: &str,
+) -> Result<User, LoginError> {
+    let email = crate::tenants::users::normalize_email(email);
+    let subject = format!("login|{tenant_id}|{email}");
+    if let Some(retry) = t.limiter.check(remote, Some(&subject)) {
+        return Err(LoginError::Limited(retry));
+    }
+    let user = t
+        .store
+        .find_user_by_email(tenant_id, &email)
+        .await
+        .map_err(|e| LoginError::Internal(e.into()))?;
+    let phc = user
+        .as_ref()
+        .and_then(|u| u.password_hash.clone())
+        .unwrap_or_else(|| DUMMY_PHC.to_string());
+    let secret = password.as_bytes().to_vec();
+    let matches = tokio::task::spawn_blocking(move || argon2_verify(&secret, &phc))
+        .await
+        .unwrap_or(false);
+    let outcome = match &user {
+        Some(u) if matches && u.password_hash.is_some() && u.status == Status::Active => Ok(()),
+        Some(u) if matches && u.status != Status::Active => Err("failure:user_disabled"),
+        Some(_) => Err("failure:bad_password"),
+        None => Err("failure:unknown_user"),
+    };
+    let mut ev = event(
+        t.clock.now(),
+        if outcome.is_ok() {
+            "login.succeeded"
+        } else {
+            "login.failed"
+        },
+        outcome.err().unwrap_or("success"),
+    );
+    ev.tenant_id = Some(tenant_id.to_string());
+    ev.client_id = Some(client_id.to_string());
+    ev.subject = user.as_ref().map(|u| u.id.clone());
+    ev.actor = user.as_ref().map(|u| u.id.clone());
+    ev.remote = Some(remote.to_string());
+    t.audit(ev).await;
+    match (user, outcome) {
+        (Some(u), Ok(())) => Ok(u),
+        _ => {
+            t.limiter.fail(remote, Some(&subject));
+            metrics::counter!("tessera_login_failures_total").increment(1);
+            Err(LoginError::Invalid)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn cookies_are_found_among_several() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; tessera_csrf=xyz; b=2"),
+        );
+        assert_eq!(cookie(&h, CSRF_COOKIE), Some("xyz"));
+        assert_eq!(cookie(&h, SESSION_COOKIE), None);
+    }
+
+    #[test]
+    fn the_dummy_hash_parses_so_unknown_users_cost_a_real_check() {
+        use argon2::password_hash::PasswordHash;
+        assert!(PasswordHash::new(DUMMY_PHC).is_ok());
+        assert!(!argon2_verify(b"x", DUMMY_PHC));
+    }
+}

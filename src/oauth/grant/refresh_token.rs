@@ -1,0 +1,90 @@
+//! RFC 6749 §6 refresh token grant with rotation and reuse detection (RFC 9700 §4.14.2):
+//! every use returns a new refresh token and retires the old one; presenting a retired one
+//! means it was copied, so its whole family (refresh and access tokens) is revoked.
+
+use super::authorization_code::{active_user, issue_for_family, Issued, Options, UserGrant};
+use super::{invalid_grant, narrow, require_grant};
+use crate::failure::Failure;
+use crate::http::body::Params;
+use crate::service::{event, Tessera};
+use crate::store::{Family, RefreshUse};
+use crate::tenants::Client;
+
+async fn revoke_reused(
+    t: &Tessera,
+    family: &Family,
+    client: &Client,
+    remote: &str,
+) -> Result<(), Failure> {
+    let now = t.clock.now();
+    t.store.revoke_family(&family.id, now).await?;
+    let mut ev = event(now, "refresh_token.reused", "failure:family_revoked");
+    ev.tenant_id = Some(family.tenant_id.clone());
+    ev.client_id = Some(client.client_id.clone());
+    ev.subject = Some(family.user_id.clone());
+    ev.remote = Some(remote.to_string());
+    t.audit(ev).await;
+    tracing::warn!(client_id = %client.client_id, "refresh token reused: its token family is revoked");
+    Ok(())
+}
+
+/// Exchanges a refresh token for new tokens (a new refresh token included).
+pub async fn refresh(
+    t: &Tessera,
+    client: &Client,
+    params: &Params,
+    remote: &str,
+    opts: Options,
+) -> Result<Issued, Failure> {
+    require_grant(client, "refresh_token")?;
+    let token = params
+        .get("refresh_token")
+        .ok_or_else(|| Failure::missing("refresh_token"))?;
+    let now = t.clock.now();
+    let hash = t.master.hash_secret(token.as_bytes());
+    let (family, expires_at) = match t.store.use_refresh_token(&hash, now).await? {
+        RefreshUse::Fresh {
+            family,
+            client_id,
+            expires_at,
+        } if client_id == client.client_id => (family, expires_at),
+        // Another client holding this token means it leaked: treat as reuse.
+        RefreshUse::Fresh { family, .. } | RefreshUse::Reused(family) => {
+            revoke_reused(t, &family, client, remote).await?;
+            return Err(invalid_grant("the refresh token was already used"));
+        }
+        RefreshUse::Unknown => return Err(invalid_grant("unknown refresh token")),
+    };
+    if family.revoked_at.is_some() {
+        return Err(invalid_grant("the refresh token was revoked"));
+    }
+    if expires_at <= now {
+        return Err(invalid_grant("the refresh token has expired"));
+    }
+    let user = active_user(t, &family.tenant_id, &family.user_id).await?;
+    let scopes = narrow(&family.scope, params.get("scope"))?;
+    let grant = UserGrant {
+        client,
+        user: &user,
+        family: &family,
+        scopes,
+        nonce: None,
+        grant: "refresh_token",
+    };
+    issue_for_family(t, &grant, remote, opts).await
+}
+
+/// RFC 7009 for refresh tokens: revokes the token's family when it belongs to `asker`.
+/// `None` when `token` is not a refresh token of this server.
+pub async fn revoke(t: &Tessera, asker: &Client, token: &str) -> Result<Option<bool>, Failure> {
+    let hash = t.master.hash_secret(token.as_bytes());
+    let Some(family) = t.store.refresh_token_family(&hash).await? else {
+        return Ok(None);
+    };
+    if family.client_id != asker.client_id {
+        return Ok(Some(false));
+    }
+    Ok(Some(
+        t.store.revoke_family(&family.id, t.clock.now()).await?,
+    ))
+}

@@ -1,0 +1,174 @@
+//! Contract cases for sessions, authorization codes, token families and refresh tokens.
+
+use super::fixtures::tenant;
+use crate::store::{AuthCode, CodeUse, Family, LoginSession, RefreshUse, Store};
+
+fn code(family_id: &str, expires_at: i64) -> AuthCode {
+    AuthCode {
+        tenant_id: "t1".into(),
+        client_id: "spa".into(),
+        user_id: "u1".into(),
+        redirect_uri: "https://app.example/cb?x=1".into(),
+        scope: "openid offline_access".into(),
+        nonce: Some("n".into()),
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        auth_time: 1_000,
+        family_id: family_id.into(),
+        expires_at,
+    }
+}
+
+fn family(id: &str) -> Family {
+    Family {
+        id: id.into(),
+        tenant_id: "t1".into(),
+        client_id: "spa".into(),
+        user_id: "u1".into(),
+        scope: "openid".into(),
+        auth_time: 1_000,
+        revoked_at: None,
+        expires_at: 1_000,
+    }
+}
+
+fn session() -> LoginSession {
+    LoginSession {
+        tenant_id: "t1".into(),
+        user_id: "u1".into(),
+        auth_time: 1_000,
+        expires_at: 2_000,
+    }
+}
+
+pub async fn a_login_session_is_found_by_its_hash_until_it_expires(store: Store) {
+    store.create_tenant(&tenant("t1")).await.unwrap();
+    let s = session();
+    store.create_login_session(&[1, 2, 3], &s).await.unwrap();
+    assert_eq!(
+        store.get_login_session(&[1, 2, 3], 1_999).await.unwrap(),
+        Some(s)
+    );
+    assert_eq!(
+        store.get_login_session(&[1, 2, 3], 2_000).await.unwrap(),
+        None
+    );
+    assert_eq!(store.get_login_session(&[9], 1_000).await.unwrap(), None);
+    store.delete_login_session(&[1, 2, 3]).await.unwrap();
+    assert_eq!(
+        store.get_login_session(&[1, 2, 3], 1_000).await.unwrap(),
+        None
+    );
+}
+
+pub async fn a_code_is_fresh_once_then_replayed_and_unknown_codes_are_unknown(store: Store) {
+    store.create_tenant(&tenant("t1")).await.unwrap();
+    let c = code("f1", 1_060);
+    store.insert_auth_code(&[7; 32], &c).await.unwrap();
+    assert_eq!(
+        store.redeem_auth_code(&[7; 32], 1_010).await.unwrap(),
+        CodeUse::Fresh(c.clone())
+    );
+    assert_eq!(
+        store.redeem_auth_code(&[7; 32], 1_020).await.unwrap(),
+        CodeUse::Replayed(c)
+    );
+    assert_eq!(
+        store.redeem_auth_code(&[8; 32], 1_020).await.unwrap(),
+        CodeUse::Unknown
+    );
+}
+
+pub async fn revoking_a_family_revokes_its_unexpired_jtis_and_refresh_tokens(store: Store) {
+    store.create_tenant(&tenant("t1")).await.unwrap();
+    store.create_family(&family("f1")).await.unwrap();
+    store.add_family_jti("f1", "j1", 5_000).await.unwrap();
+    store.add_family_jti("f1", "j0", 1_500).await.unwrap();
+    store
+        .insert_refresh_token(&[5; 32], "f1", "spa", 1_000, 9_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_family("f1").await.unwrap().unwrap().expires_at,
+        9_000
+    );
+
+    assert!(store.revoke_family("f1", 2_000).await.unwrap());
+    assert!(!store.revoke_family("f1", 2_001).await.unwrap());
+
+    assert!(store.is_jti_revoked("j1").await.unwrap());
+    assert!(
+        !store.is_jti_revoked("j0").await.unwrap(),
+        "already expired"
+    );
+    match store.use_refresh_token(&[5; 32], 2_002).await.unwrap() {
+        RefreshUse::Fresh { family, .. } => assert_eq!(family.revoked_at, Some(2_000)),
+        other => panic!("{other:?}"),
+    }
+    assert!(store.add_family_jti("nope", "j", 1).await.is_err());
+}
+
+pub async fn a_refresh_token_is_fresh_once_then_reused(store: Store) {
+    store.create_tenant(&tenant("t1")).await.unwrap();
+    store.create_family(&family("f1")).await.unwrap();
+    store
+        .insert_refresh_token(&[5; 32], "f1", "spa", 1_000, 9_000)
+        .await
+        .unwrap();
+    match store.use_refresh_token(&[5; 32], 1_100).await.unwrap() {
+        RefreshUse::Fresh {
+            family,
+            client_id,
+            expires_at,
+        } => {
+            assert_eq!(
+                (family.id.as_str(), client_id.as_str(), expires_at),
+                ("f1", "spa", 9_000)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        store.use_refresh_token(&[5; 32], 1_200).await.unwrap(),
+        RefreshUse::Reused(f) if f.id == "f1"
+    ));
+    assert_eq!(
+        store.use_refresh_token(&[6; 32], 1_200).await.unwrap(),
+        RefreshUse::Unknown
+    );
+    assert_eq!(
+        store
+            .refresh_token_family(&[5; 32])
+            .await
+            .unwrap()
+            .map(|f| f.id),
+        Some("f1".to_string())
+    );
+}
+
+pub async fn purging_drops_expired_sessions_old_codes_and_expired_families(store: Store) {
+    store.create_tenant(&tenant("t1")).await.unwrap();
+    let s = session();
+    store.create_login_session(&[1], &s).await.unwrap();
+    store
+        .insert_auth_code(&[2], &code("f1", 1_060))
+        .await
+        .unwrap();
+    store.create_family(&family("f1")).await.unwrap();
+    store.add_family_jti("f1", "j1", 3_000).await.unwrap();
+    store
+        .insert_refresh_token(&[3], "f1", "spa", 1_000, 4_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.purge_expired_login(3_000).await.unwrap(),
+        1,
+        "only the session"
+    );
+    let later = 1_060 + 86_401;
+    assert_eq!(store.purge_expired_login(later).await.unwrap(), 4);
+    assert_eq!(
+        store.redeem_auth_code(&[2], later).await.unwrap(),
+        CodeUse::Unknown
+    );
+    assert_eq!(store.get_family("f1").await.unwrap(), None);
+}
