@@ -294,7 +294,7 @@ pub(super) fn key_insert_sql() -> String {
 }
 
 /// A multi-row `INSERT INTO audit_events` for `n` events, bound by `bind_audit`.
-pub(super) fn audit_insert_sql(n: usize) -> String {
+pub(super) fn audit_insert_sql(n: usize, positional: bool) -> String {
     let mut sql = format!("INSERT INTO audit_events ({}) VALUES ", AUDIT_COLUMNS);
     for row in 0..n {
         if row > 0 {
@@ -305,7 +305,11 @@ pub(super) fn audit_insert_sql(n: usize) -> String {
             if col > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("${}", row * AUDIT_PARAMS + col + 1));
+            if positional {
+                sql.push('?');
+            } else {
+                sql.push_str(&format!("${}", row * AUDIT_PARAMS + col + 1));
+            }
         }
         sql.push(')');
     }
