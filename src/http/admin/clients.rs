@@ -1,11 +1,11 @@
 //! Admin: clients, including secret generation (shown once), import and rotation.
 
-use super::tenants::{conflict, existing_tenant};
-use super::{audit_change, authenticate, json, json_body, respond, Caller, Fields};
+use super::tenants::conflict;
+use super::{audit_change, json, json_body, respond, tenant_caller, Fields};
 use crate::clock::rfc3339;
 use crate::crypto::{argon2_hash, estimated_entropy_bits, random_token};
 use crate::failure::Failure;
-use crate::http::{remote_ip, Shared};
+use crate::http::Shared;
 use crate::keys::signer::{Alg, VerifyingKey};
 use crate::reasons;
 use crate::service::Tessera;
@@ -267,18 +267,6 @@ fn valid_redirect_uri(u: &str) -> bool {
         && !u.contains(char::is_whitespace)
 }
 
-async fn caller_for(
-    t: &Tessera,
-    headers: &HeaderMap,
-    addr: SocketAddr,
-    tenant: &str,
-) -> Result<Caller, Failure> {
-    let c = authenticate(t, headers, &remote_ip(addr)).await?;
-    c.check_tenant(tenant)?;
-    existing_tenant(t, tenant).await?;
-    Ok(c)
-}
-
 async fn existing_client(t: &Tessera, tenant: &str, id: &str) -> Result<Client, Failure> {
     t.store.get_client(tenant, id).await?.ok_or_else(|| {
         Failure::not_found(reasons::CLIENT_NOT_FOUND, format!("client {id} not found"))
@@ -296,7 +284,7 @@ pub async fn create(
 ) -> Response {
     let path = uri.path().to_string();
     let r = async {
-        let caller = caller_for(&t, &headers, addr, &tenant).await?;
+        let caller = tenant_caller(&t, &headers, addr, &tenant).await?;
         let mut f = json_body(&headers, body).await?;
         let client_id = match f.string("client_id", false) {
             Some(id) if valid_id(&id) => id,
@@ -379,7 +367,7 @@ pub async fn list(
 ) -> Response {
     let path = uri.path().to_string();
     let r = async {
-        caller_for(&t, &headers, addr, &tenant).await?;
+        tenant_caller(&t, &headers, addr, &tenant).await?;
         let items: Vec<Value> = t
             .store
             .list_clients(&tenant)
@@ -403,7 +391,7 @@ pub async fn get(
 ) -> Response {
     let path = uri.path().to_string();
     let r = async {
-        caller_for(&t, &headers, addr, &tenant).await?;
+        tenant_caller(&t, &headers, addr, &tenant).await?;
         Ok(json(
             StatusCode::OK,
             client_json(&existing_client(&t, &tenant, &id).await?),
@@ -424,7 +412,7 @@ pub async fn patch(
 ) -> Response {
     let path = uri.path().to_string();
     let r = async {
-        let caller = caller_for(&t, &headers, addr, &tenant).await?;
+        let caller = tenant_caller(&t, &headers, addr, &tenant).await?;
         let mut c = existing_client(&t, &tenant, &id).await?;
         let mut f = json_body(&headers, body).await?;
         if f.has("client_id") {
@@ -466,7 +454,7 @@ pub async fn delete(
 ) -> Response {
     let path = uri.path().to_string();
     let r = async {
-        let caller = caller_for(&t, &headers, addr, &tenant).await?;
+        let caller = tenant_caller(&t, &headers, addr, &tenant).await?;
         existing_client(&t, &tenant, &id).await?;
         t.store.delete_client(&tenant, &id).await?;
         t.forget_client(&id).await;
@@ -502,7 +490,7 @@ pub async fn rotate_secret(
 ) -> Response {
     let path = uri.path().to_string();
     let r = async {
-        let caller = caller_for(&t, &headers, addr, &tenant).await?;
+        let caller = tenant_caller(&t, &headers, addr, &tenant).await?;
         let mut c = existing_client(&t, &tenant, &id).await?;
         let mut f = json_body(&headers, body).await?;
         let grace = grace_seconds(&mut f);

@@ -1,6 +1,6 @@
 //! Admin: signing keys (public parts only) and the audit log.
 
-use super::{audit_change, authenticate, json, respond};
+use super::{audit_change, authenticate, global_caller, json, respond};
 use crate::clock::{parse_time, rfc3339};
 use crate::failure::Failure;
 use crate::http::{remote_ip, Shared};
@@ -19,8 +19,7 @@ pub async fn list_keys(
     headers: HeaderMap,
 ) -> Response {
     let r = async {
-        let c = authenticate(&t, &headers, &remote_ip(addr)).await?;
-        c.check_all()?;
+        global_caller(&t, &headers, addr).await?;
         Ok(json(StatusCode::OK, json!({ "items": t.keys.list() })))
     }
     .await;
@@ -34,8 +33,7 @@ pub async fn rotate_keys(
     headers: HeaderMap,
 ) -> Response {
     let r = async {
-        let c = authenticate(&t, &headers, &remote_ip(addr)).await?;
-        c.check_all()?;
+        let c = global_caller(&t, &headers, addr).await?;
         t.keys.rotate().await.map_err(|e| Failure::internal(&e))?;
         t.keys_changed().await;
         audit_change(&t, &c, "admin.keys.rotated", None, "signing-keys").await;

@@ -143,6 +143,31 @@ pub async fn authenticate(
     })
 }
 
+/// Authenticates an admin request for tenant `tenant`: the caller must reach it and it must
+/// exist (401, 403, then 404).
+pub async fn tenant_caller(
+    t: &Tessera,
+    headers: &HeaderMap,
+    addr: std::net::SocketAddr,
+    tenant: &str,
+) -> Result<Caller, Failure> {
+    let c = authenticate(t, headers, &crate::http::remote_ip(addr)).await?;
+    c.check_tenant(tenant)?;
+    tenants::existing_tenant(t, tenant).await?;
+    Ok(c)
+}
+
+/// Authenticates an admin request that needs every tenant in reach (tenants, services, keys).
+pub async fn global_caller(
+    t: &Tessera,
+    headers: &HeaderMap,
+    addr: std::net::SocketAddr,
+) -> Result<Caller, Failure> {
+    let c = authenticate(t, headers, &crate::http::remote_ip(addr)).await?;
+    c.check_all()?;
+    Ok(c)
+}
+
 /// Reads a JSON object body (64 KiB, `application/json`, no duplicate keys).
 pub async fn json_body(headers: &HeaderMap, body: Body) -> Result<Fields, Failure> {
     let bytes = read_limited(headers, body).await?;

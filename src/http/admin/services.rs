@@ -3,11 +3,11 @@
 
 use super::clients::{grace_seconds, new_secret};
 use super::tenants::conflict;
-use super::{audit_change, authenticate, json, json_body, respond, Caller, Fields};
+use super::{audit_change, global_caller, json, json_body, respond, Fields};
 use crate::clock::rfc3339;
 use crate::compat::internal::SERVICE_PROFILE;
 use crate::failure::Failure;
-use crate::http::{remote_ip, Shared};
+use crate::http::Shared;
 use crate::reasons;
 use crate::s2s::{Binding, Service};
 use crate::service::Tessera;
@@ -139,16 +139,6 @@ fn read_service(t: &Tessera, f: &mut Fields, now: i64) -> Service {
     }
 }
 
-async fn caller_for_all(
-    t: &Tessera,
-    headers: &HeaderMap,
-    addr: SocketAddr,
-) -> Result<Caller, Failure> {
-    let c = authenticate(t, headers, &remote_ip(addr)).await?;
-    c.check_all()?;
-    Ok(c)
-}
-
 async fn existing_service(t: &Tessera, name: &str) -> Result<Service, Failure> {
     t.store
         .get_service(name)
@@ -164,7 +154,7 @@ pub async fn create(
     body: Body,
 ) -> Response {
     let r = async {
-        let caller = caller_for_all(&t, &headers, addr).await?;
+        let caller = global_caller(&t, &headers, addr).await?;
         let mut f = json_body(&headers, body).await?;
         let mut s = read_service(&t, &mut f, t.clock.now());
         f.finish()?;
@@ -197,7 +187,7 @@ pub async fn list(
     headers: HeaderMap,
 ) -> Response {
     let r = async {
-        caller_for_all(&t, &headers, addr).await?;
+        global_caller(&t, &headers, addr).await?;
         let items: Vec<Value> = t
             .store
             .list_services()
@@ -220,7 +210,7 @@ pub async fn get(
     headers: HeaderMap,
 ) -> Response {
     let r = async {
-        caller_for_all(&t, &headers, addr).await?;
+        global_caller(&t, &headers, addr).await?;
         Ok(json(
             StatusCode::OK,
             service_json(&existing_service(&t, &name).await?),
@@ -239,7 +229,7 @@ pub async fn delete(
     headers: HeaderMap,
 ) -> Response {
     let r = async {
-        let caller = caller_for_all(&t, &headers, addr).await?;
+        let caller = global_caller(&t, &headers, addr).await?;
         existing_service(&t, &name).await?;
         t.store.delete_service(&name).await?;
         t.forget_service(&name).await;
@@ -261,7 +251,7 @@ pub async fn rotate_secret(
     body: Body,
 ) -> Response {
     let r = async {
-        let caller = caller_for_all(&t, &headers, addr).await?;
+        let caller = global_caller(&t, &headers, addr).await?;
         let mut s = existing_service(&t, &name).await?;
         let mut f = json_body(&headers, body).await?;
         let grace = grace_seconds(&mut f);

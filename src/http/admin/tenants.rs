@@ -1,6 +1,8 @@
 //! Admin: tenants and projects.
 
-use super::{audit_change, authenticate, json, json_body, respond, Caller};
+use super::{
+    audit_change, authenticate, global_caller, json, json_body, respond, tenant_caller, Caller,
+};
 use crate::clock::rfc3339;
 use crate::failure::Failure;
 use crate::http::{remote_ip, Shared};
@@ -43,8 +45,7 @@ pub async fn create(
     body: Body,
 ) -> Response {
     let r = async {
-        let c = caller(&t, &headers, addr).await?;
-        c.check_all()?;
+        let c = global_caller(&t, &headers, addr).await?;
         let mut f = json_body(&headers, body).await?;
         let id = f.string("id", true);
         let name = f.string("name", true);
@@ -91,8 +92,7 @@ pub async fn list(
     headers: HeaderMap,
 ) -> Response {
     let r = async {
-        let c = caller(&t, &headers, addr).await?;
-        c.check_all()?;
+        global_caller(&t, &headers, addr).await?;
         let items: Vec<Value> = t
             .store
             .list_tenants()
@@ -171,9 +171,7 @@ pub async fn create_project(
 ) -> Response {
     let path = uri.path().to_string();
     let r = async {
-        let c = caller(&t, &headers, addr).await?;
-        c.check_tenant(&tenant_id)?;
-        existing_tenant(&t, &tenant_id).await?;
+        let c = tenant_caller(&t, &headers, addr, &tenant_id).await?;
         let mut f = json_body(&headers, body).await?;
         let id = f.string("id", true);
         let name = f.string("name", true);
@@ -211,9 +209,7 @@ pub async fn list_projects(
 ) -> Response {
     let path = uri.path().to_string();
     let r = async {
-        let c = caller(&t, &headers, addr).await?;
-        c.check_tenant(&tenant_id)?;
-        existing_tenant(&t, &tenant_id).await?;
+        tenant_caller(&t, &headers, addr, &tenant_id).await?;
         let items: Vec<Value> = t
             .store
             .list_projects(&tenant_id)
@@ -237,9 +233,7 @@ pub async fn get_project(
 ) -> Response {
     let path = uri.path().to_string();
     let r = async {
-        let c = caller(&t, &headers, addr).await?;
-        c.check_tenant(&tenant_id)?;
-        existing_tenant(&t, &tenant_id).await?;
+        tenant_caller(&t, &headers, addr, &tenant_id).await?;
         let p = t.store.get_project(&tenant_id, &id).await?.ok_or_else(|| {
             Failure::not_found(
                 reasons::PROJECT_NOT_FOUND,

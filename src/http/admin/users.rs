@@ -1,11 +1,11 @@
 //! Admin: tenant users, roles and upstream OpenID providers.
 
-use super::tenants::{conflict, existing_tenant};
-use super::{audit_change, authenticate, json, json_body, respond, Caller, Fields};
+use super::tenants::conflict;
+use super::{audit_change, json, json_body, respond, tenant_caller, Fields};
 use crate::clock::rfc3339;
 use crate::crypto::{argon2_hash, random_token};
 use crate::failure::Failure;
-use crate::http::{remote_ip, Shared};
+use crate::http::Shared;
 use crate::reasons;
 use crate::service::Tessera;
 use crate::tenants::users::{normalize_email, valid_email};
@@ -51,18 +51,6 @@ pub async fn tenant_roles(t: &Tessera, tenant: &str) -> Result<Vec<Role>, Failur
         );
     }
     Ok(roles)
-}
-
-async fn caller_for(
-    t: &Tessera,
-    headers: &HeaderMap,
-    addr: SocketAddr,
-    tenant: &str,
-) -> Result<Caller, Failure> {
-    let c = authenticate(t, headers, &remote_ip(addr)).await?;
-    c.check_tenant(tenant)?;
-    existing_tenant(t, tenant).await?;
-    Ok(c)
 }
 
 async fn hash_password(p: String) -> Result<String, Failure> {
@@ -131,7 +119,7 @@ pub async fn create_user(
     body: Body,
 ) -> Response {
     let r = async {
-        let caller = caller_for(&t, &headers, addr, &tenant).await?;
+        let caller = tenant_caller(&t, &headers, addr, &tenant).await?;
         let mut f = json_body(&headers, body).await?;
         let id = match f.string("id", false) {
             Some(id) if valid_id(&id) => id,
@@ -178,7 +166,7 @@ pub async fn list_users(
     headers: HeaderMap,
 ) -> Response {
     let r = async {
-        caller_for(&t, &headers, addr, &tenant).await?;
+        tenant_caller(&t, &headers, addr, &tenant).await?;
         let items: Vec<Value> = t
             .store
             .list_users(&tenant)
@@ -208,7 +196,7 @@ pub async fn get_user(
     headers: HeaderMap,
 ) -> Response {
     let r = async {
-        caller_for(&t, &headers, addr, &tenant).await?;
+        tenant_caller(&t, &headers, addr, &tenant).await?;
         Ok(json(
             StatusCode::OK,
             user_json(&existing_user(&t, &tenant, &id).await?),
@@ -228,7 +216,7 @@ pub async fn patch_user(
     body: Body,
 ) -> Response {
     let r = async {
-        let caller = caller_for(&t, &headers, addr, &tenant).await?;
+        let caller = tenant_caller(&t, &headers, addr, &tenant).await?;
         let mut u = existing_user(&t, &tenant, &id).await?;
         let mut f = json_body(&headers, body).await?;
         apply_user(&t, &mut f, &mut u, false).await?;
@@ -255,7 +243,7 @@ pub async fn create_role(
     body: Body,
 ) -> Response {
     let r = async {
-        let caller = caller_for(&t, &headers, addr, &tenant).await?;
+        let caller = tenant_caller(&t, &headers, addr, &tenant).await?;
         let mut f = json_body(&headers, body).await?;
         let name = f.string("name", true);
         let scopes = f.strings("scopes", false).unwrap_or_default();
@@ -298,7 +286,7 @@ pub async fn list_roles(
     headers: HeaderMap,
 ) -> Response {
     let r = async {
-        caller_for(&t, &headers, addr, &tenant).await?;
+        tenant_caller(&t, &headers, addr, &tenant).await?;
         let items: Vec<Value> = tenant_roles(&t, &tenant)
             .await?
             .iter()
@@ -320,7 +308,7 @@ pub async fn create_upstream(
     body: Body,
 ) -> Response {
     let r = async {
-        let caller = caller_for(&t, &headers, addr, &tenant).await?;
+        let caller = tenant_caller(&t, &headers, addr, &tenant).await?;
         let mut f = json_body(&headers, body).await?;
         let issuer = f.string("issuer", true);
         let client_id = f.string("client_id", true);
@@ -373,7 +361,7 @@ pub async fn list_upstreams(
     headers: HeaderMap,
 ) -> Response {
     let r = async {
-        caller_for(&t, &headers, addr, &tenant).await?;
+        tenant_caller(&t, &headers, addr, &tenant).await?;
         let items: Vec<Value> = t
             .store
             .list_upstreams(&tenant)
@@ -396,7 +384,7 @@ pub async fn delete_upstream(
     headers: HeaderMap,
 ) -> Response {
     let r = async {
-        let caller = caller_for(&t, &headers, addr, &tenant).await?;
+        let caller = tenant_caller(&t, &headers, addr, &tenant).await?;
         t.store.delete_upstream(&tenant, &id).await?;
         audit_change(&t, &caller, "admin.upstream.deleted", Some(&tenant), &id).await;
         Ok(axum::response::IntoResponse::into_response(
