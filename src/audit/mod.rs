@@ -1,5 +1,5 @@
 //! Audit events off the request path: handlers push into a bounded queue; one task writes
-//! batches. When the queue is full, handlers wait (back-pressure) rather than drop events:
+//! batches, waiting up to [`LINGER`] for a batch to fill. When the queue is full, handlers wait (back-pressure) rather than drop events:
 //! an issued token is never left unaudited. Each wait is counted in
 //! `tessera_audit_queue_full_total`, and logged at most once per [`FULL_LOG_EVERY`] with the
 //! number of waits since the last line (a full queue under load would otherwise log a line
@@ -59,6 +59,12 @@ impl std::fmt::Debug for Msg {
 /// Largest batch written in one transaction.
 const BATCH: usize = 512;
 
+/// How long the writer waits for a batch to fill before writing what it has. Under load this
+/// turns hundreds of small transactions a second into a few full ones (each a prepared
+/// statement); readers of the audit log call [`AuditSink::flush`] first, so they never see
+/// the delay, and shutdown flushes.
+const LINGER: Duration = Duration::from_millis(50);
+
 impl AuditSink {
     /// Starts the writer task on `store` with a queue of `capacity` events.
     pub fn start(store: Store, capacity: usize) -> AuditSink {
@@ -67,16 +73,29 @@ impl AuditSink {
             let mut batch: Vec<AuditRecord> = Vec::with_capacity(BATCH);
             let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
             while let Some(first) = rx.recv().await {
+                let deadline = tokio::time::Instant::now() + LINGER;
                 let mut next = Some(first);
-                while let Some(msg) = next.take() {
-                    match msg {
-                        Msg::Event(e) => batch.push(*e),
-                        Msg::Flush(w) => waiters.push(w),
+                loop {
+                    while let Some(msg) = next.take() {
+                        match msg {
+                            Msg::Event(e) => batch.push(*e),
+                            Msg::Flush(w) => waiters.push(w),
+                        }
+                        if batch.len() >= BATCH {
+                            break;
+                        }
+                        next = rx.try_recv().ok();
                     }
-                    if batch.len() >= BATCH {
+                    // Written now when full or when someone waits for it; otherwise wait
+                    // for more until the batch's linger time is up.
+                    if batch.len() >= BATCH || !waiters.is_empty() {
                         break;
                     }
-                    next = rx.try_recv().ok();
+                    match tokio::time::timeout_at(deadline, rx.recv()).await {
+                        Ok(Some(msg)) => next = Some(msg),
+                        // Closed (shutdown) or the linger time is up.
+                        Ok(None) | Err(_) => break,
+                    }
                 }
                 if !batch.is_empty() {
                     write_with_retry(&store, &batch).await;
