@@ -1,4 +1,4 @@
-//! Node-local caches of what the hot path reads (clients and services), and how
+//! Node-local caches of what the hot path reads (clients, services, tenants), and how
 //! they are invalidated across nodes (SPEC §6).
 //!
 //! An entry lives `cache.ttl` seconds at most, but changes do not wait for that: the node
@@ -21,6 +21,8 @@ pub enum Kind {
     Client,
     /// A registered service, by name (also drops the list of gateway-bound services).
     Service,
+    /// A tenant, by id (its status gates every token of its clients).
+    Tenant,
 }
 
 impl Kind {
@@ -29,6 +31,7 @@ impl Kind {
         match self {
             Kind::Client => "client",
             Kind::Service => "service",
+            Kind::Tenant => "tenant",
         }
     }
 
@@ -36,6 +39,7 @@ impl Kind {
         match s {
             "client" => Some(Kind::Client),
             "service" => Some(Kind::Service),
+            "tenant" => Some(Kind::Tenant),
             _ => None,
         }
     }
@@ -184,6 +188,8 @@ pub struct Caches {
     pub services: EntityCache<crate::s2s::Service>,
     /// The services with a gateway binding, in name order (one entry, key `""`).
     pub gateway_services: EntityCache<Vec<Arc<crate::s2s::Service>>>,
+    /// Tenants by id.
+    pub tenants: EntityCache<crate::tenants::Tenant>,
     /// False while notices from other nodes could be missed (PostgreSQL listener down):
     /// reads then go to the database.
     trusted: AtomicBool,
@@ -197,6 +203,7 @@ impl Caches {
             clients: EntityCache::new(capacity, ttl),
             services: EntityCache::new(capacity, ttl),
             gateway_services: EntityCache::new(1, ttl),
+            tenants: EntityCache::new(capacity, ttl),
             trusted: AtomicBool::new(trusted),
         }
     }
@@ -222,6 +229,7 @@ impl Caches {
         self.clients.invalidate_all();
         self.services.invalidate_all();
         self.gateway_services.invalidate_all();
+        self.tenants.invalidate_all();
     }
 
     /// Drops one entry.
@@ -232,6 +240,7 @@ impl Caches {
                 self.services.invalidate(id).await;
                 self.gateway_services.invalidate("").await;
             }
+            Kind::Tenant => self.tenants.invalidate(id).await,
         }
     }
 }

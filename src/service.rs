@@ -109,6 +109,35 @@ impl Tessera {
         Ok(found)
     }
 
+    /// A tenant by id, from the cache or the database.
+    pub async fn tenant(&self, id: &str) -> Result<Option<Arc<crate::tenants::Tenant>>, Failure> {
+        let found = self
+            .caches
+            .tenants
+            .get_or_load(id, self.caches.trusted(), self.store.get_tenant(id))
+            .await?;
+        Ok(found)
+    }
+
+    /// Whether the tenant `id` exists and is active: a disabled tenant's clients get no
+    /// tokens on any route.
+    pub async fn tenant_active(&self, id: &str) -> Result<bool, Failure> {
+        Ok(self
+            .tenant(id)
+            .await?
+            .is_some_and(|t| t.status == crate::tenants::Status::Active))
+    }
+
+    /// After a change to a tenant: drops it from this node's cache and tells the others.
+    pub async fn forget_tenant(&self, id: &str) {
+        self.caches.invalidate(crate::cache::Kind::Tenant, id).await;
+        self.publish(&Invalidation::Entry {
+            kind: crate::cache::Kind::Tenant,
+            id: id.to_string(),
+        })
+        .await;
+    }
+
     /// After a change to a client: drops it from this node's cache and tells the others.
     pub async fn forget_client(&self, client_id: &str) {
         self.caches

@@ -124,6 +124,9 @@ fn check_duplicates(pairs: &[(String, String)]) -> Result<(), Failure> {
 /// Parses a body as form or JSON according to its content type.
 pub fn parse_params(headers: &HeaderMap, bytes: &[u8], accept: Accept) -> Result<Params, Failure> {
     match media_type(headers).as_deref() {
+        // No body at all (e.g. `curl -X POST -u svc:secret`, a service asking for its own
+        // token, SPEC §3.1): no parameters, whatever the route then requires of them.
+        None if bytes.is_empty() => Ok(Params::default()),
         Some("application/x-www-form-urlencoded") => {
             let pairs = parse_form(bytes)?;
             check_duplicates(&pairs)?;

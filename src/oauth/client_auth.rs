@@ -243,7 +243,13 @@ pub async fn authenticate(
         Some(id) => t.client(id).await?,
         None => None,
     };
-    let ok = verify(t, presented, client.as_deref(), allow_public).await?;
+    // A client of a disabled tenant is refused like a disabled client.
+    let tenant_active = match &client {
+        Some(c) => t.tenant_active(&c.tenant_id).await?,
+        None => false,
+    };
+    let usable = client.as_deref().filter(|_| tenant_active);
+    let ok = verify(t, presented, usable, allow_public).await?;
     match (client, ok) {
         (Some(c), true) => Ok(c),
         (client, _) => {

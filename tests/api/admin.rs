@@ -60,6 +60,41 @@ async fn tenants_are_created_listed_read_and_disabled(app: TestApp) {
     problem(app.admin_get("/admin/v1/tenants/nope").await, 404).await;
 }
 
+async fn a_disabled_tenants_clients_get_no_tokens_until_it_is_enabled_again(app: TestApp) {
+    app.create_tenant("acme").await;
+    let c = app
+        .create_client_in(
+            "acme",
+            json!({"client_id": "acme-app", "name": "a", "grant_types": ["client_credentials"],
+                   "scopes": ["read"]}),
+        )
+        .await;
+    let token = || async {
+        app.http
+            .post(app.url("/oauth/token"))
+            .basic_auth(&c.id, Some(&c.secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+    };
+    assert_eq!(token().await.status(), 200, "warms the caches too");
+    let status = |s: &'static str| {
+        app.admin(
+            Method::PATCH,
+            "/admin/v1/tenants/acme",
+            Some(json!({ "status": s })),
+        )
+    };
+    assert_eq!(status("disabled").await.status(), 200);
+    let refused = token().await;
+    assert_eq!(refused.status(), 401);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
+    assert_eq!(status("active").await.status(), 200);
+    assert_eq!(token().await.status(), 200);
+}
+
 async fn a_bad_admin_body_is_a_400_with_a_pointer_per_field(app: TestApp) {
     let v = problem(
         app.admin_post("/admin/v1/tenants", json!({"name": 5, "extra": true}))
@@ -284,6 +319,7 @@ async fn audit_events_record_tokens_failures_and_changes_without_secrets(app: Te
 both_engines!(
     the_admin_api_refuses_missing_and_wrong_bearer_tokens,
     tenants_are_created_listed_read_and_disabled,
+    a_disabled_tenants_clients_get_no_tokens_until_it_is_enabled_again,
     a_bad_admin_body_is_a_400_with_a_pointer_per_field,
     a_created_client_shows_its_secret_once_and_never_again,
     projects_are_created_in_a_tenant_and_clients_can_name_them,

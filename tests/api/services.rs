@@ -300,7 +300,29 @@ async fn with_no_trusted_proxy_the_gateway_header_is_never_believed(app: TestApp
     problem(r, 401).await;
 }
 
+async fn a_service_asks_for_its_token_with_no_body_at_all(app: TestApp) {
+    let secret = service_with_secret(&app, "orders", json!({})).await;
+    let r = app
+        .http
+        .post(app.url(INTERNAL))
+        .basic_auth("orders", Some(&secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    let claims = verify_with_jwks(&app, body["access_token"].as_str().unwrap()).await;
+    assert_eq!(
+        (claims["sub"].as_str(), claims["token_use"].as_str()),
+        (Some("orders"), Some("service"))
+    );
+
+    let anonymous = app.http.post(app.url(INTERNAL)).send().await.unwrap();
+    problem(anonymous, 401).await;
+}
+
 both_engines!(
+    a_service_asks_for_its_token_with_no_body_at_all,
     services_are_registered_listed_read_rotated_and_removed,
     a_bad_service_body_is_a_400_with_a_pointer_per_field,
     only_a_caller_reaching_every_tenant_manages_services,

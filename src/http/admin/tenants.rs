@@ -153,6 +153,7 @@ pub async fn patch(
         }
         f.finish()?;
         t.store.update_tenant(&tenant).await?;
+        t.forget_tenant(&tenant.id).await;
         audit_change(&t, &c, "admin.tenant.updated", Some(&tenant.id), &tenant.id).await;
         Ok(json(StatusCode::OK, tenant_json(&tenant)))
     }
