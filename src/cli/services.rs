@@ -47,7 +47,8 @@ pub struct ServiceAdd {
     /// Token lifetime in seconds; at most the service profile's [default: the profile's].
     #[arg(long, value_name = "SECONDS")]
     pub ttl: Option<u64>,
-    /// Add a secret binding (HTTP Basic name:secret); the secret is printed once.
+    /// Add a secret binding (HTTP Basic name:secret); the secret is printed once. Implied
+    /// when no other binding is given.
     #[arg(long)]
     pub secret: bool,
     /// Add a gateway binding for this caller ARN (`*` matches any run; repeatable).
@@ -62,10 +63,13 @@ pub struct ServiceAdd {
 }
 
 impl ServiceAdd {
-    /// The JSON body: `name` and `bindings` always, the rest only when given.
+    /// The JSON body: `name` and `bindings` always (a secret binding when none is named, as
+    /// `tessera service add NAME --audience … --ttl …` in SPEC §4 names none), the rest only
+    /// when given.
     pub fn body(&self) -> Value {
         let mut bindings = Vec::new();
-        if self.secret {
+        let others = self.gateway_arns.len() + self.aws_iam_arns.len() + self.mtls_sans.len();
+        if self.secret || others == 0 {
             bindings.push(json!({"type": "secret"}));
         }
         bindings.extend(
@@ -101,15 +105,6 @@ pub async fn run_service(opts: &AdminOpts, cmd: ServiceCmd) -> anyhow::Result<()
     let api = AdminClient::new(opts)?;
     match cmd {
         ServiceCmd::Add(args) => {
-            if !args.secret
-                && args.gateway_arns.is_empty()
-                && args.aws_iam_arns.is_empty()
-                && args.mtls_sans.is_empty()
-            {
-                anyhow::bail!(
-                    "a service needs at least one binding: --secret, --gateway-arn, --aws-iam-arn or --mtls-san"
-                );
-            }
             let answer = api.post(&admin_path(&["services"])?, &args.body()).await?;
             show_secret(opts, &answer, service_added)
         }

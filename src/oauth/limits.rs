@@ -1,38 +1,42 @@
-//! Failed-authentication limits (SPEC §6): more than `limits.failed_auth_per_minute` failures
-//! in the current minute for one client from one address, or for one address over all
-//! clients, answer 429 with `Retry-After`. Successes cost one map lookup; a client is never
+//! Failed-authentication limits (SPEC §6): after `limits.failed_auth_per_minute` failures
+//! within the last 60 seconds (a sliding window: failures on both sides of a minute boundary
+//! count together) for one client from one address, or for one address over all clients,
+//! requests answer 429 with `Retry-After`. Successes cost one map lookup; a client is never
 //! locked out from an address that has not failed.
 
 use crate::clock::SharedClock;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
-/// `failing_minute` before any failure.
-const NO_FAILURE: i64 = i64::MIN;
+/// The window failures are counted in, seconds.
+const WINDOW: i64 = 60;
 
-/// Fixed one-minute windows of failure counts, per node.
+/// Keys remembered before stale ones are swept out.
+const SWEEP_ABOVE: usize = 10_000;
+
+/// Failure times in a sliding minute, per node.
 #[derive(Debug)]
 pub struct FailureLimiter {
     /// Failures allowed per minute (0 = no limit).
-    limit: u32,
+    limit: usize,
     /// Time source.
     clock: SharedClock,
-    /// Current window: (minute, counts by key).
-    window: Mutex<(i64, HashMap<String, u32>)>,
-    /// The minute of the latest failure: when it is not the current one there is nothing to
-    /// look up, and `check` answers without taking the lock (the success path).
-    failing_minute: AtomicI64,
+    /// The latest `limit` failure times (unix seconds, oldest first) by key.
+    failures: Mutex<HashMap<String, VecDeque<i64>>>,
+    /// When the latest failure happened: a minute later there is nothing to look up, and
+    /// `check` answers without taking the lock (the success path).
+    last_failure: AtomicI64,
 }
 
 impl FailureLimiter {
     /// A limiter allowing `per_minute` failures.
     pub fn new(per_minute: i64, clock: SharedClock) -> FailureLimiter {
         FailureLimiter {
-            limit: u32::try_from(per_minute.max(0)).unwrap_or(u32::MAX),
+            limit: usize::try_from(per_minute.max(0)).unwrap_or(usize::MAX),
             clock,
-            window: Mutex::new((0, HashMap::new())),
-            failing_minute: AtomicI64::new(NO_FAILURE),
+            failures: Mutex::new(HashMap::new()),
+            last_failure: AtomicI64::new(i64::MIN / 2),
         }
     }
 
@@ -43,26 +47,27 @@ impl FailureLimiter {
         )
     }
 
-    /// `Some(retry_after_seconds)` when `addr` (or `subject` from `addr`) is over the limit.
+    /// `Some(retry_after_seconds)` when `addr` (or `subject` from `addr`) failed `limit`
+    /// times within the last minute: the wait is until the oldest of those leaves it.
     pub fn check(&self, addr: &str, subject: Option<&str>) -> Option<u64> {
         if self.limit == 0 {
             return None;
         }
         let now = self.clock.now();
-        let minute = now.div_euclid(60);
-        if self.failing_minute.load(Ordering::Acquire) != minute {
+        if now - self.last_failure.load(Ordering::Acquire) >= WINDOW {
             return None;
         }
-        let guard = self.window.lock().ok()?;
-        if guard.0 != minute || guard.1.is_empty() {
-            return None;
-        }
+        let guard = self.failures.lock().ok()?;
         let (a, s) = Self::keys(addr, subject);
-        let over = |k: &str| guard.1.get(k).is_some_and(|n| *n >= self.limit);
-        if over(&a) || s.as_deref().is_some_and(over) {
-            Some(u64::try_from(60 - now.rem_euclid(60)).unwrap_or(60))
-        } else {
-            None
+        let retry = |k: &str| {
+            let times = guard.get(k)?;
+            let recent = times.iter().filter(|t| now - **t < WINDOW).count();
+            let oldest = times.front()?;
+            (recent >= self.limit).then(|| u64::try_from(oldest + WINDOW - now).unwrap_or(1).max(1))
+        };
+        match (retry(&a), s.as_deref().and_then(retry)) {
+            (Some(x), Some(y)) => Some(x.max(y)),
+            (x, y) => x.or(y),
         }
     }
 
@@ -71,18 +76,21 @@ impl FailureLimiter {
         if self.limit == 0 {
             return;
         }
-        let minute = self.clock.now().div_euclid(60);
-        let Ok(mut guard) = self.window.lock() else {
+        let now = self.clock.now();
+        let Ok(mut guard) = self.failures.lock() else {
             return;
         };
-        if guard.0 != minute {
-            *guard = (minute, HashMap::new());
+        if guard.len() > SWEEP_ABOVE {
+            guard.retain(|_, times| times.back().is_some_and(|t| now - t < WINDOW));
         }
-        self.failing_minute.store(minute, Ordering::Release);
+        self.last_failure.store(now, Ordering::Release);
         let (a, s) = Self::keys(addr, subject);
-        *guard.1.entry(a).or_insert(0) += 1;
-        if let Some(s) = s {
-            *guard.1.entry(s).or_insert(0) += 1;
+        for key in std::iter::once(a).chain(s) {
+            let times = guard.entry(key).or_default();
+            times.push_back(now);
+            while times.len() > self.limit || times.front().is_some_and(|t| now - t >= WINDOW) {
+                times.pop_front();
+            }
         }
     }
 }
@@ -106,6 +114,22 @@ mod tests {
             "other addresses still served"
         );
         clock.advance(60);
+        assert!(l.check("1.1.1.1", Some("c")).is_none());
+    }
+
+    #[test]
+    fn failures_on_both_sides_of_a_minute_boundary_count_together() {
+        let clock = ManualClock::new(659);
+        let l = FailureLimiter::new(2, Arc::new(clock.clone()));
+        l.fail("1.1.1.1", Some("c"));
+        clock.advance(1);
+        l.fail("1.1.1.1", Some("c"));
+        assert_eq!(
+            l.check("1.1.1.1", Some("c")),
+            Some(59),
+            "until the first failure is a minute old"
+        );
+        clock.advance(59);
         assert!(l.check("1.1.1.1", Some("c")).is_none());
     }
 }

@@ -435,6 +435,19 @@ async fn the_service_cli_adds_lists_rotates_and_removes_services() {
     assert_eq!(token(v["secret"].as_str().unwrap().to_string()).await, 200);
     let (ok, out, _) = cli(&["service", "remove", "orders"]);
     assert!(ok && out.contains("service orders removed"), "{out}");
-    let (ok, _, err) = cli(&["service", "add", "x"]);
-    assert!(!ok && err.contains("at least one binding"), "{err}");
+    // As SPEC §4 writes it, with no binding named: a secret binding, printed once.
+    let (ok, out, err) = cli(&[
+        "service",
+        "add",
+        "orders",
+        "--audience",
+        "pouch-services",
+        "--ttl",
+        "600",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["bindings"], json!([{"type": "secret"}]));
+    assert_eq!(token(v["secret"].as_str().unwrap().to_string()).await, 200);
 }

@@ -162,6 +162,24 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_family(app: TestApp)
         .any(|e| e["event"] == "refresh_token.reused"));
 }
 
+async fn offline_access_alone_earns_a_refresh_token_for_an_authorization_code_client(
+    app: TestApp,
+) {
+    create_user(&app, "default", "ann@example.com", json!({})).await;
+    login_client(
+        &app,
+        "default",
+        "spa",
+        json!({"grant_types": ["authorization_code"]}),
+    )
+    .await;
+    let v = tokens_for(&app, "spa", "ann@example.com", "openid offline_access").await;
+    let r1 = v["refresh_token"].as_str().unwrap().to_string();
+    let (status, v2) = refresh(&app, "spa", &r1).await;
+    assert_eq!(status, 200, "{v2}");
+    assert!(v2["refresh_token"].is_string());
+}
+
 async fn refresh_tokens_expire_per_client_and_narrow_scope(app: TestApp) {
     create_user(&app, "default", "ann@example.com", json!({})).await;
     login_client(&app, "default", "spa", json!({"refresh_token_ttl": 600})).await;
@@ -395,6 +413,7 @@ both_engines!(
     a_wrong_verifier_a_missing_verifier_or_another_redirect_uri_is_invalid_grant,
     a_code_lives_sixty_seconds,
     refresh_tokens_rotate_and_a_reused_one_revokes_the_family,
+    offline_access_alone_earns_a_refresh_token_for_an_authorization_code_client,
     refresh_tokens_expire_per_client_and_narrow_scope,
     revoking_a_refresh_token_revokes_its_family,
     a_confidential_client_authenticates_and_pkce_is_optional,

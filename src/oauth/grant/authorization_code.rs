@@ -228,26 +228,25 @@ pub async fn issue_for_family(
     } else {
         None
     };
-    let refresh_token =
-        if has("offline_access") && client.grant_types.iter().any(|x| x == "refresh_token") {
-            let token = random_token(32).map_err(|e| Failure::internal(&e))?;
-            let life = client
-                .refresh_token_ttl
-                .unwrap_or(t.settings.login.refresh_token_ttl)
-                .max(60);
-            t.store
-                .insert_refresh_token(
-                    &t.master.hash_secret(token.as_bytes()),
-                    &g.family.id,
-                    &client.client_id,
-                    now,
-                    now + life,
-                )
-                .await?;
-            Some(token)
-        } else {
-            None
-        };
+    let refresh_token = if has("offline_access") && super::allows_grant(client, "refresh_token") {
+        let token = random_token(32).map_err(|e| Failure::internal(&e))?;
+        let life = client
+            .refresh_token_ttl
+            .unwrap_or(t.settings.login.refresh_token_ttl)
+            .max(60);
+        t.store
+            .insert_refresh_token(
+                &t.master.hash_secret(token.as_bytes()),
+                &g.family.id,
+                &client.client_id,
+                now,
+                now + life,
+            )
+            .await?;
+        Some(token)
+    } else {
+        None
+    };
     metrics::counter!("tessera_tokens_issued_total", "grant" => g.grant, "route" => opts.route)
         .increment(1);
     for (name, jti, issued) in [

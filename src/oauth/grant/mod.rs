@@ -87,7 +87,7 @@ pub fn narrow(granted: &str, requested: Option<&str>) -> Result<Vec<String>, Fai
 
 /// `unauthorized_client` unless `client` is registered for `grant`.
 pub fn require_grant(client: &Client, grant: &str) -> Result<(), Failure> {
-    if client.grant_types.iter().any(|g| g == grant) {
+    if allows_grant(client, grant) {
         Ok(())
     } else {
         Err(Failure::new(
@@ -96,6 +96,16 @@ pub fn require_grant(client: &Client, grant: &str) -> Result<(), Failure> {
             "client not allowed this grant",
         ))
     }
+}
+
+/// Whether `client` may use `grant`. A client registered for `authorization_code` may also
+/// redeem refresh tokens: SPEC §3.4 issues one whenever `offline_access` is granted, so the
+/// scope, not a second grant type, decides (as in Keycloak).
+pub fn allows_grant(client: &Client, grant: &str) -> bool {
+    client
+        .grant_types
+        .iter()
+        .any(|g| g == grant || (grant == "refresh_token" && g == "authorization_code"))
 }
 
 /// `invalid_grant` (RFC 6749 §5.2) with a safe description.
