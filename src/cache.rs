@@ -19,7 +19,7 @@ use std::time::Duration;
 pub enum Kind {
     /// A client, by `client_id`.
     Client,
-    /// A registered service, by name (also drops the list of gateway-bound services).
+    /// A registered service, by name (also drops the lists of ARN-bound services).
     Service,
     /// A tenant, by id (its status gates every token of its clients).
     Tenant,
@@ -186,8 +186,9 @@ pub struct Caches {
     pub clients: EntityCache<crate::tenants::Client>,
     /// Services by name.
     pub services: EntityCache<crate::s2s::Service>,
-    /// The services with a gateway binding, in name order (one entry, key `""`).
-    pub gateway_services: EntityCache<Vec<Arc<crate::s2s::Service>>>,
+    /// The services with an ARN binding of one kind, in name order (keys `gateway` and
+    /// `aws_iam`).
+    pub arn_services: EntityCache<Vec<Arc<crate::s2s::Service>>>,
     /// Tenants by id.
     pub tenants: EntityCache<crate::tenants::Tenant>,
     /// False while notices from other nodes could be missed (PostgreSQL listener down):
@@ -202,7 +203,7 @@ impl Caches {
         Caches {
             clients: EntityCache::new(capacity, ttl),
             services: EntityCache::new(capacity, ttl),
-            gateway_services: EntityCache::new(1, ttl),
+            arn_services: EntityCache::new(2, ttl),
             tenants: EntityCache::new(capacity, ttl),
             trusted: AtomicBool::new(trusted),
         }
@@ -228,7 +229,7 @@ impl Caches {
     pub fn flush(&self) {
         self.clients.invalidate_all();
         self.services.invalidate_all();
-        self.gateway_services.invalidate_all();
+        self.arn_services.invalidate_all();
         self.tenants.invalidate_all();
     }
 
@@ -238,7 +239,7 @@ impl Caches {
             Kind::Client => self.clients.invalidate(id).await,
             Kind::Service => {
                 self.services.invalidate(id).await;
-                self.gateway_services.invalidate("").await;
+                self.arn_services.invalidate_all();
             }
             Kind::Tenant => self.tenants.invalidate(id).await,
         }

@@ -70,6 +70,9 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc { key: "login.refresh_token_ttl", kind: Kind::Int, default: "2592000", doc: "Default refresh-token lifetime, seconds (each rotation starts a new one); a client's `refresh_token_ttl` overrides it." },
     SettingDoc { key: "s2s.gateway_header", kind: Kind::Str, default: "X-Amzn-Caller-Arn", doc: "Header carrying the caller ARN from a trusted gateway." },
     SettingDoc { key: "s2s.trusted_proxies", kind: Kind::List, default: "[]", doc: "CIDRs whose gateway header is believed (comma-separated in the env)." },
+    SettingDoc { key: "s2s.sts_endpoint", kind: Kind::Str, default: "https://sts.amazonaws.com/", doc: "Where `aws_iam` proofs (presigned `sts:GetCallerIdentity` requests, as for Vault's AWS auth) are sent; a regional or VPC endpoint, or a local STS for tests." },
+    SettingDoc { key: "s2s.sts_timeout", kind: Kind::Int, default: "5", doc: "Seconds an STS request may take before STS counts as unreachable (503)." },
+    SettingDoc { key: "s2s.aws_iam_server_id", kind: Kind::Str, default: "", doc: "When set, an `aws_iam` proof must sign the header `X-Tessera-AWS-IAM-Server-ID` with this value (Vault's `iam_server_id_header_value`), so a proof made for another service cannot be replayed here." },
 ];
 
 /// Errors while loading settings.
@@ -185,6 +188,13 @@ pub struct S2sSettings {
     pub gateway_header: String,
     /// CIDRs allowed to set it.
     pub trusted_proxies: Vec<String>,
+    /// STS endpoint for `aws_iam` proofs.
+    pub sts_endpoint: String,
+    /// STS request timeout, seconds.
+    pub sts_timeout: i64,
+    /// Required value of `X-Tessera-AWS-IAM-Server-ID` in a proof; empty = not required.
+    #[serde(default)]
+    pub aws_iam_server_id: String,
 }
 
 /// A token profile: an audience and a lifetime (`[profiles.NAME]`).

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Services with a gateway binding, in name order (what an ARN is matched against).
-type GatewayServices = Arc<Vec<Arc<Service>>>;
+type ArnServices = Arc<Vec<Arc<Service>>>;
 
 /// The server core.
 #[derive(Debug)]
@@ -44,6 +44,8 @@ pub struct Tessera {
     pub vault: crate::vault::Vault,
     /// JWKS caches of upstream OpenID providers.
     pub upstreams: crate::oauth::upstream::Providers,
+    /// HTTP client for STS (`aws_iam` service proofs).
+    pub sts_http: reqwest::Client,
     /// Parsed `s2s.trusted_proxies`: peers whose gateway header is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Recently read clients and services (and whether the caches can be trusted right now).
@@ -66,6 +68,7 @@ impl Tessera {
         let limiter = FailureLimiter::new(settings.limits.failed_auth_per_minute, clock.clone());
         let vault = crate::vault::Vault::new(&settings.vault, clock.clone());
         let upstreams = crate::oauth::upstream::Providers::new(settings.upstream.timeout);
+        let sts_http = s2s::aws_iam::http_client(settings.s2s.sts_timeout);
         // Settings are validated at load; should a bad CIDR slip through, trust nobody.
         let trusted_proxies =
             s2s::parse_proxies(&settings.s2s.trusted_proxies).unwrap_or_else(|e| {
@@ -77,6 +80,7 @@ impl Tessera {
             limiter,
             vault,
             upstreams,
+            sts_http,
             trusted_proxies,
             // On PostgreSQL other nodes may change clients: trust the caches only once this
             // node listens for their notices (see `cache`).
@@ -196,27 +200,24 @@ impl Tessera {
         Ok(found)
     }
 
-    /// The services with a gateway binding, in name order, from the cache or the database.
-    pub async fn gateway_services(&self) -> Result<GatewayServices, Failure> {
+    /// The services with an ARN binding of `kind` (`gateway` or `aws_iam`), in name order,
+    /// from the cache or the database.
+    pub async fn arn_services(&self, kind: s2s::ArnKind) -> Result<ArnServices, Failure> {
         let load = async {
             let all: Vec<Arc<Service>> = self
                 .store
                 .list_services()
                 .await?
                 .into_iter()
-                .filter(|s| {
-                    s.bindings
-                        .iter()
-                        .any(|b| matches!(b, s2s::Binding::Gateway { .. }))
-                })
+                .filter(|s| s.bindings.iter().any(|b| b.arn(kind).is_some()))
                 .map(Arc::new)
                 .collect();
             Ok::<_, crate::store::StoreError>(Some(all))
         };
         let found = self
             .caches
-            .gateway_services
-            .get_or_load("", self.caches.trusted(), load)
+            .arn_services
+            .get_or_load(kind.as_str(), self.caches.trusted(), load)
             .await?;
         Ok(found.unwrap_or_default())
     }

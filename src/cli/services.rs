@@ -54,7 +54,7 @@ pub struct ServiceAdd {
     /// Add a gateway binding for this caller ARN (`*` matches any run; repeatable).
     #[arg(long = "gateway-arn", value_name = "ARN")]
     pub gateway_arns: Vec<String>,
-    /// Add an AWS IAM binding for this ARN (stored; not yet used to authenticate).
+    /// Add an AWS IAM binding for this ARN or `*` pattern (a presigned sts:GetCallerIdentity proof; repeatable).
     #[arg(long = "aws-iam-arn", value_name = "ARN")]
     pub aws_iam_arns: Vec<String>,
     /// Add an mTLS binding for this SAN URI (stored; not yet used to authenticate).

@@ -1,8 +1,11 @@
 //! Service-to-service caller authentication (SPEC §4): registered services and their
-//! bindings, matched in a fixed order — a trusted gateway header first, then the service's
-//! own secret by HTTP Basic. The gateway header is believed only when the TCP peer is inside
+//! bindings, matched in a fixed order — a trusted gateway header first, then an AWS IAM proof
+//! (a presigned `sts:GetCallerIdentity` request, see [`aws_iam`]), then the service's own
+//! secret by HTTP Basic. The gateway header is believed only when the TCP peer is inside
 //! `s2s.trusted_proxies`; from anywhere else it is ignored (and audited), never trusted.
-//! `aws_iam` and `mtls` bindings are stored and validated but do not authenticate yet.
+//! `mtls` bindings are stored and validated but do not authenticate yet (no TLS listener).
+
+pub mod aws_iam;
 
 use crate::failure::Failure;
 use crate::oauth::client_auth::{burn_secret_check, check_secrets, decode_basic};
@@ -25,7 +28,7 @@ pub enum Binding {
         /// ARN or pattern.
         arn: String,
     },
-    /// A presigned `sts:GetCallerIdentity` request whose ARN matches (stored; not yet active).
+    /// A presigned `sts:GetCallerIdentity` request whose ARN matches (exact or `*` pattern).
     AwsIam {
         /// ARN or pattern.
         arn: String,
@@ -62,18 +65,47 @@ impl Service {
         self.bindings.contains(&Binding::Secret)
     }
 
-    /// How well a gateway ARN matches: `Some(true)` exact, `Some(false)` by pattern.
-    fn gateway_match(&self, arn: &str) -> Option<bool> {
+    /// How well an ARN matches a binding of `kind`: `Some(true)` exact, `Some(false)` by
+    /// pattern.
+    fn arn_match(&self, kind: ArnKind, arn: &str) -> Option<bool> {
         let mut by_pattern = false;
-        for b in &self.bindings {
-            if let Binding::Gateway { arn: pattern } = b {
-                if pattern == arn {
-                    return Some(true);
-                }
-                by_pattern |= pattern.contains('*') && glob_match(pattern, arn);
+        for pattern in self.bindings.iter().filter_map(|b| b.arn(kind)) {
+            if pattern == arn {
+                return Some(true);
             }
+            by_pattern |= pattern.contains('*') && glob_match(pattern, arn);
         }
         by_pattern.then_some(false)
+    }
+}
+
+/// The bindings that name an ARN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArnKind {
+    /// `gateway`: the ARN a trusted gateway passes in a header.
+    Gateway,
+    /// `aws_iam`: the ARN STS answers for a presigned `GetCallerIdentity`.
+    AwsIam,
+}
+
+impl ArnKind {
+    /// The binding type's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArnKind::Gateway => "gateway",
+            ArnKind::AwsIam => "aws_iam",
+        }
+    }
+}
+
+impl Binding {
+    /// The ARN (or pattern) of a binding of `kind`.
+    pub fn arn(&self, kind: ArnKind) -> Option<&str> {
+        match (self, kind) {
+            (Binding::Gateway { arn }, ArnKind::Gateway) => Some(arn),
+            (Binding::AwsIam { arn }, ArnKind::AwsIam) => Some(arn),
+            _ => None,
+        }
     }
 }
 
@@ -135,6 +167,8 @@ pub struct Caller<'a> {
     pub authorization: Option<&'a str>,
     /// The gateway header (`s2s.gateway_header`), if any.
     pub gateway_arn: Option<&'a str>,
+    /// A presigned `sts:GetCallerIdentity` request from the body, if any.
+    pub iam: Option<&'a aws_iam::Proof>,
     /// The TCP peer address.
     pub peer: IpAddr,
     /// The peer as text, for limits and audit.
@@ -147,6 +181,7 @@ impl std::fmt::Debug for Caller<'_> {
         f.debug_struct("Caller")
             .field("authorization", &self.authorization.map(|_| "[redacted]"))
             .field("gateway_arn", &self.gateway_arn)
+            .field("iam", &self.iam.map(|_| "[presigned request]"))
             .field("peer", &self.peer)
             .field("remote", &self.remote)
             .finish()
@@ -167,13 +202,14 @@ pub fn unauthenticated(basic_used: bool) -> Failure {
 /// Longest gateway header value considered (an ARN is at most 2048 characters).
 const MAX_ARN: usize = 2048;
 
-/// Authenticates the calling service: the gateway header (trusted proxies only), then HTTP
-/// Basic `name:secret`.
+/// Authenticates the calling service: the gateway header (trusted proxies only), then an
+/// AWS IAM proof, then HTTP Basic `name:secret`. A binding that does not match falls through
+/// to the next.
 pub async fn authenticate(t: &Tessera, caller: Caller<'_>) -> Result<Arc<Service>, Failure> {
     if let Some(arn) = caller.gateway_arn.filter(|a| !a.is_empty()) {
         let arn: String = arn.chars().take(MAX_ARN).collect();
         if is_trusted(&t.trusted_proxies, caller.peer) {
-            if let Some(s) = by_gateway_arn(t, &arn).await? {
+            if let Some(s) = by_arn(t, ArnKind::Gateway, &arn).await? {
                 return Ok(s);
             }
             audit_failure(t, "failure:unknown_arn", &arn, caller.remote).await;
@@ -186,6 +222,26 @@ pub async fn authenticate(t: &Tessera, caller: Caller<'_>) -> Result<Arc<Service
             ev.subject = Some(arn);
             ev.remote = Some(caller.remote.to_string());
             t.audit(ev).await;
+        }
+    }
+    if let Some(proof) = caller.iam {
+        if let Some(retry) = t.limiter.check(caller.remote, None) {
+            return Err(Failure::rate_limited(retry));
+        }
+        match aws_iam::caller_arn(t, proof).await? {
+            Some(arn) => {
+                for candidate in aws_iam::arns_to_match(&arn) {
+                    if let Some(s) = by_arn(t, ArnKind::AwsIam, &candidate).await? {
+                        return Ok(s);
+                    }
+                }
+                audit_failure(t, "failure:unknown_arn", &arn, caller.remote).await;
+            }
+            None => {
+                t.limiter.fail(caller.remote, None);
+                audit_failure(t, "failure:sts_refused", "aws_iam", caller.remote).await;
+                metrics::counter!("tessera_auth_failures_total").increment(1);
+            }
         }
     }
     let Some(basic) = crate::oauth::client_auth::basic_credentials(caller.authorization) else {
@@ -215,13 +271,13 @@ pub async fn authenticate(t: &Tessera, caller: Caller<'_>) -> Result<Arc<Service
     }
 }
 
-/// The service a gateway ARN maps to: an exact binding wins over a pattern; among patterns,
-/// the first service in name order.
-async fn by_gateway_arn(t: &Tessera, arn: &str) -> Result<Option<Arc<Service>>, Failure> {
-    let all = t.gateway_services().await?;
+/// The service an ARN maps to by a binding of `kind`: an exact binding wins over a pattern;
+/// among patterns, the first service in name order.
+async fn by_arn(t: &Tessera, kind: ArnKind, arn: &str) -> Result<Option<Arc<Service>>, Failure> {
+    let all = t.arn_services(kind).await?;
     let mut pattern_hit = None;
     for s in all.iter() {
-        match s.gateway_match(arn) {
+        match s.arn_match(kind, arn) {
             Some(true) => return Ok(Some(s.clone())),
             Some(false) if pattern_hit.is_none() => pattern_hit = Some(s.clone()),
             _ => {}
@@ -284,11 +340,22 @@ mod tests {
             updated_at: 0,
         };
         assert_eq!(
-            s.gateway_match("arn:aws:iam::1:role/orders-api"),
+            s.arn_match(ArnKind::Gateway, "arn:aws:iam::1:role/orders-api"),
             Some(true)
         );
-        assert_eq!(s.gateway_match("arn:aws:iam::1:role/orders-x"), Some(false));
-        assert_eq!(s.gateway_match("arn:aws:iam::1:role/billing"), None);
+        assert_eq!(
+            s.arn_match(ArnKind::Gateway, "arn:aws:iam::1:role/orders-x"),
+            Some(false)
+        );
+        assert_eq!(
+            s.arn_match(ArnKind::Gateway, "arn:aws:iam::1:role/billing"),
+            None
+        );
+        assert_eq!(
+            s.arn_match(ArnKind::AwsIam, "arn:aws:iam::1:role/orders-api"),
+            None,
+            "a gateway binding is not an aws_iam binding"
+        );
     }
 
     #[test]
@@ -307,6 +374,7 @@ mod tests {
         let c = Caller {
             authorization: Some("Basic b3JkZXJzOnMzY3IzdA=="),
             gateway_arn: None,
+            iam: None,
             peer: "127.0.0.1".parse().unwrap(),
             remote: "127.0.0.1",
         };

@@ -162,9 +162,7 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_family(app: TestApp)
         .any(|e| e["event"] == "refresh_token.reused"));
 }
 
-async fn offline_access_alone_earns_a_refresh_token_for_an_authorization_code_client(
-    app: TestApp,
-) {
+async fn offline_access_alone_earns_a_refresh_token_for_an_authorization_code_client(app: TestApp) {
     create_user(&app, "default", "ann@example.com", json!({})).await;
     login_client(
         &app,

@@ -1,5 +1,6 @@
-//! Registered services (SPEC §4, Appendix A): the admin API and the two active bindings —
-//! the service secret and the trusted gateway header.
+//! Registered services (SPEC §4, Appendix A): the admin API, the service secret, the trusted
+//! gateway header, and the AWS IAM proof's refusals (its success path runs against moto's STS
+//! in `tests/interop/test_aws_iam.py`).
 
 use crate::both_engines;
 use crate::compat::service_with_secret;
@@ -328,3 +329,47 @@ both_engines!(
     only_a_caller_reaching_every_tenant_manages_services,
     with_no_trusted_proxy_the_gateway_header_is_never_believed,
 );
+
+/// Vault-style login fields for a (never really signed) `GetCallerIdentity` request.
+fn iam_fields(body: &str) -> Value {
+    let b64 = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s);
+    json!({
+        "iam_http_request_method": "POST",
+        "iam_request_url": b64("https://sts.amazonaws.com/"),
+        "iam_request_body": b64(body),
+        "iam_request_headers": b64(r#"{"Content-Type":["application/x-www-form-urlencoded"],"Authorization":["AWS4-HMAC-SHA256 Credential=AKIA/20261123/us-east-1/sts/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=00"]}"#),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aws_iam_proof_with_sts_unreachable_is_a_503_and_a_bad_one_a_400() {
+    // Nothing listens on a port the OS just handed out and took back.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let app = spawn_app_with(Engine::Sqlite, |s| {
+        s.s2s.sts_endpoint = format!("http://{closed}/");
+        s.s2s.sts_timeout = 2;
+    })
+    .await
+    .unwrap();
+    let post = |body: Value| app.http.post(app.url(INTERNAL)).json(&body).send();
+
+    let r = post(iam_fields("Action=GetCallerIdentity&Version=2011-06-15"))
+        .await
+        .unwrap();
+    let v = problem(r, 503).await;
+    assert_eq!(v["karmoCode"], "50300901");
+
+    let r = post(iam_fields("Action=AssumeRole&Version=2011-06-15"))
+        .await
+        .unwrap();
+    let v = problem(r, 400).await;
+    assert_eq!(v["karmoErrors"][0]["pointer"], "/iam_request_body");
+
+    let mut fields = iam_fields("Action=GetCallerIdentity&Version=2011-06-15");
+    fields["iam_request_headers"] = json!("%%% not base64");
+    let v = problem(post(fields).await.unwrap(), 400).await;
+    assert_eq!(v["karmoErrors"][0]["pointer"], "/iam_request_headers");
+}

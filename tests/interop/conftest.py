@@ -21,27 +21,43 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
+def start_tessera(**extra_env):
+    """Starts `tessera serve` on a free port with `extra_env`; returns (base URL, process)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     workdir = tempfile.mkdtemp(prefix="tessera-interop-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
     env.update(TESSERA_LISTEN=f"127.0.0.1:{port}", TESSERA_ISSUER=base, TESSERA_ADMIN_TOKEN=ADMIN_TOKEN)
+    env.update(extra_env)
     log = open(os.path.join(workdir, "server.log"), "w")
     proc = subprocess.Popen([BIN, "serve"], cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
-    for _ in range(200):
+    wait_ready(f"{base}/readyz", proc)
+    return base, proc
+
+
+def wait_ready(url, proc):
+    """Waits until `url` answers 200; kills `proc` and fails if it never does."""
+    for _ in range(400):
         try:
-            if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
+            if requests.get(url, timeout=1).status_code == 200:
+                return
         except requests.ConnectionError:
-            time.sleep(0.05)
-    else:
-        proc.kill()
-        raise RuntimeError("tessera did not become ready")
-    yield base
+            pass
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"{url} did not become ready")
+
+
+def stop_tessera(proc):
     proc.terminate()
     assert proc.wait(timeout=30) == 0, "SIGTERM exits 0"
+
+
+@pytest.fixture(scope="module")
+def server():
+    base, proc = start_tessera()
+    yield base
+    stop_tessera(proc)
 
 
 def cli(base, *args):
