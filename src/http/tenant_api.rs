@@ -42,7 +42,7 @@ fn generate_request(mut f: Fields) -> Result<GenerateRequest, Failure> {
     let client_id = required(&mut f, "client_id");
     let email_id = required(&mut f, "email_id");
     let secret_id = f.string("secret_id", false).map(Secret::new);
-    f.finish()?;
+    f.finish_ignoring_unknown()?;
     match (tenant_id, project_id, client_id, email_id) {
         (Some(tenant_id), Some(project_id), Some(client_id), Some(email_id)) => {
             Ok(GenerateRequest {
@@ -60,7 +60,7 @@ fn generate_request(mut f: Fields) -> Result<GenerateRequest, Failure> {
 
 fn oidc_request(mut f: Fields) -> Result<String, Failure> {
     let token = required(&mut f, "oidc_token");
-    f.finish()?;
+    f.finish_ignoring_unknown()?;
     token.ok_or_else(|| Failure::missing("oidc_token"))
 }
 

@@ -124,11 +124,12 @@ async fn generate_token_checks_run_in_the_spec_order_each_with_its_own_answer(ap
             400,
             "40000103",
         ),
+        // A field the contract does not name is ignored: the checks go on (here to step 5).
         (
             json!({"tenant_id": "acme", "project_id": "p1", "client_id": "acme-admin", "email_id": ann, "extra": 1}),
             None,
-            400,
-            "40000103",
+            401,
+            "40100202",
         ),
         // A missing tenant wins over everything after it (a wrong secret included).
         (
@@ -220,6 +221,23 @@ async fn generate_token_checks_run_in_the_spec_order_each_with_its_own_answer(ap
         .map(|e| e["pointer"].as_str().unwrap())
         .collect();
     assert_eq!(pointers, vec!["/project_id", "/client_id", "/email_id"]);
+    // A field the contract does not name is ignored (callers keep their wire contract); a
+    // named field of the wrong type is not.
+    let (_, v) = post_json(
+        &app,
+        route,
+        json!({"tenant_id": "acme", "project_id": 7, "client_id": "acme-app",
+               "email_id": "x@acme.example", "trace_id": "t-1"}),
+        None,
+    )
+    .await;
+    let pointers: Vec<&str> = v["karmoErrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect();
+    assert_eq!(pointers, vec!["/project_id"]);
     // The user route: unknown user 404, disabled 403, a plain client is fine there.
     let user_route = "/auth/user/generateToken";
     let (st, v) = post_json(

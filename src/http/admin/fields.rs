@@ -196,6 +196,13 @@ impl Fields {
         for k in unknown {
             self.error(&k, format!("unknown field {k}"));
         }
+        self.finish_ignoring_unknown()
+    }
+
+    /// Ends reading like [`Fields::finish`] but lets unknown fields pass: the compatible APIs
+    /// keep their callers' wire contract, and a caller that sends one field more than the
+    /// contract names is not refused for it.
+    pub fn finish_ignoring_unknown(self) -> Result<(), Failure> {
         if self.errors.is_empty() {
             return Ok(());
         }
