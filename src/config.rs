@@ -362,6 +362,9 @@ impl Settings {
         for (name, profile) in builtin_profiles() {
             settings.profiles.entry(name).or_insert(profile);
         }
+        for (name, profile) in settings.profiles.iter_mut() {
+            profile_from_env(name, profile, env)?;
+        }
         settings.validate()?;
         Ok(settings)
     }
@@ -437,6 +440,29 @@ impl Settings {
             PathBuf::from(&self.admin_token_file)
         }
     }
+}
+
+/// `TESSERA_PROFILES_<NAME>_TTL` and `…_AUDIENCE` for a profile the defaults or the file
+/// define (SPEC §1: every setting has a variable).
+fn profile_from_env(
+    name: &str,
+    profile: &mut Profile,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    let base = format!(
+        "TESSERA_PROFILES_{}",
+        name.to_uppercase().replace(['.', '-'], "_")
+    );
+    if let Some(raw) = env(&format!("{base}_TTL")) {
+        profile.ttl = raw.trim().parse().map_err(|_| {
+            ConfigError::Invalid(format!("{base}_TTL must be a whole number of seconds"))
+        })?;
+    }
+    if let Some(raw) = env(&format!("{base}_AUDIENCE")) {
+        let raw = raw.trim();
+        profile.audience = (!raw.is_empty()).then(|| raw.to_string());
+    }
+    Ok(())
 }
 
 /// The built-in token profiles (SPEC terms).
@@ -528,6 +554,20 @@ mod tests {
         assert_eq!(s.s2s.trusted_proxies.len(), 2);
         assert_eq!(s.vault.addr, "http://vault");
         assert_eq!(s.profiles["fast"].ttl, 60);
+        let env = |k: &str| match k {
+            "TESSERA_PROFILES_PARTNER_TTL" => Some("600".to_string()),
+            "TESSERA_PROFILES_FAST_AUDIENCE" => Some("fast-api".to_string()),
+            _ => None,
+        };
+        let s = Settings::load(Some(&f), &env).unwrap();
+        assert_eq!(
+            s.profiles["partner"].ttl, 600,
+            "built-in profiles have variables"
+        );
+        assert_eq!(s.profiles["fast"].audience.as_deref(), Some("fast-api"));
+        let bad = |k: &str| (k == "TESSERA_PROFILES_SERVICE_TTL").then(|| "soon".to_string());
+        let err = Settings::load(None, &bad).unwrap_err().to_string();
+        assert!(err.contains("TESSERA_PROFILES_SERVICE_TTL"), "{err}");
         assert!(s.profiles.contains_key("service"));
     }
 

@@ -46,20 +46,23 @@ pub fn verified_claims(t: &Tessera, token: &str) -> Option<Map<String, Value>> {
 }
 
 /// RFC 7662 answer for `token` asked by `asker`. Tokens of another tenant are inactive to a
-/// client outside tenant `default` (tokens with no tenant belong to `default`).
+/// client outside tenant `default` (tokens with no tenant belong to `default`), and so are
+/// the tokens of a disabled tenant.
 pub async fn introspect(t: &Tessera, asker: &Client, token: &str) -> Result<Value, Failure> {
     let inactive = || serde_json::json!({"active": false});
     let Some(mut claims) = active_claims(t, token).await? else {
         return Ok(inactive());
     };
-    if asker.tenant_id != DEFAULT_TENANT {
-        let token_tenant = claims
-            .get("tenant_id")
-            .and_then(Value::as_str)
-            .unwrap_or(DEFAULT_TENANT);
-        if token_tenant != asker.tenant_id {
-            return Ok(inactive());
-        }
+    let token_tenant = claims
+        .get("tenant_id")
+        .and_then(Value::as_str)
+        .unwrap_or(DEFAULT_TENANT);
+    if asker.tenant_id != DEFAULT_TENANT && token_tenant != asker.tenant_id {
+        return Ok(inactive());
+    }
+    // A disabled tenant's tokens stop being valid with it (as a disabled Keycloak realm's).
+    if !t.tenant_active(token_tenant).await? {
+        return Ok(inactive());
     }
     claims.insert("active".into(), Value::Bool(true));
     claims.insert("token_type".into(), Value::String("Bearer".into()));

@@ -60,7 +60,9 @@ async fn tenants_are_created_listed_read_and_disabled(app: TestApp) {
     problem(app.admin_get("/admin/v1/tenants/nope").await, 404).await;
 }
 
-async fn a_disabled_tenants_clients_get_no_tokens_until_it_is_enabled_again(app: TestApp) {
+async fn a_disabled_tenants_clients_get_no_tokens_and_its_tokens_are_inactive_until_it_is_enabled_again(
+    app: TestApp,
+) {
     app.create_tenant("acme").await;
     let c = app
         .create_client_in(
@@ -78,7 +80,30 @@ async fn a_disabled_tenants_clients_get_no_tokens_until_it_is_enabled_again(app:
             .await
             .unwrap()
     };
-    assert_eq!(token().await.status(), 200, "warms the caches too");
+    let issued: Value = token().await.json().await.unwrap();
+    let issued = issued["access_token"].as_str().unwrap().to_string();
+    let watcher = app
+        .create_client_in(
+            "default",
+            json!({"client_id": "watcher", "name": "w", "grant_types": ["client_credentials"],
+                   "scopes": []}),
+        )
+        .await;
+    let active = || async {
+        let v: Value = app
+            .http
+            .post(app.url("/oauth/introspect"))
+            .basic_auth(&watcher.id, Some(&watcher.secret))
+            .form(&[("token", issued.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["active"].as_bool().unwrap()
+    };
+    assert!(active().await);
     let status = |s: &'static str| {
         app.admin(
             Method::PATCH,
@@ -91,8 +116,10 @@ async fn a_disabled_tenants_clients_get_no_tokens_until_it_is_enabled_again(app:
     assert_eq!(refused.status(), 401);
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["error"], "invalid_client");
+    assert!(!active().await, "its tokens are no longer active");
     assert_eq!(status("active").await.status(), 200);
     assert_eq!(token().await.status(), 200);
+    assert!(active().await);
 }
 
 async fn a_bad_admin_body_is_a_400_with_a_pointer_per_field(app: TestApp) {
@@ -319,7 +346,7 @@ async fn audit_events_record_tokens_failures_and_changes_without_secrets(app: Te
 both_engines!(
     the_admin_api_refuses_missing_and_wrong_bearer_tokens,
     tenants_are_created_listed_read_and_disabled,
-    a_disabled_tenants_clients_get_no_tokens_until_it_is_enabled_again,
+    a_disabled_tenants_clients_get_no_tokens_and_its_tokens_are_inactive_until_it_is_enabled_again,
     a_bad_admin_body_is_a_400_with_a_pointer_per_field,
     a_created_client_shows_its_secret_once_and_never_again,
     projects_are_created_in_a_tenant_and_clients_can_name_them,
