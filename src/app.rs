@@ -59,11 +59,30 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     f.write_all(b"\n")
 }
 
-/// The master key: configured, read from its file, or generated into that file.
-pub fn master_key(settings: &Settings) -> Result<MasterKey, StartError> {
+/// The master key: configured, read from OpenBao/Vault, read from its file, or generated into
+/// that file.
+pub async fn master_key(settings: &Settings, clock: &SharedClock) -> Result<MasterKey, StartError> {
     if !settings.master_key.is_empty() {
         return MasterKey::parse(settings.master_key.expose())
             .map_err(|e| StartError::Config(format!("master_key: {e}")));
+    }
+    if !settings.master_key_vault.is_empty() {
+        let at = crate::vault::parse_location(&settings.master_key_vault).ok_or_else(|| {
+            StartError::Config("master_key_vault must be MOUNT/PATH#FIELD".to_string())
+        })?;
+        let vault = crate::vault::Vault::new(&settings.vault, clock.clone());
+        let text = vault.secret(&at).await.map_err(|e| {
+            StartError::Config(format!(
+                "master_key_vault {}: {e}",
+                settings.master_key_vault
+            ))
+        })?;
+        return MasterKey::parse(text.expose()).map_err(|e| {
+            StartError::Config(format!(
+                "master_key_vault {}: {e}",
+                settings.master_key_vault
+            ))
+        });
     }
     let path = settings.master_key_path();
     match std::fs::read_to_string(&path) {
@@ -145,7 +164,7 @@ impl App {
     pub async fn build(settings: Settings, clock: SharedClock) -> Result<App, StartError> {
         // A Vault CA bundle that cannot be read stops the start, rather than every read later.
         crate::vault::http_client(&settings.vault).map_err(StartError::Config)?;
-        let master = master_key(&settings)?;
+        let master = master_key(&settings, &clock).await?;
         let store = open_store(&settings).await?;
         store
             .ensure_tenant(&Tenant {

@@ -43,6 +43,7 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc { key: "admin_token", kind: Kind::SecretStr, default: "", doc: "Bootstrap admin bearer token. Unset: generated on first start and written once to `admin_token_file`." },
     SettingDoc { key: "admin_token_file", kind: Kind::Str, default: "", doc: "Where a generated bootstrap token is written (0600). Default: `tessera.admin-token` beside the SQLite database, else the working directory." },
     SettingDoc { key: "master_key", kind: Kind::SecretStr, default: "", doc: "32-byte key (base64 or hex) encrypting private keys at rest and keying secret hashes. Unset: read or generated in `master_key_file`." },
+    SettingDoc { key: "master_key_vault", kind: Kind::Str, default: "", doc: "Where OpenBao/Vault holds the master key instead: KV v2 `MOUNT/PATH#FIELD` (e.g. `secret/tessera#master_key`), read once at start with the `vault.*` credentials; Vault unreachable stops the start." },
     SettingDoc { key: "master_key_file", kind: Kind::Str, default: "", doc: "Master key file (0600). Default: `tessera.master.key` beside the SQLite database, else the working directory." },
     SettingDoc { key: "migrate_on_start", kind: Kind::Bool, default: "true", doc: "Apply schema migrations when `serve` starts." },
     SettingDoc { key: "log", kind: Kind::Str, default: "info", doc: "Log filter (tracing `EnvFilter` syntax)." },
@@ -225,6 +226,9 @@ pub struct Settings {
     /// Master key, if configured.
     #[serde(default)]
     pub master_key: Secret,
+    /// KV v2 location of the master key in OpenBao/Vault (`MOUNT/PATH#FIELD`); empty = none.
+    #[serde(default)]
+    pub master_key_vault: String,
     /// Master key file.
     #[serde(default)]
     pub master_key_file: String,

@@ -33,7 +33,7 @@ pub enum VaultError {
     #[error("Vault answered {0}")]
     Status(u16),
     /// The path or the field does not exist, or the value is not a string.
-    #[error("no secret at the client's configured Vault path and field")]
+    #[error("no secret at the configured Vault path and field")]
     Missing,
     /// The answer was not the JSON Vault sends.
     #[error("Vault sent an unreadable answer")]
@@ -80,6 +80,17 @@ impl std::fmt::Debug for Vault {
             .field("approle", &!self.settings.role_id.is_empty())
             .finish_non_exhaustive()
     }
+}
+
+/// Parses `MOUNT/PATH#FIELD` (the path may hold further `/`).
+pub fn parse_location(text: &str) -> Option<VaultRef> {
+    let (location, field) = text.trim().rsplit_once('#')?;
+    let (mount, path) = location.trim_matches('/').split_once('/')?;
+    (!mount.is_empty() && !path.is_empty() && !field.is_empty()).then(|| VaultRef {
+        mount: mount.to_string(),
+        path: path.to_string(),
+        field: field.to_string(),
+    })
 }
 
 /// Builds the HTTP client for Vault: rustls, the optional CA bundle added to the roots.

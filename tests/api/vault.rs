@@ -180,3 +180,52 @@ per_engine!(
     vault_held_secrets_are_read_cached_refreshed_and_never_skipped,
     approle_login_over_tls_with_a_ca_bundle_reads_the_secret,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_master_key_can_live_in_openbao_and_a_start_without_it_fails() {
+    let Some(mut bao) = Bao::start(false).await else {
+        return;
+    };
+    let (_, key) = tessera::crypto::MasterKey::generate().unwrap();
+    bao.put_secret("tessera/node", json!({ "master_key": key }))
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = |bao_addr: &str| {
+        let mut s = test_settings(
+            dir.path(),
+            &format!("sqlite://{}", dir.path().join("t.db").display()),
+        );
+        s.master_key_vault = "secret/tessera/node#master_key".into();
+        s.vault.addr = bao_addr.to_string();
+        s.vault.token = Secret::new(ROOT_TOKEN);
+        s
+    };
+    let clock = || std::sync::Arc::new(tessera::clock::ManualClock::new(T0));
+
+    // Two starts on one database: the second decrypts the keys the first created, so both
+    // read the same key from OpenBao, and no key file was written.
+    for _ in 0..2 {
+        let app = tessera::app::App::build(settings(&bao.addr), clock())
+            .await
+            .unwrap();
+        drop(app);
+    }
+    assert!(
+        !std::path::Path::new(&settings(&bao.addr).master_key_file).exists(),
+        "no master key file is generated when OpenBao holds the key"
+    );
+
+    // A wrong field, then OpenBao gone: the start stops with a clear error, never a new key.
+    let mut wrong = settings(&bao.addr);
+    wrong.master_key_vault = "secret/tessera/node#nope".into();
+    let err = tessera::app::App::build(wrong, clock()).await.unwrap_err();
+    assert!(err.to_string().contains("master_key_vault"), "{err}");
+    let addr = bao.addr.clone();
+    bao.stop();
+    let err = tessera::app::App::build(settings(&addr), clock())
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("unreachable"), "{text}");
+    assert!(!text.contains(&key), "the key is never in an error");
+}
