@@ -71,6 +71,7 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc { key: "login.refresh_token_ttl", kind: Kind::Int, default: "2592000", doc: "Default refresh-token lifetime, seconds (each rotation starts a new one); a client's `refresh_token_ttl` overrides it." },
     SettingDoc { key: "s2s.gateway_header", kind: Kind::Str, default: "X-Amzn-Caller-Arn", doc: "Header carrying the caller ARN from a trusted gateway." },
     SettingDoc { key: "s2s.trusted_proxies", kind: Kind::List, default: "[]", doc: "CIDRs whose gateway header is believed (comma-separated in the env)." },
+    SettingDoc { key: "s2s.mtls_header", kind: Kind::Str, default: "X-Forwarded-Client-Cert", doc: "Header in which a TLS-terminating proxy (in `s2s.trusted_proxies`) forwards the verified client certificate's SAN URI: Envoy's XFCC `URI=` values, or the bare URI; matched against `mtls` bindings." },
     SettingDoc { key: "s2s.sts_endpoint", kind: Kind::Str, default: "https://sts.amazonaws.com/", doc: "Where `aws_iam` proofs (presigned `sts:GetCallerIdentity` requests, as for Vault's AWS auth) are sent; a regional or VPC endpoint, or a local STS for tests." },
     SettingDoc { key: "s2s.sts_timeout", kind: Kind::Int, default: "5", doc: "Seconds an STS request may take before STS counts as unreachable (503)." },
     SettingDoc { key: "s2s.aws_iam_server_id", kind: Kind::Str, default: "", doc: "When set, an `aws_iam` proof must sign the header `X-Tessera-AWS-IAM-Server-ID` with this value (Vault's `iam_server_id_header_value`), so a proof made for another service cannot be replayed here." },
@@ -189,6 +190,8 @@ pub struct S2sSettings {
     pub gateway_header: String,
     /// CIDRs allowed to set it.
     pub trusted_proxies: Vec<String>,
+    /// Header with the verified client certificate's SAN (from a trusted proxy).
+    pub mtls_header: String,
     /// STS endpoint for `aws_iam` proofs.
     pub sts_endpoint: String,
     /// STS request timeout, seconds.

@@ -202,7 +202,7 @@ impl Tessera {
 
     /// The services with an ARN binding of `kind` (`gateway` or `aws_iam`), in name order,
     /// from the cache or the database.
-    pub async fn arn_services(&self, kind: s2s::ArnKind) -> Result<ArnServices, Failure> {
+    pub async fn arn_services(&self, kind: s2s::BindingKind) -> Result<ArnServices, Failure> {
         let load = async {
             let all: Vec<Arc<Service>> = self
                 .store

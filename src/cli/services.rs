@@ -57,7 +57,7 @@ pub struct ServiceAdd {
     /// Add an AWS IAM binding for this ARN or `*` pattern (a presigned sts:GetCallerIdentity proof; repeatable).
     #[arg(long = "aws-iam-arn", value_name = "ARN")]
     pub aws_iam_arns: Vec<String>,
-    /// Add an mTLS binding for this SAN URI (stored; not yet used to authenticate).
+    /// Add an mTLS binding for this SAN URI or `*` pattern (as a trusted TLS proxy forwards it; repeatable).
     #[arg(long = "mtls-san", value_name = "URI")]
     pub mtls_sans: Vec<String>,
 }

@@ -104,11 +104,15 @@ pub async fn internal_token(
         let gateway = headers
             .get(t.settings.s2s.gateway_header.as_str())
             .and_then(|v| v.to_str().ok());
+        let client_cert = headers
+            .get(t.settings.s2s.mtls_header.as_str())
+            .and_then(|v| v.to_str().ok());
         let iam = s2s::aws_iam::Proof::from_params(&params)?;
         let caller = s2s::Caller {
             authorization: authorization(&headers)?,
             gateway_arn: gateway,
             iam: iam.as_ref(),
+            client_cert,
             peer: addr.ip(),
             remote: &remote,
         };

@@ -735,7 +735,9 @@ pub fn document(issuer: &str) -> Value {
         match route.security {
             "client" => op["security"] = json!([{"basic": []}, {}]),
             "basic" => op["security"] = json!([{"basic": []}]),
-            "service" => op["security"] = json!([{"gateway": []}, {"basic": []}, {}]),
+            "service" => {
+                op["security"] = json!([{"gateway": []}, {"client_cert": []}, {"basic": []}, {}])
+            }
             "bearer" => op["security"] = json!([{"bearer": []}]),
             _ => {}
         }
@@ -757,6 +759,8 @@ pub fn document(issuer: &str) -> Value {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "gateway": {"type": "apiKey", "in": "header", "name": "X-Amzn-Caller-Arn",
                             "description": "caller ARN set by a trusted gateway (header name: s2s.gateway_header); believed only from s2s.trusted_proxies"},
+                "client_cert": {"type": "apiKey", "in": "header", "name": "X-Forwarded-Client-Cert",
+                            "description": "client-certificate SAN URI forwarded by a TLS-terminating proxy (header name: s2s.mtls_header; Envoy XFCC URI= values or a bare URI); believed only from s2s.trusted_proxies"},
             },
         },
     })

@@ -1,9 +1,10 @@
 //! Service-to-service caller authentication (SPEC §4): registered services and their
 //! bindings, matched in a fixed order — a trusted gateway header first, then an AWS IAM proof
-//! (a presigned `sts:GetCallerIdentity` request, see [`aws_iam`]), then the service's own
-//! secret by HTTP Basic. The gateway header is believed only when the TCP peer is inside
-//! `s2s.trusted_proxies`; from anywhere else it is ignored (and audited), never trusted.
-//! `mtls` bindings are stored and validated but do not authenticate yet (no TLS listener).
+//! (a presigned `sts:GetCallerIdentity` request, see [`aws_iam`]), then a client certificate's
+//! SAN URI as a TLS-terminating proxy forwards it (`s2s.mtls_header`), then the service's own
+//! secret by HTTP Basic. The gateway and certificate headers are believed only when the TCP
+//! peer is inside `s2s.trusted_proxies`; from anywhere else they are ignored (and audited or
+//! logged), never trusted.
 
 pub mod aws_iam;
 
@@ -33,7 +34,8 @@ pub enum Binding {
         /// ARN or pattern.
         arn: String,
     },
-    /// A client certificate whose SAN URI matches (stored; not yet active).
+    /// A client certificate whose SAN URI matches, as verified and forwarded by a trusted
+    /// TLS-terminating proxy (exact or `*` pattern).
     Mtls {
         /// SAN URI, e.g. a SPIFFE ID.
         san: String,
@@ -67,7 +69,7 @@ impl Service {
 
     /// How well an ARN matches a binding of `kind`: `Some(true)` exact, `Some(false)` by
     /// pattern.
-    fn arn_match(&self, kind: ArnKind, arn: &str) -> Option<bool> {
+    fn arn_match(&self, kind: BindingKind, arn: &str) -> Option<bool> {
         let mut by_pattern = false;
         for pattern in self.bindings.iter().filter_map(|b| b.arn(kind)) {
             if pattern == arn {
@@ -79,31 +81,35 @@ impl Service {
     }
 }
 
-/// The bindings that name an ARN.
+/// The bindings matched by a name (an ARN or a certificate SAN), exactly or by `*` pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArnKind {
+pub enum BindingKind {
     /// `gateway`: the ARN a trusted gateway passes in a header.
     Gateway,
     /// `aws_iam`: the ARN STS answers for a presigned `GetCallerIdentity`.
     AwsIam,
+    /// `mtls`: a SAN URI of the client certificate a trusted TLS-terminating proxy verified.
+    Mtls,
 }
 
-impl ArnKind {
+impl BindingKind {
     /// The binding type's name.
     pub fn as_str(self) -> &'static str {
         match self {
-            ArnKind::Gateway => "gateway",
-            ArnKind::AwsIam => "aws_iam",
+            BindingKind::Gateway => "gateway",
+            BindingKind::AwsIam => "aws_iam",
+            BindingKind::Mtls => "mtls",
         }
     }
 }
 
 impl Binding {
-    /// The ARN (or pattern) of a binding of `kind`.
-    pub fn arn(&self, kind: ArnKind) -> Option<&str> {
+    /// The ARN or SAN (or pattern) of a binding of `kind`.
+    pub fn arn(&self, kind: BindingKind) -> Option<&str> {
         match (self, kind) {
-            (Binding::Gateway { arn }, ArnKind::Gateway) => Some(arn),
-            (Binding::AwsIam { arn }, ArnKind::AwsIam) => Some(arn),
+            (Binding::Gateway { arn }, BindingKind::Gateway) => Some(arn),
+            (Binding::AwsIam { arn }, BindingKind::AwsIam) => Some(arn),
+            (Binding::Mtls { san }, BindingKind::Mtls) => Some(san),
             _ => None,
         }
     }
@@ -169,6 +175,8 @@ pub struct Caller<'a> {
     pub gateway_arn: Option<&'a str>,
     /// A presigned `sts:GetCallerIdentity` request from the body, if any.
     pub iam: Option<&'a aws_iam::Proof>,
+    /// The client-certificate header (`s2s.mtls_header`), if any.
+    pub client_cert: Option<&'a str>,
     /// The TCP peer address.
     pub peer: IpAddr,
     /// The peer as text, for limits and audit.
@@ -182,6 +190,7 @@ impl std::fmt::Debug for Caller<'_> {
             .field("authorization", &self.authorization.map(|_| "[redacted]"))
             .field("gateway_arn", &self.gateway_arn)
             .field("iam", &self.iam.map(|_| "[presigned request]"))
+            .field("client_cert", &self.client_cert)
             .field("peer", &self.peer)
             .field("remote", &self.remote)
             .finish()
@@ -209,7 +218,7 @@ pub async fn authenticate(t: &Tessera, caller: Caller<'_>) -> Result<Arc<Service
     if let Some(arn) = caller.gateway_arn.filter(|a| !a.is_empty()) {
         let arn: String = arn.chars().take(MAX_ARN).collect();
         if is_trusted(&t.trusted_proxies, caller.peer) {
-            if let Some(s) = by_arn(t, ArnKind::Gateway, &arn).await? {
+            if let Some(s) = by_arn(t, BindingKind::Gateway, &arn).await? {
                 return Ok(s);
             }
             audit_failure(t, "failure:unknown_arn", &arn, caller.remote).await;
@@ -231,7 +240,7 @@ pub async fn authenticate(t: &Tessera, caller: Caller<'_>) -> Result<Arc<Service
         match aws_iam::caller_arn(t, proof).await? {
             Some(arn) => {
                 for candidate in aws_iam::arns_to_match(&arn) {
-                    if let Some(s) = by_arn(t, ArnKind::AwsIam, &candidate).await? {
+                    if let Some(s) = by_arn(t, BindingKind::AwsIam, &candidate).await? {
                         return Ok(s);
                     }
                 }
@@ -242,6 +251,22 @@ pub async fn authenticate(t: &Tessera, caller: Caller<'_>) -> Result<Arc<Service
                 audit_failure(t, "failure:sts_refused", "aws_iam", caller.remote).await;
                 metrics::counter!("tessera_auth_failures_total").increment(1);
             }
+        }
+    }
+    if let Some(value) = caller.client_cert.filter(|v| !v.is_empty()) {
+        if is_trusted(&t.trusted_proxies, caller.peer) {
+            for san in cert_uris(value) {
+                if let Some(s) = by_arn(t, BindingKind::Mtls, &san).await? {
+                    return Ok(s);
+                }
+            }
+            let shown: String = value.chars().take(MAX_ARN).collect();
+            audit_failure(t, "failure:unknown_san", &shown, caller.remote).await;
+        } else {
+            tracing::warn!(
+                remote = caller.remote,
+                "client-certificate header from an untrusted address ignored"
+            );
         }
     }
     let Some(basic) = crate::oauth::client_auth::basic_credentials(caller.authorization) else {
@@ -271,9 +296,32 @@ pub async fn authenticate(t: &Tessera, caller: Caller<'_>) -> Result<Arc<Service
     }
 }
 
+/// The SAN URIs in a client-certificate header: Envoy's `X-Forwarded-Client-Cert`
+/// (`By=…;Hash=…;URI=spiffe://…`, elements separated by `,`) gives its `URI=` values; any
+/// other value is taken as the SAN URI itself.
+pub fn cert_uris(value: &str) -> Vec<String> {
+    let uris: Vec<String> = value
+        .split(',')
+        .flat_map(|element| element.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(k, _)| k.eq_ignore_ascii_case("URI"))
+        .map(|(_, v)| v.trim().trim_matches('"').to_string())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if uris.is_empty() && !value.contains('=') {
+        vec![value.trim().to_string()]
+    } else {
+        uris
+    }
+}
+
 /// The service an ARN maps to by a binding of `kind`: an exact binding wins over a pattern;
 /// among patterns, the first service in name order.
-async fn by_arn(t: &Tessera, kind: ArnKind, arn: &str) -> Result<Option<Arc<Service>>, Failure> {
+async fn by_arn(
+    t: &Tessera,
+    kind: BindingKind,
+    arn: &str,
+) -> Result<Option<Arc<Service>>, Failure> {
     let all = t.arn_services(kind).await?;
     let mut pattern_hit = None;
     for s in all.iter() {
@@ -296,6 +344,24 @@ async fn audit_failure(t: &Tessera, outcome: &str, subject: &str, remote: &str) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn san_uris_come_from_an_xfcc_header_or_the_plain_value() {
+        assert_eq!(
+            cert_uris("By=spiffe://mesh/tessera;Hash=abc;URI=spiffe://example.org/orders"),
+            vec!["spiffe://example.org/orders".to_string()],
+            "By= names the proxy, not the client"
+        );
+        assert_eq!(
+            cert_uris("spiffe://example.org/orders"),
+            vec!["spiffe://example.org/orders".to_string()]
+        );
+        assert_eq!(
+            cert_uris("Hash=abc;URI=spiffe://a/x,Hash=def;URI=\"spiffe://b/y\""),
+            vec!["spiffe://a/x".to_string(), "spiffe://b/y".to_string()]
+        );
+        assert!(cert_uris("Hash=abc").is_empty());
+    }
 
     #[test]
     fn a_star_matches_any_run_of_characters() {
@@ -340,19 +406,19 @@ mod tests {
             updated_at: 0,
         };
         assert_eq!(
-            s.arn_match(ArnKind::Gateway, "arn:aws:iam::1:role/orders-api"),
+            s.arn_match(BindingKind::Gateway, "arn:aws:iam::1:role/orders-api"),
             Some(true)
         );
         assert_eq!(
-            s.arn_match(ArnKind::Gateway, "arn:aws:iam::1:role/orders-x"),
+            s.arn_match(BindingKind::Gateway, "arn:aws:iam::1:role/orders-x"),
             Some(false)
         );
         assert_eq!(
-            s.arn_match(ArnKind::Gateway, "arn:aws:iam::1:role/billing"),
+            s.arn_match(BindingKind::Gateway, "arn:aws:iam::1:role/billing"),
             None
         );
         assert_eq!(
-            s.arn_match(ArnKind::AwsIam, "arn:aws:iam::1:role/orders-api"),
+            s.arn_match(BindingKind::AwsIam, "arn:aws:iam::1:role/orders-api"),
             None,
             "a gateway binding is not an aws_iam binding"
         );
@@ -375,6 +441,7 @@ mod tests {
             authorization: Some("Basic b3JkZXJzOnMzY3IzdA=="),
             gateway_arn: None,
             iam: None,
+            client_cert: None,
             peer: "127.0.0.1".parse().unwrap(),
             remote: "127.0.0.1",
         };

@@ -1,6 +1,6 @@
 //! Registered services (SPEC §4, Appendix A): the admin API, the service secret, the trusted
-//! gateway header, and the AWS IAM proof's refusals (its success path runs against moto's STS
-//! in `tests/interop/test_aws_iam.py`).
+//! gateway header, the client-certificate SAN from a trusted TLS proxy, and the AWS IAM
+//! proof's refusals (its success path runs against moto's STS in `tests/interop/test_aws_iam.py`).
 
 use crate::both_engines;
 use crate::compat::service_with_secret;
@@ -372,4 +372,52 @@ async fn an_aws_iam_proof_with_sts_unreachable_is_a_503_and_a_bad_one_a_400() {
     fields["iam_request_headers"] = json!("%%% not base64");
     let v = problem(post(fields).await.unwrap(), 400).await;
     assert_eq!(v["karmoErrors"][0]["pointer"], "/iam_request_headers");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_certificate_san_forwarded_by_a_trusted_proxy_maps_to_its_service() {
+    let app = spawn_app_with(Engine::Sqlite, |s| {
+        s.s2s.trusted_proxies = vec!["127.0.0.1/32".into()];
+    })
+    .await
+    .unwrap();
+    let body = json!({"name": "orders",
+                      "bindings": [{"type": "mtls", "san": "spiffe://example.org/ns/prod/sa/orders"}]});
+    assert_eq!(
+        app.admin_post("/admin/v1/services", body).await.status(),
+        201
+    );
+    let call = |client: reqwest::Client, cert: &'static str| {
+        let url = app.url(INTERNAL);
+        async move {
+            client
+                .post(url)
+                .header("X-Forwarded-Client-Cert", cert)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Envoy's XFCC: `By=` is the proxy's own identity, `URI=` the client's.
+    let xfcc = "By=spiffe://example.org/ns/mesh/sa/gateway;Hash=3f;URI=spiffe://example.org/ns/prod/sa/orders";
+    let r = call(app.http.clone(), xfcc).await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    let claims = verify_with_jwks(&app, v["access_token"].as_str().unwrap()).await;
+    assert_eq!(claims["sub"], "orders");
+    // A bare SAN works too; an unknown SAN is a 401.
+    let bare = call(app.http.clone(), "spiffe://example.org/ns/prod/sa/orders").await;
+    assert_eq!(bare.status(), 200);
+    let stranger = call(
+        app.http.clone(),
+        "URI=spiffe://example.org/ns/prod/sa/billing",
+    )
+    .await;
+    problem(stranger, 401).await;
+    // From an address outside s2s.trusted_proxies the header is never believed.
+    let untrusted = reqwest::Client::builder()
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    problem(call(untrusted, xfcc).await, 401).await;
 }
