@@ -11,7 +11,7 @@ use super::oauth::{no_store_json, read_params};
 use super::{remote_ip, Shared};
 use crate::failure::Failure;
 use crate::login::page::{self, LoginPage};
-use crate::login::{self as session, LoginError};
+use crate::login::{self as session, upstream as upstream_login, LoginError};
 use crate::oauth::authorize::{self, AuthorizeError, AuthorizeRequest};
 use crate::oauth::userinfo;
 use crate::reasons;
@@ -90,8 +90,9 @@ fn authorize_error(t: &Tessera, e: AuthorizeError, status: StatusCode) -> Respon
     }
 }
 
-/// Renders the login page (setting the CSRF cookie when the browser has none).
-fn login_page(
+/// Renders the login page (setting the CSRF cookie when the browser has none), with a
+/// "Sign in with …" button per trusted upstream provider of the tenant.
+async fn login_page(
     t: &Tessera,
     headers: &HeaderMap,
     req: &AuthorizeRequest,
@@ -102,7 +103,18 @@ fn login_page(
 ) -> Result<Response, Failure> {
     let (binding, new_cookie) = session::csrf_binding(t, headers)?;
     cookies.extend(new_cookie);
+    let upstreams: Vec<(String, String)> = t
+        .store
+        .list_upstreams(&req.client.tenant_id)
+        .await?
+        .into_iter()
+        .map(|u| {
+            let label = u.name.clone().unwrap_or_else(|| u.issuer.clone());
+            (u.id, label)
+        })
+        .collect();
     let body = page::login(&LoginPage {
+        upstreams: &upstreams,
         client_name: &req.client.name,
         tenant: &req.client.tenant_id,
         request: query,
@@ -137,7 +149,7 @@ async fn proceed(
                 status,
             ));
         }
-        return login_page(t, headers, req, query, "", None, cookies);
+        return login_page(t, headers, req, query, "", None, cookies).await;
     };
     if req.client.consent_required {
         if req.prompt_none {
@@ -255,15 +267,18 @@ pub async fn login(
             }
             Err(f) => Err(f),
         },
-        Err(LoginError::Invalid) => login_page(
-            &t,
-            &headers,
-            &areq,
-            &query,
-            email,
-            Some(LOGIN_FAILED),
-            Vec::new(),
-        ),
+        Err(LoginError::Invalid) => {
+            login_page(
+                &t,
+                &headers,
+                &areq,
+                &query,
+                email,
+                Some(LOGIN_FAILED),
+                Vec::new(),
+            )
+            .await
+        }
         Err(LoginError::Limited(retry)) => {
             let mut f = Failure::new(
                 reasons::RATE_LIMITED,
@@ -275,6 +290,118 @@ pub async fn login(
         }
         Err(LoginError::Internal(f)) => Err(f),
     };
+    r.unwrap_or_else(|f| error_page(&f))
+}
+
+/// `POST /login/upstream`: leaves for the chosen upstream provider ("Sign in with …").
+pub async fn upstream_start(State(t): State<Shared>, req: Request) -> Response {
+    let (_headers, params, areq, query) = match posted(&t, req).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let r = async {
+        let id = params
+            .get("upstream")
+            .ok_or_else(|| Failure::missing("upstream"))?;
+        let up = t
+            .store
+            .list_upstreams(&areq.client.tenant_id)
+            .await?
+            .into_iter()
+            .find(|u| u.id == id)
+            .ok_or_else(|| Failure::invalid("upstream", "no such upstream provider here"))?;
+        let (endpoint, _) = t.upstreams.login_endpoints(&up.issuer).await?;
+        let pending =
+            upstream_login::Pending::new(&up.id, &query, params.get("csrf").unwrap_or(""))?;
+        let url = upstream_login::authorize_url(&t, &endpoint, &up.client_id, &pending)?;
+        Ok::<_, Failure>(redirect(StatusCode::SEE_OTHER, &url, &[]))
+    }
+    .await;
+    r.unwrap_or_else(|f| error_page(&f))
+}
+
+/// `GET /login/upstream/callback`: the provider's answer; on success the user is signed in
+/// and the original authorization request goes on.
+pub async fn upstream_callback(
+    State(t): State<Shared>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let remote = remote_ip(addr);
+    let r = async {
+        let pairs = crate::http::body::parse_form(uri.query().unwrap_or("").as_bytes())?;
+        let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let pending = get("state")
+            .and_then(|s| upstream_login::Pending::from_state(&t, s))
+            .ok_or_else(|| {
+                Failure::malformed("the sign-in state is missing or not valid; start again")
+            })?;
+        // Bound to this browser: its CSRF cookie must still give the token the state carries.
+        let bound = session::cookie(&headers, session::CSRF_COOKIE).is_some_and(|b| {
+            crate::crypto::ct_eq(
+                session::csrf_token(&t, b).as_bytes(),
+                pending.csrf.as_bytes(),
+            )
+        });
+        if !bound {
+            return Err(csrf_failure());
+        }
+        let areq = match authorize::validate(&t, &pending.request).await {
+            Ok(r) => r,
+            Err(e) => return Ok(authorize_error(&t, e, StatusCode::SEE_OTHER)),
+        };
+        if get("error").is_some() {
+            let e = areq.error(
+                "access_denied",
+                "the upstream provider did not sign the user in",
+            );
+            return Ok(authorize_error(&t, e, StatusCode::SEE_OTHER));
+        }
+        let code = get("code").ok_or_else(|| Failure::missing("code"))?;
+        let up = t
+            .store
+            .list_upstreams(&areq.client.tenant_id)
+            .await?
+            .into_iter()
+            .find(|u| u.id == pending.upstream)
+            .ok_or_else(|| Failure::invalid("upstream", "the upstream provider is not trusted"))?;
+        let (_, token_endpoint) = t.upstreams.login_endpoints(&up.issuer).await?;
+        let callback = upstream_login::callback_url(&t);
+        let id_token = t
+            .upstreams
+            .redeem_code(
+                &token_endpoint,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("redirect_uri", &callback),
+                    ("client_id", &up.client_id),
+                    ("code_verifier", &pending.verifier),
+                ],
+            )
+            .await?;
+        let verified =
+            crate::oauth::upstream::verify_id_token(&t, &areq.client.tenant_id, &id_token).await?;
+        if verified.upstream.id != up.id || verified.nonce.as_deref() != Some(&pending.nonce) {
+            return Err(crate::oauth::upstream::invalid(
+                "the upstream ID token does not belong to this sign-in",
+            ));
+        }
+        let user = session::upstream_user(&t, &areq.client, &verified, &remote).await?;
+        let (s, cookie) = session::start_session(&t, &user).await?;
+        proceed(
+            &t,
+            &headers,
+            &areq,
+            &pending.request,
+            Some((s, user)),
+            vec![cookie],
+            StatusCode::SEE_OTHER,
+        )
+        .await
+    }
+    .await;
     r.unwrap_or_else(|f| error_page(&f))
 }
 
@@ -292,7 +419,7 @@ pub async fn consent(
         let Some((s, user)) =
             session::current_session(&t, &headers, &areq.client.tenant_id).await?
         else {
-            return login_page(&t, &headers, &areq, &query, "", None, Vec::new());
+            return login_page(&t, &headers, &areq, &query, "", None, Vec::new()).await;
         };
         let allow = params.get("decision") == Some("allow");
         let mut ev = event(

@@ -164,6 +164,14 @@ pub fn router(state: Shared) -> Router {
             with_405(post(login::consent), "/login/consent"),
         )
         .route(
+            "/login/upstream",
+            with_405(post(login::upstream_start), "/login/upstream"),
+        )
+        .route(
+            "/login/upstream/callback",
+            with_405(get(login::upstream_callback), "/login/upstream/callback"),
+        )
+        .route(
             "/userinfo",
             with_405(get(login::userinfo).post(login::userinfo), "/userinfo"),
         )

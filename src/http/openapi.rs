@@ -178,6 +178,26 @@ pub const ROUTES: &[RouteDoc] = &[
         "none"
     ),
     route!(
+        "post",
+        "/login/upstream",
+        "login",
+        "\"Sign in with\" an upstream OpenID provider (upstream, csrf, request): 303 to the provider (PKCE S256, nonce, signed state)",
+        Some(("UpstreamLoginForm", FORM_ONLY)),
+        ("303", "Html"),
+        "Html",
+        "none"
+    ),
+    route!(
+        "get",
+        "/login/upstream/callback",
+        "login",
+        "The upstream provider's redirect back (code, state): the ID token is verified, the user signed in, 303 to the next step",
+        None,
+        ("303", "Html"),
+        "Html",
+        "none"
+    ),
+    route!(
         "get",
         "/userinfo",
         "login",
@@ -622,6 +642,8 @@ fn schemas() -> Value {
             "request": {"type": "string", "description": "the authorization request's query string"}}},
         "ConsentForm": {"type": "object", "required": ["decision", "csrf", "request"], "properties": {
             "decision": {"enum": ["allow", "deny"]}, "csrf": s, "request": s}},
+        "UpstreamLoginForm": {"type": "object", "required": ["upstream", "csrf", "request"], "properties": {
+            "upstream": {"type": "string", "description": "the upstream provider's id in the tenant"}, "csrf": s, "request": s}},
         "UserInfo": {"type": "object", "required": ["sub"], "properties": {"sub": s, "name": s, "email": s, "email_verified": b}},
         "Introspection": {"type": "object", "required": ["active"], "properties": {"active": b}, "additionalProperties": true},
         "OAuthError": {"type": "object", "required": ["error"], "properties": {"error": s, "error_description": s}},

@@ -9,6 +9,7 @@
 //!   neither read the cookie nor compute the token, and nothing is stored server-side.
 
 pub mod page;
+pub mod upstream;
 
 use crate::crypto::{argon2_verify, b64url, ct_eq, random_token};
 use crate::failure::Failure;
@@ -177,6 +178,50 @@ pub async fn check_password(
             metrics::counter!("tessera_login_failures_total").increment(1);
             Err(LoginError::Invalid)
         }
+    }
+}
+
+/// The tenant user an upstream ID token's e-mail names, if active; audited either way.
+pub async fn upstream_user(
+    t: &Tessera,
+    client: &crate::tenants::Client,
+    verified: &crate::oauth::upstream::VerifiedIdToken,
+    remote: &str,
+) -> Result<User, Failure> {
+    let email = crate::tenants::users::normalize_email(&verified.email);
+    let user = t
+        .store
+        .find_user_by_email(&client.tenant_id, &email)
+        .await?;
+    let outcome = match &user {
+        Some(u) if u.status == Status::Active => "success",
+        Some(_) => "failure:user_disabled",
+        None => "failure:unknown_user",
+    };
+    let name = if outcome == "success" {
+        "login.succeeded"
+    } else {
+        "login.failed"
+    };
+    let mut ev = event(t.clock.now(), name, outcome);
+    ev.tenant_id = Some(client.tenant_id.clone());
+    ev.client_id = Some(client.client_id.clone());
+    ev.subject = user.as_ref().map(|u| u.id.clone());
+    ev.actor = Some(format!("upstream:{}", verified.upstream.id));
+    ev.remote = Some(remote.to_string());
+    t.audit(ev).await;
+    match user {
+        Some(u) if u.status == Status::Active => Ok(u),
+        Some(_) => Err(Failure::new(
+            crate::reasons::USER_DISABLED,
+            "access_denied",
+            "this account is disabled",
+        )),
+        None => Err(Failure::new(
+            crate::reasons::USER_NOT_FOUND,
+            "access_denied",
+            "no account for this e-mail here",
+        )),
     }
 }
 

@@ -60,6 +60,8 @@ pub struct LoginPage<'a> {
     pub email: &'a str,
     /// A message shown above the form.
     pub error: Option<&'a str>,
+    /// Trusted upstream providers: (id, label), one "Sign in with" button each.
+    pub upstreams: &'a [(String, String)],
 }
 
 /// The e-mail + password form; posts to `/login`.
@@ -75,12 +77,24 @@ pub fn login(p: &LoginPage<'_>) -> String {
          <input type=\"email\" id=\"email\" name=\"email\" value=\"{email}\" autocomplete=\"username\" required autofocus>\
          <label for=\"password\">Password</label>\
          <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
-         <button type=\"submit\" id=\"submit\">Sign in</button></form>",
+         <button type=\"submit\" id=\"submit\">Sign in</button></form>{upstreams}",
         client = escape(p.client_name),
         tenant = escape(p.tenant),
         csrf = hidden("csrf", p.csrf),
         request = hidden("request", p.request),
         email = escape(p.email),
+        upstreams = p
+            .upstreams
+            .iter()
+            .map(|(id, label)| format!(
+                "<form method=\"post\" action=\"/login/upstream\" class=\"upstream\">{}{}{}\
+                 <button type=\"submit\" class=\"secondary\">Sign in with {}</button></form>",
+                hidden("csrf", p.csrf),
+                hidden("request", p.request),
+                hidden("upstream", id),
+                escape(label)
+            ))
+            .collect::<String>(),
     );
     document("Sign in", &body)
 }
@@ -133,10 +147,12 @@ mod tests {
             csrf: "tok",
             email: "\"><img>",
             error: Some("<b>"),
+            upstreams: &[("u1".into(), "<Corp>".into())],
         });
         assert!(!html.contains("<script>x"));
         assert!(!html.contains("\"><img>"));
         assert!(html.contains("a=&quot;b&quot;&amp;c=&#x27;d&#x27;"));
         assert!(html.contains("&lt;b&gt;"));
+        assert!(html.contains("Sign in with &lt;Corp&gt;"));
     }
 }

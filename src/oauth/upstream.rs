@@ -31,6 +31,8 @@ pub struct VerifiedIdToken {
     pub subject: String,
     /// The e-mail it asserts (mapped to a tenant user).
     pub email: String,
+    /// Its `nonce`, if any (checked by the "sign in with" login).
+    pub nonce: Option<String>,
 }
 
 /// What one provider's cache holds.
@@ -125,6 +127,61 @@ impl Providers {
             }
         }
         serde_json::from_slice(&buf).map_err(|_| FetchError::Invalid)
+    }
+
+    /// The provider's `authorization_endpoint` and `token_endpoint` (discovery), for the
+    /// "sign in with" login.
+    pub async fn login_endpoints(&self, issuer: &str) -> Result<(String, String), Failure> {
+        let unavailable = |e: FetchError| {
+            Failure::unavailable(format!(
+                "the upstream OpenID provider {issuer} could not be used: {e}"
+            ))
+        };
+        let d = self
+            .get_json(&format!(
+                "{}/.well-known/openid-configuration",
+                issuer.trim_end_matches('/')
+            ))
+            .await
+            .map_err(unavailable)?;
+        let field = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
+        match (
+            field("issuer"),
+            field("authorization_endpoint"),
+            field("token_endpoint"),
+        ) {
+            (Some(iss), Some(auth), Some(token)) if iss == issuer => Ok((auth, token)),
+            _ => Err(unavailable(FetchError::Invalid)),
+        }
+    }
+
+    /// Redeems an authorization code at the provider's token endpoint (public client with
+    /// PKCE); returns the ID token.
+    pub async fn redeem_code(
+        &self,
+        token_endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> Result<String, Failure> {
+        let resp = self
+            .http
+            .post(token_endpoint)
+            .header("accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .map_err(|_| Failure::unavailable("the upstream token endpoint is unreachable"))?;
+        if resp.status().is_server_error() {
+            return Err(Failure::unavailable("the upstream token endpoint failed"));
+        }
+        let ok = resp.status().is_success();
+        let body: Value = resp
+            .json()
+            .await
+            .map_err(|_| invalid("the upstream token endpoint sent an unreadable answer"))?;
+        match body.get("id_token").and_then(Value::as_str) {
+            Some(id) if ok => Ok(id.to_string()),
+            _ => Err(invalid("the upstream provider did not issue an ID token")),
+        }
     }
 
     /// Discovery then JWKS for `issuer`.
@@ -297,10 +354,15 @@ pub async fn verify_id_token(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
+    let nonce = claims
+        .get("nonce")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     Ok(VerifiedIdToken {
         upstream,
         subject,
         email,
+        nonce,
     })
 }
 

@@ -1,10 +1,16 @@
 //! A real upstream OpenID provider inside the test process: axum on 127.0.0.1:0 serving
 //! discovery and a JWKS (keys can be published later, as a rotation does), counting JWKS
-//! fetches, and signing ID tokens with real keys (`tessera::keys::signer::SigningKey`).
+//! fetches, and signing ID tokens with real keys (`tessera::keys::signer::SigningKey`). For
+//! "sign in with" it also has an authorization endpoint that signs in whoever `login_as`
+//! names at once, and a token endpoint that checks PKCE S256 and answers an ID token with
+//! the request's nonce.
 
-use axum::routing::get;
+use axum::extract::{Form, Query};
+use axum::response::Redirect;
+use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tessera::crypto::b64url;
@@ -13,11 +19,90 @@ use tessera::keys::signer::{Alg, SigningKey, Typ};
 /// The `aud` our test tenants register for this provider.
 pub const IDP_CLIENT_ID: &str = "tessera-at-idp";
 
+/// A code the authorization endpoint handed out, awaiting redemption.
+struct Grant {
+    client_id: String,
+    redirect_uri: String,
+    challenge: String,
+    nonce: String,
+}
+
+/// Who the authorization endpoint signs in: the key, e-mail and time of the ID token.
+struct LoginAs {
+    key: Arc<SigningKey>,
+    email: String,
+    now: i64,
+}
+
 #[derive(Default)]
 struct State {
     issuer: Mutex<String>,
     keys: Mutex<Vec<Value>>,
     jwks_fetches: AtomicUsize,
+    login_as: Mutex<Option<LoginAs>>,
+    grants: Mutex<HashMap<String, Grant>>,
+    redeemed: AtomicUsize,
+}
+
+fn authorize(state: &State, q: &HashMap<String, String>) -> Redirect {
+    let code = tessera::crypto::random_token(16).unwrap();
+    let field = |k: &str| q.get(k).cloned().unwrap_or_default();
+    assert_eq!(field("code_challenge_method"), "S256");
+    state.grants.lock().unwrap().insert(
+        code.clone(),
+        Grant {
+            client_id: field("client_id"),
+            redirect_uri: field("redirect_uri"),
+            challenge: field("code_challenge"),
+            nonce: field("nonce"),
+        },
+    );
+    let mut back = reqwest::Url::parse(&field("redirect_uri")).unwrap();
+    back.query_pairs_mut()
+        .append_pair("code", &code)
+        .append_pair("state", &field("state"));
+    Redirect::to(back.as_str())
+}
+
+fn token(
+    state: &State,
+    f: &HashMap<String, String>,
+) -> (axum::http::StatusCode, axum::Json<Value>) {
+    use axum::http::StatusCode;
+    let field = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let Some(g) = state.grants.lock().unwrap().remove(&field("code")) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "invalid_grant"})),
+        );
+    };
+    let challenge = b64url(&tessera::crypto::sha256(field("code_verifier").as_bytes()));
+    if challenge != g.challenge
+        || field("client_id") != g.client_id
+        || field("redirect_uri") != g.redirect_uri
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "invalid_grant"})),
+        );
+    }
+    state.redeemed.fetch_add(1, Ordering::SeqCst);
+    let guard = state.login_as.lock().unwrap();
+    let who = guard.as_ref().expect("login_as first");
+    let iss = state.issuer.lock().unwrap().clone();
+    let claims = json!({"iss": iss, "sub": format!("idp|{}", who.email), "aud": g.client_id,
+        "iat": who.now, "exp": who.now + 300, "email": who.email, "email_verified": true,
+        "nonce": g.nonce});
+    let id_token = who
+        .key
+        .sign_jwt(Typ::Jwt, claims.to_string().as_bytes())
+        .unwrap();
+    (
+        StatusCode::OK,
+        axum::Json(
+            json!({"access_token": "upstream-at", "token_type": "Bearer", "id_token": id_token}),
+        ),
+    )
 }
 
 pub struct Idp {
@@ -38,6 +123,8 @@ impl Idp {
         *state.issuer.lock().unwrap() = issuer.clone();
         let s1 = state.clone();
         let s2 = state.clone();
+        let s3 = state.clone();
+        let s4 = state.clone();
         let app = Router::new()
             .route(
                 "/.well-known/openid-configuration",
@@ -45,6 +132,8 @@ impl Idp {
                     let iss = s1.issuer.lock().unwrap().clone();
                     async move {
                         axum::Json(json!({"issuer": iss, "jwks_uri": format!("{iss}/jwks"),
+                            "authorization_endpoint": format!("{iss}/authorize"),
+                            "token_endpoint": format!("{iss}/token"),
                             "id_token_signing_alg_values_supported": ["RS256", "ES256"]}))
                     }
                 }),
@@ -55,6 +144,20 @@ impl Idp {
                     s2.jwks_fetches.fetch_add(1, Ordering::SeqCst);
                     let keys = s2.keys.lock().unwrap().clone();
                     async move { axum::Json(json!({ "keys": keys })) }
+                }),
+            )
+            .route(
+                "/authorize",
+                get(move |Query(q): Query<HashMap<String, String>>| {
+                    let r = authorize(&s3, &q);
+                    async move { r }
+                }),
+            )
+            .route(
+                "/token",
+                post(move |Form(f): Form<HashMap<String, String>>| {
+                    let r = token(&s4, &f);
+                    async move { r }
                 }),
             );
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -75,6 +178,21 @@ impl Idp {
     /// Publishes a key in the JWKS.
     pub fn publish(&self, k: &SigningKey) {
         self.state.keys.lock().unwrap().push(k.public_jwk().clone());
+    }
+
+    /// The authorization endpoint signs in `email` from now on, its ID tokens signed by `key`
+    /// (publish it too) and issued at `now`.
+    pub fn login_as(&self, key: SigningKey, email: &str, now: i64) {
+        *self.state.login_as.lock().unwrap() = Some(LoginAs {
+            key: Arc::new(key),
+            email: email.to_string(),
+            now,
+        });
+    }
+
+    /// Codes redeemed at the token endpoint.
+    pub fn redeemed(&self) -> usize {
+        self.state.redeemed.load(Ordering::SeqCst)
     }
 
     pub fn jwks_fetches(&self) -> usize {

@@ -41,6 +41,8 @@ mod tenant_api;
 mod token_endpoint;
 /// Upstream ID tokens: oidcToken, token exchange, key rotation, refused tokens.
 mod upstream;
+/// "Sign in with" an upstream provider on the login page.
+mod upstream_login;
 /// Tenant users, roles and upstream providers through the admin API.
 mod users;
 /// Client secrets held in OpenBao (real `bao server -dev`).
