@@ -303,13 +303,7 @@ pub async fn upstream_start(State(t): State<Shared>, req: Request) -> Response {
         let id = params
             .get("upstream")
             .ok_or_else(|| Failure::missing("upstream"))?;
-        let up = t
-            .store
-            .list_upstreams(&areq.client.tenant_id)
-            .await?
-            .into_iter()
-            .find(|u| u.id == id)
-            .ok_or_else(|| Failure::invalid("upstream", "no such upstream provider here"))?;
+        let up = upstream_login::trusted(&t, &areq.client.tenant_id, id).await?;
         let (endpoint, _) = t.upstreams.login_endpoints(&up.issuer).await?;
         let pending =
             upstream_login::Pending::new(&up.id, &query, params.get("csrf").unwrap_or(""))?;
@@ -359,13 +353,7 @@ pub async fn upstream_callback(
             return Ok(authorize_error(&t, e, StatusCode::SEE_OTHER));
         }
         let code = get("code").ok_or_else(|| Failure::missing("code"))?;
-        let up = t
-            .store
-            .list_upstreams(&areq.client.tenant_id)
-            .await?
-            .into_iter()
-            .find(|u| u.id == pending.upstream)
-            .ok_or_else(|| Failure::invalid("upstream", "the upstream provider is not trusted"))?;
+        let up = upstream_login::trusted(&t, &areq.client.tenant_id, &pending.upstream).await?;
         let (_, token_endpoint) = t.upstreams.login_endpoints(&up.issuer).await?;
         let callback = upstream_login::callback_url(&t);
         let id_token = t

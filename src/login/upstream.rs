@@ -106,6 +106,20 @@ pub fn authorize_url(
     Ok(url.to_string())
 }
 
+/// The upstream `id` of `tenant`; 400 with a pointer when the tenant does not trust it.
+pub async fn trusted(
+    t: &Tessera,
+    tenant: &str,
+    id: &str,
+) -> Result<crate::tenants::users::Upstream, Failure> {
+    t.store
+        .list_upstreams(tenant)
+        .await?
+        .into_iter()
+        .find(|u| u.id == id)
+        .ok_or_else(|| Failure::invalid("upstream", "no such upstream provider here"))
+}
+
 /// `{issuer}/login/upstream/callback`.
 pub fn callback_url(t: &Tessera) -> String {
     format!("{}{CALLBACK_PATH}", t.settings.issuer.trim_end_matches('/'))
