@@ -276,9 +276,9 @@ async fn audiences_and_ttl_follow_the_client_and_its_profile(app: TestApp) {
         .await;
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["expires_in"], 120);
-    assert!(
-        v.get("scope").is_none(),
-        "no scope member when no scope is granted"
+    assert_eq!(
+        v["scope"], "",
+        "scope is always in the answer (SPEC 2.1), empty when nothing is granted"
     );
     let (_, claims) = decode_jwt(v["access_token"].as_str().unwrap());
     assert_eq!(claims["aud"], "https://api.two");

@@ -49,17 +49,15 @@ pub async fn audit_issued(
     t.audit(ev).await;
 }
 
-/// The RFC 6749 §5.1 success body.
+/// The RFC 6749 §5.1 success body. `scope` is always there, empty when nothing was granted:
+/// SPEC §2.1 lists it without the `?` it puts on optional members.
 pub fn token_response(t: &IssuedToken) -> Value {
-    let mut body = json!({
+    json!({
         "access_token": t.token,
         "token_type": "Bearer",
         "expires_in": t.expires_in,
-    });
-    if !t.scope.is_empty() {
-        body["scope"] = Value::String(t.scope.clone());
-    }
-    body
+        "scope": t.scope,
+    })
 }
 
 /// The token profile a client names.
