@@ -125,6 +125,12 @@ fn parse_headers(json: &str) -> Option<Vec<(String, String)>> {
                 .join(","),
             _ => return None,
         };
+        // Refused here (400) rather than failing later as if STS were down.
+        let valid = axum::http::HeaderName::from_bytes(name.as_bytes()).is_ok()
+            && axum::http::HeaderValue::from_str(&value).is_ok();
+        if !valid {
+            return None;
+        }
         out.push((name.to_ascii_lowercase(), value));
     }
     Some(out)
@@ -254,6 +260,14 @@ mod tests {
         let json = r#"{"GetCallerIdentityResponse":{"GetCallerIdentityResult":{"Arn":"arn:aws:iam::1:user/ci"}}}"#;
         assert_eq!(arn_in(json).as_deref(), Some("arn:aws:iam::1:user/ci"));
         assert_eq!(arn_in("<Error>nope</Error>"), None);
+    }
+
+    #[test]
+    fn headers_that_http_cannot_carry_are_refused_up_front() {
+        assert!(parse_headers(r#"{"X-Amz-Date":["20261123T000000Z"]}"#).is_some());
+        assert!(parse_headers(r#"{"Bad Name":["x"]}"#).is_none());
+        assert!(parse_headers("{\"X-Ok\":[\"line\\nbreak\"]}").is_none());
+        assert!(parse_headers(r#"["not", "an object"]"#).is_none());
     }
 
     #[test]
