@@ -186,8 +186,8 @@ pub struct Caches {
     pub clients: EntityCache<crate::tenants::Client>,
     /// Services by name.
     pub services: EntityCache<crate::s2s::Service>,
-    /// The services with an ARN binding of one kind, in name order (keys `gateway` and
-    /// `aws_iam`).
+    /// The services with a name binding of one kind, in name order (keys `gateway`,
+    /// `aws_iam`, `mtls`).
     pub arn_services: EntityCache<Vec<Arc<crate::s2s::Service>>>,
     /// Tenants by id.
     pub tenants: EntityCache<crate::tenants::Tenant>,
@@ -203,7 +203,7 @@ impl Caches {
         Caches {
             clients: EntityCache::new(capacity, ttl),
             services: EntityCache::new(capacity, ttl),
-            arn_services: EntityCache::new(2, ttl),
+            arn_services: EntityCache::new(3, ttl),
             tenants: EntityCache::new(capacity, ttl),
             trusted: AtomicBool::new(trusted),
         }

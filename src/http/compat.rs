@@ -104,8 +104,11 @@ pub async fn internal_token(
         let gateway = headers
             .get(t.settings.s2s.gateway_header.as_str())
             .and_then(|v| v.to_str().ok());
+        // The last value: the one the nearest (trusted) proxy wrote.
         let client_cert = headers
-            .get(t.settings.s2s.mtls_header.as_str())
+            .get_all(t.settings.s2s.mtls_header.as_str())
+            .iter()
+            .next_back()
             .and_then(|v| v.to_str().ok());
         let iam = s2s::aws_iam::Proof::from_params(&params)?;
         let caller = s2s::Caller {

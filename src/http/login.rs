@@ -305,8 +305,8 @@ pub async fn upstream_start(State(t): State<Shared>, req: Request) -> Response {
             .ok_or_else(|| Failure::missing("upstream"))?;
         let up = upstream_login::trusted(&t, &areq.client.tenant_id, id).await?;
         let (endpoint, _) = t.upstreams.login_endpoints(&up.issuer).await?;
-        let pending =
-            upstream_login::Pending::new(&up.id, &query, params.get("csrf").unwrap_or(""))?;
+        let csrf = params.get("csrf").unwrap_or("");
+        let pending = upstream_login::Pending::new(&t, &up.id, &query, csrf)?;
         let url = upstream_login::authorize_url(&t, &endpoint, &up.client_id, &pending)?;
         Ok::<_, Failure>(redirect(StatusCode::SEE_OTHER, &url, &[]))
     }
@@ -329,7 +329,9 @@ pub async fn upstream_callback(
         let pending = get("state")
             .and_then(|s| upstream_login::Pending::from_state(&t, s))
             .ok_or_else(|| {
-                Failure::malformed("the sign-in state is missing or not valid; start again")
+                Failure::malformed(
+                    "the sign-in state is missing, expired or not valid; start again",
+                )
             })?;
         // Bound to this browser: its CSRF cookie must still give the token the state carries.
         let bound = session::cookie(&headers, session::CSRF_COOKIE).is_some_and(|b| {
@@ -374,6 +376,12 @@ pub async fn upstream_callback(
         if verified.upstream.id != up.id || verified.nonce.as_deref() != Some(&pending.nonce) {
             return Err(crate::oauth::upstream::invalid(
                 "the upstream ID token does not belong to this sign-in",
+            ));
+        }
+        // The e-mail alone picks the user: it must be one the provider says it verified.
+        if verified.email_verified != Some(true) {
+            return Err(crate::oauth::upstream::invalid(
+                "the upstream provider does not say the e-mail is verified",
             ));
         }
         let user = session::upstream_user(&t, &areq.client, &verified, &remote).await?;

@@ -5,17 +5,27 @@
 //! `state` sent upstream carries the original authorization request, the PKCE verifier and
 //! the nonce, signed under the master key and bound to the browser's CSRF cookie, so a state
 //! cannot be forged, altered or used from another browser. The ID token is verified like an
-//! `oidcToken` (signature by the provider's JWKS, `iss`, `aud`, times, algorithms,
-//! `email_verified` not false) plus the nonce; its e-mail must be an active user of the
-//! tenant.
+//! `oidcToken` (signature by the provider's JWKS, `iss`, `aud`, times, algorithms) plus the
+//! nonce, and here `email_verified` must be present and true: the e-mail alone picks the
+//! tenant user, so an unverified or unstated one is never enough to sign anyone in.
+//!
+//! The state is *encrypted* (AES-256-GCM under the master key), not only signed: it holds
+//! the PKCE verifier, and the callback URL, which carries it next to the code, ends up in
+//! browser history and proxy logs. It expires after [`STATE_TTL`] seconds.
 
-use crate::crypto::{b64url, b64url_decode, ct_eq, random_token};
+use crate::crypto::{b64url, b64url_decode, random_token};
 use crate::failure::Failure;
 use crate::service::Tessera;
 use serde::{Deserialize, Serialize};
 
 /// Where the provider sends the browser back.
 pub const CALLBACK_PATH: &str = "/login/upstream/callback";
+
+/// Seconds a state stays usable: the time to sign in at the provider.
+pub const STATE_TTL: i64 = 600;
+
+/// Additional data of the state's encryption (keeps it apart from private keys at rest).
+const STATE_AAD: &[u8] = b"tessera:upstream-login-state";
 
 /// What the first leg hands to the second, inside `state`.
 #[derive(Serialize, Deserialize)]
@@ -30,6 +40,8 @@ pub struct Pending {
     pub nonce: String,
     /// The browser's CSRF token when the state was made.
     pub csrf: String,
+    /// When the state was made (unix seconds).
+    pub iat: i64,
 }
 
 /// Written by hand: the verifier is a secret of this flow.
@@ -43,13 +55,14 @@ impl std::fmt::Debug for Pending {
 
 impl Pending {
     /// A new pending sign-in for `upstream` and the authorization request `request`.
-    pub fn new(upstream: &str, request: &str, csrf: &str) -> Result<Pending, Failure> {
+    pub fn new(t: &Tessera, upstream: &str, request: &str, csrf: &str) -> Result<Pending, Failure> {
         Ok(Pending {
             upstream: upstream.to_string(),
             request: request.to_string(),
             verifier: random_token(32).map_err(|e| Failure::internal(&e))?,
             nonce: random_token(16).map_err(|e| Failure::internal(&e))?,
             csrf: csrf.to_string(),
+            iat: t.clock.now(),
         })
     }
 
@@ -61,28 +74,23 @@ impl Pending {
         )
     }
 
-    /// `payload.signature`, both base64url.
+    /// The state: the pending sign-in encrypted under the master key, base64url.
     pub fn to_state(&self, t: &Tessera) -> Result<String, Failure> {
         let json = serde_json::to_vec(self).map_err(|e| Failure::internal(&e))?;
-        let payload = b64url(&json);
-        Ok(format!("{payload}.{}", sign(t, &payload)))
+        let sealed = t
+            .master
+            .encrypt(&json, STATE_AAD)
+            .map_err(|e| Failure::internal(&e))?;
+        Ok(b64url(&sealed))
     }
 
-    /// The pending sign-in a `state` carries, if its signature is ours.
+    /// The pending sign-in a `state` carries, if we made it less than [`STATE_TTL`] ago.
     pub fn from_state(t: &Tessera, state: &str) -> Option<Pending> {
-        let (payload, sig) = state.split_once('.')?;
-        if !ct_eq(sign(t, payload).as_bytes(), sig.as_bytes()) {
-            return None;
-        }
-        serde_json::from_slice(&b64url_decode(payload)?).ok()
+        let plain = t.master.decrypt(&b64url_decode(state)?, STATE_AAD).ok()?;
+        let p: Pending = serde_json::from_slice(&plain).ok()?;
+        let age = t.clock.now() - p.iat;
+        (0..=STATE_TTL).contains(&age).then_some(p)
     }
-}
-
-fn sign(t: &Tessera, payload: &str) -> String {
-    b64url(
-        &t.master
-            .hash_secret(format!("upstream-login:{payload}").as_bytes()),
-    )
 }
 
 /// The provider's authorization URL for `pending`.
@@ -138,7 +146,12 @@ mod tests {
             verifier: "dBjftJeZ4CVP-mJ92K9pmDcNMSzAEPrmiHRtBfjCxFs".into(),
             nonce: String::new(),
             csrf: String::new(),
+            iat: 0,
         };
+        assert!(
+            !format!("{p:?}").contains("dBjft"),
+            "the verifier never shows in Debug"
+        );
         assert_eq!(p.challenge(), "lUA35JO9ithWngSoXny3kCud7dWYDP4a-NxK2W3T6JU");
     }
 }

@@ -27,6 +27,8 @@ pub struct FailureLimiter {
     /// When the latest failure happened: a minute later there is nothing to look up, and
     /// `check` answers without taking the lock (the success path).
     last_failure: AtomicI64,
+    /// When stale keys were last swept out (at most once a second).
+    last_sweep: AtomicI64,
 }
 
 impl FailureLimiter {
@@ -37,6 +39,7 @@ impl FailureLimiter {
             clock,
             failures: Mutex::new(HashMap::new()),
             last_failure: AtomicI64::new(i64::MIN / 2),
+            last_sweep: AtomicI64::new(i64::MIN / 2),
         }
     }
 
@@ -80,10 +83,10 @@ impl FailureLimiter {
         let Ok(mut guard) = self.failures.lock() else {
             return;
         };
-        if guard.len() > SWEEP_ABOVE {
+        if guard.len() > SWEEP_ABOVE && self.last_sweep.swap(now, Ordering::AcqRel) != now {
             guard.retain(|_, times| times.back().is_some_and(|t| now - t < WINDOW));
         }
-        self.last_failure.store(now, Ordering::Release);
+        self.last_failure.fetch_max(now, Ordering::AcqRel);
         let (a, s) = Self::keys(addr, subject);
         for key in std::iter::once(a).chain(s) {
             let times = guard.entry(key).or_default();

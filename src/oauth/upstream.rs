@@ -33,6 +33,8 @@ pub struct VerifiedIdToken {
     pub email: String,
     /// Its `nonce`, if any (checked by the "sign in with" login).
     pub nonce: Option<String>,
+    /// Its `email_verified`, when it states one (`"true"` as a string counts).
+    pub email_verified: Option<bool>,
 }
 
 /// What one provider's cache holds.
@@ -335,12 +337,12 @@ pub async fn verify_id_token(
         .clone();
     check_times(&claims, t.clock.now())?;
     // Some providers send the boolean as a string.
-    let unverified_email = match claims.get("email_verified") {
-        Some(Value::Bool(b)) => !b,
-        Some(Value::String(s)) => s != "true",
-        _ => false,
+    let email_verified = match claims.get("email_verified") {
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::String(s)) => Some(s == "true"),
+        _ => None,
     };
-    if unverified_email {
+    if email_verified == Some(false) {
         return Err(invalid("the upstream token's e-mail is not verified"));
     }
     let email = claims
@@ -363,6 +365,7 @@ pub async fn verify_id_token(
         subject,
         email,
         nonce,
+        email_verified,
     })
 }
 

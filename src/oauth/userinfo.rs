@@ -41,6 +41,9 @@ pub async fn userinfo(t: &Tessera, token: Option<&str>) -> Result<Value, Failure
     let (Some(sub), Some(tenant)) = (text("sub"), text("tenant_id")) else {
         return Err(invalid_token("the access token names no user"));
     };
+    if !t.tenant_active(tenant).await? {
+        return Err(invalid_token("the access token's tenant is disabled"));
+    }
     let user = t
         .store
         .get_user(tenant, sub)

@@ -233,7 +233,12 @@ pub async fn authenticate(t: &Tessera, caller: Caller<'_>) -> Result<Arc<Service
             t.audit(ev).await;
         }
     }
-    if let Some(proof) = caller.iam {
+    // No service has an aws_iam binding: no proof is sent anywhere.
+    let iam = match caller.iam {
+        Some(p) if !t.arn_services(BindingKind::AwsIam).await?.is_empty() => Some(p),
+        _ => None,
+    };
+    if let Some(proof) = iam {
         if let Some(retry) = t.limiter.check(caller.remote, None) {
             return Err(Failure::rate_limited(retry));
         }
@@ -244,6 +249,8 @@ pub async fn authenticate(t: &Tessera, caller: Caller<'_>) -> Result<Arc<Service
                         return Ok(s);
                     }
                 }
+                // Counted like a refusal: a replayed proof cannot make STS calls without end.
+                t.limiter.fail(caller.remote, None);
                 audit_failure(t, "failure:unknown_arn", &arn, caller.remote).await;
             }
             None => {
@@ -296,22 +303,61 @@ pub async fn authenticate(t: &Tessera, caller: Caller<'_>) -> Result<Arc<Service
     }
 }
 
-/// The SAN URIs in a client-certificate header: Envoy's `X-Forwarded-Client-Cert`
-/// (`By=…;Hash=…;URI=spiffe://…`, elements separated by `,`) gives its `URI=` values; any
-/// other value is taken as the SAN URI itself.
+/// The SAN URIs in a client-certificate header. Envoy's `X-Forwarded-Client-Cert` holds one
+/// element per proxy hop (`,`-separated), each `key=value` pairs (`;`-separated) whose values
+/// may be quoted; only the **last** element is the one the nearest proxy — the trusted one —
+/// added, and only its `URI=` values count (`By=` names the proxy; a quoted `Subject` may
+/// contain `;URI=…` text, which a quote-blind split would take for a SAN). Any other value
+/// (no `=`) is the SAN URI itself.
 pub fn cert_uris(value: &str) -> Vec<String> {
-    let uris: Vec<String> = value
-        .split(',')
-        .flat_map(|element| element.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(k, _)| k.eq_ignore_ascii_case("URI"))
-        .map(|(_, v)| v.trim().trim_matches('"').to_string())
+    if !value.contains('=') {
+        let v = value.trim();
+        return if v.is_empty() {
+            vec![]
+        } else {
+            vec![v.to_string()]
+        };
+    }
+    let elements = split_unquoted(value, ',');
+    let Some(last) = elements.last() else {
+        return vec![];
+    };
+    split_unquoted(last, ';')
+        .iter()
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(k, _)| k.trim().eq_ignore_ascii_case("URI"))
+        .map(|(_, v)| unquote(v.trim()))
         .filter(|v| !v.is_empty())
-        .collect();
-    if uris.is_empty() && !value.contains('=') {
-        vec![value.trim().to_string()]
-    } else {
-        uris
+        .collect()
+}
+
+/// Splits at `sep` outside double quotes (a `\` escapes the next character inside them).
+fn split_unquoted(s: &str, sep: char) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let (mut quoted, mut escaped) = (false, false);
+    for c in s.chars() {
+        if escaped {
+            escaped = false;
+        } else if quoted && c == '\\' {
+            escaped = true;
+        } else if c == '"' {
+            quoted = !quoted;
+        } else if c == sep && !quoted {
+            parts.push(String::new());
+            continue;
+        }
+        if let Some(last) = parts.last_mut() {
+            last.push(c);
+        }
+    }
+    parts
+}
+
+/// A value without its surrounding quotes and escapes.
+fn unquote(v: &str) -> String {
+    match v.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
+        Some(inner) => inner.replace("\\\"", "\"").replace("\\\\", "\\"),
+        None => v.to_string(),
     }
 }
 
@@ -358,7 +404,15 @@ mod tests {
         );
         assert_eq!(
             cert_uris("Hash=abc;URI=spiffe://a/x,Hash=def;URI=\"spiffe://b/y\""),
-            vec!["spiffe://a/x".to_string(), "spiffe://b/y".to_string()]
+            vec!["spiffe://b/y".to_string()],
+            "only the last element, the nearest proxy's, counts"
+        );
+        assert_eq!(
+            cert_uris(
+                "Hash=abc;Subject=\"CN=x;URI=spiffe://prod/payments\";URI=spiffe://dev/orders"
+            ),
+            vec!["spiffe://dev/orders".to_string()],
+            "text inside a quoted Subject is not a SAN"
         );
         assert!(cert_uris("Hash=abc").is_empty());
     }

@@ -42,6 +42,8 @@ struct State {
     login_as: Mutex<Option<LoginAs>>,
     grants: Mutex<HashMap<String, Grant>>,
     redeemed: AtomicUsize,
+    /// Leave `email_verified` out of the ID tokens of `/token`.
+    no_email_verified: std::sync::atomic::AtomicBool,
 }
 
 fn authorize(state: &State, q: &HashMap<String, String>) -> Redirect {
@@ -90,9 +92,12 @@ fn token(
     let guard = state.login_as.lock().unwrap();
     let who = guard.as_ref().expect("login_as first");
     let iss = state.issuer.lock().unwrap().clone();
-    let claims = json!({"iss": iss, "sub": format!("idp|{}", who.email), "aud": g.client_id,
+    let mut claims = json!({"iss": iss, "sub": format!("idp|{}", who.email), "aud": g.client_id,
         "iat": who.now, "exp": who.now + 300, "email": who.email, "email_verified": true,
         "nonce": g.nonce});
+    if state.no_email_verified.load(Ordering::SeqCst) {
+        claims.as_object_mut().unwrap().remove("email_verified");
+    }
     let id_token = who
         .key
         .sign_jwt(Typ::Jwt, claims.to_string().as_bytes())
@@ -188,6 +193,11 @@ impl Idp {
             email: email.to_string(),
             now,
         });
+    }
+
+    /// ID tokens from `/token` no longer state `email_verified`.
+    pub fn without_email_verified(&self) {
+        self.state.no_email_verified.store(true, Ordering::SeqCst);
     }
 
     /// Codes redeemed at the token endpoint.

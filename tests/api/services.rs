@@ -355,6 +355,17 @@ async fn an_aws_iam_proof_with_sts_unreachable_is_a_503_and_a_bad_one_a_400() {
     .await
     .unwrap();
     let post = |body: Value| app.http.post(app.url(INTERNAL)).json(&body).send();
+    // With no aws_iam binding anywhere a proof is not even sent: a plain 401.
+    let r = post(iam_fields("Action=GetCallerIdentity&Version=2011-06-15"))
+        .await
+        .unwrap();
+    problem(r, 401).await;
+    let body = json!({"name": "orders",
+                      "bindings": [{"type": "aws_iam", "arn": "arn:aws:iam::123456789012:role/orders"}]});
+    assert_eq!(
+        app.admin_post("/admin/v1/services", body).await.status(),
+        201
+    );
 
     let r = post(iam_fields("Action=GetCallerIdentity&Version=2011-06-15"))
         .await

@@ -55,6 +55,23 @@ async fn leave_for_the_provider(app: &TestApp, b: &mut Browser, url: &str) -> re
     .await
 }
 
+async fn an_upstream_e_mail_not_stated_as_verified_signs_nobody_in(app: TestApp) {
+    let idp = Idp::start().await;
+    let k = key("corp-1", Alg::RS256);
+    idp.publish(&k);
+    idp.login_as(k, "ann@example.com", T0);
+    idp.without_email_verified();
+    create_user(&app, "default", "ann@example.com", json!({})).await;
+    let (_, challenge) = pkce();
+    let url = setup(&app, &idp, &challenge).await;
+    let mut b = Browser::new();
+    let out = leave_for_the_provider(&app, &mut b, &url).await;
+    let back = b.get(out.headers()["location"].to_str().unwrap()).await;
+    let refused = b.get(&on_test_server(&app, &back)).await;
+    assert_eq!(refused.status(), 401);
+    assert!(!b.cookies.contains_key("tessera_session"));
+}
+
 async fn a_user_signs_in_with_an_upstream_provider_and_the_flow_goes_on(app: TestApp) {
     let idp = Idp::start().await;
     let k = key("corp-1", Alg::RS256);
@@ -133,9 +150,23 @@ async fn an_upstream_sign_in_is_refused_for_a_stranger_a_forged_state_or_another
     }
     assert_eq!(b.get(u.as_str()).await.status(), 400);
     assert_eq!(idp.redeemed(), redeemed);
+    // The state hides what it carries (the PKCE verifier above all) and expires.
+    let state = reqwest::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .to_string();
+    let opened = tessera::crypto::b64url_decode(&state).unwrap();
+    assert!(!String::from_utf8_lossy(&opened).contains("verifier"));
+    app.clock.advance(601);
+    assert_eq!(b.get(&callback).await.status(), 400, "an expired state");
+    assert_eq!(idp.redeemed(), redeemed);
 }
 
 both_engines!(
     a_user_signs_in_with_an_upstream_provider_and_the_flow_goes_on,
+    an_upstream_e_mail_not_stated_as_verified_signs_nobody_in,
     an_upstream_sign_in_is_refused_for_a_stranger_a_forged_state_or_another_browser,
 );
