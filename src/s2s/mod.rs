@@ -218,7 +218,7 @@ pub async fn authenticate(t: &Tessera, caller: Caller<'_>) -> Result<Arc<Service
     if let Some(arn) = caller.gateway_arn.filter(|a| !a.is_empty()) {
         let arn: String = arn.chars().take(MAX_ARN).collect();
         if is_trusted(&t.trusted_proxies, caller.peer) {
-            if let Some(s) = by_arn(t, BindingKind::Gateway, &arn).await? {
+            if let Some(s) = by_names(t, BindingKind::Gateway, std::slice::from_ref(&arn)).await? {
                 return Ok(s);
             }
             audit_failure(t, "failure:unknown_arn", &arn, caller.remote).await;
@@ -244,10 +244,9 @@ pub async fn authenticate(t: &Tessera, caller: Caller<'_>) -> Result<Arc<Service
         }
         match aws_iam::caller_arn(t, proof).await? {
             Some(arn) => {
-                for candidate in aws_iam::arns_to_match(&arn) {
-                    if let Some(s) = by_arn(t, BindingKind::AwsIam, &candidate).await? {
-                        return Ok(s);
-                    }
+                let names = aws_iam::arns_to_match(&arn);
+                if let Some(s) = by_names(t, BindingKind::AwsIam, &names).await? {
+                    return Ok(s);
                 }
                 // Counted like a refusal: a replayed proof cannot make STS calls without end.
                 t.limiter.fail(caller.remote, None);
@@ -262,10 +261,8 @@ pub async fn authenticate(t: &Tessera, caller: Caller<'_>) -> Result<Arc<Service
     }
     if let Some(value) = caller.client_cert.filter(|v| !v.is_empty()) {
         if is_trusted(&t.trusted_proxies, caller.peer) {
-            for san in cert_uris(value) {
-                if let Some(s) = by_arn(t, BindingKind::Mtls, &san).await? {
-                    return Ok(s);
-                }
+            if let Some(s) = by_names(t, BindingKind::Mtls, &cert_uris(value)).await? {
+                return Ok(s);
             }
             let shown: String = value.chars().take(MAX_ARN).collect();
             audit_failure(t, "failure:unknown_san", &shown, caller.remote).await;
@@ -361,20 +358,23 @@ fn unquote(v: &str) -> String {
     }
 }
 
-/// The service an ARN maps to by a binding of `kind`: an exact binding wins over a pattern;
-/// among patterns, the first service in name order.
-async fn by_arn(
+/// The service one of `names` (an ARN and what else it may be matched as, or SANs) maps to
+/// by a binding of `kind`: an exact binding on any of them wins over every pattern; among
+/// patterns, the first service in name order.
+async fn by_names(
     t: &Tessera,
     kind: BindingKind,
-    arn: &str,
+    names: &[String],
 ) -> Result<Option<Arc<Service>>, Failure> {
     let all = t.arn_services(kind).await?;
     let mut pattern_hit = None;
     for s in all.iter() {
-        match s.arn_match(kind, arn) {
-            Some(true) => return Ok(Some(s.clone())),
-            Some(false) if pattern_hit.is_none() => pattern_hit = Some(s.clone()),
-            _ => {}
+        for name in names {
+            match s.arn_match(kind, name) {
+                Some(true) => return Ok(Some(s.clone())),
+                Some(false) if pattern_hit.is_none() => pattern_hit = Some(s.clone()),
+                _ => {}
+            }
         }
     }
     Ok(pattern_hit)

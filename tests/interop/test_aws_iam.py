@@ -114,3 +114,25 @@ def test_only_a_get_caller_identity_request_is_ever_forwarded(tessera, moto):
     iam = boto3.client("iam", endpoint_url=moto, region_name="us-east-1",
                        aws_access_key_id="testing", aws_secret_access_key="testing")
     assert "evil" not in [u["UserName"] for u in iam.list_users()["Users"]]
+
+
+def test_an_assumed_role_matches_an_exact_role_binding_before_any_pattern(tessera, moto):
+    # A catch-all pattern on assumed-role sessions, and an exact binding on the role itself.
+    iam = boto3.client("iam", endpoint_url=moto, region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]})
+    role_arn = iam.create_role(RoleName="payments", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    account = role_arn.split(":")[4]
+    admin(tessera, "POST", "/admin/v1/services",
+          {"name": "any-session", "bindings": [{"type": "aws_iam", "arn": f"arn:aws:sts::{account}:assumed-role/*"}]})
+    admin(tessera, "POST", "/admin/v1/services",
+          {"name": "payments", "bindings": [{"type": "aws_iam", "arn": role_arn}]})
+    _, user_creds = iam_user(moto, "payments-ci")
+    sts = boto3.client("sts", endpoint_url=moto, region_name="us-east-1",
+                       aws_access_key_id=user_creds.access_key, aws_secret_access_key=user_creds.secret_key)
+    c = sts.assume_role(RoleArn=role_arn, RoleSessionName="i-0abc")["Credentials"]
+    creds = Credentials(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
+    r = requests.post(f"{tessera}/v1/auth/token", json=proof(creds))
+    assert r.status_code == 200, r.text
+    assert claims(r.json()["access_token"])["sub"] == "payments"
