@@ -342,6 +342,21 @@ pub async fn id_api_error(r: reqwest::Response, status: u16) -> String {
     v["error"].as_str().unwrap().to_string()
 }
 
+/// `POST /oauth/introspect` by `asker` (200, no-store); the answer.
+pub async fn introspect(app: &TestApp, asker: &TestClient, token: &str) -> Value {
+    let r = app
+        .http
+        .post(app.url("/oauth/introspect"))
+        .basic_auth(&asker.id, Some(&asker.secret))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    r.json().await.unwrap()
+}
+
 /// Verifies a token against the server's JWKS and returns its claims.
 pub async fn verify_with_jwks(app: &TestApp, token: &str) -> Value {
     let v: Value = app

@@ -2,20 +2,6 @@ use crate::both_engines;
 use crate::helpers::*;
 use serde_json::{json, Value};
 
-async fn introspect(app: &TestApp, asker: &TestClient, token: &str) -> Value {
-    let r = app
-        .http
-        .post(app.url("/oauth/introspect"))
-        .basic_auth(&asker.id, Some(&asker.secret))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["cache-control"], "no-store");
-    r.json().await.unwrap()
-}
-
 async fn an_active_token_introspects_with_its_claims_until_it_expires(app: TestApp) {
     let c = app.create_client("intro").await;
     let token = app.access_token(&c, Some("read write")).await;

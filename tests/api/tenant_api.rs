@@ -214,13 +214,8 @@ async fn generate_token_checks_run_in_the_spec_order_each_with_its_own_answer(ap
     }
     // Every missing field has its own pointer.
     let (_, v) = post_json(&app, route, json!({"tenant_id": "acme"}), None).await;
-    let pointers: Vec<&str> = v["karmoErrors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["pointer"].as_str().unwrap())
-        .collect();
-    assert_eq!(pointers, vec!["/project_id", "/client_id", "/email_id"]);
+    let found = pointers(&v);
+    assert_eq!(found, vec!["/project_id", "/client_id", "/email_id"]);
     // A field the contract does not name is ignored (callers keep their wire contract); a
     // named field of the wrong type is not.
     let (_, v) = post_json(
@@ -231,13 +226,8 @@ async fn generate_token_checks_run_in_the_spec_order_each_with_its_own_answer(ap
         None,
     )
     .await;
-    let pointers: Vec<&str> = v["karmoErrors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["pointer"].as_str().unwrap())
-        .collect();
-    assert_eq!(pointers, vec!["/project_id"]);
+    let found = pointers(&v);
+    assert_eq!(found, vec!["/project_id"]);
     // The user route: unknown user 404, disabled 403, a plain client is fine there.
     let user_route = "/auth/user/generateToken";
     let (st, v) = post_json(
