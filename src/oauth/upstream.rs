@@ -139,22 +139,27 @@ impl Providers {
                 "the upstream OpenID provider {issuer} could not be used: {e}"
             ))
         };
+        let d = self.discovery(issuer).await.map_err(unavailable)?;
+        let field = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
+        match (field("authorization_endpoint"), field("token_endpoint")) {
+            (Some(auth), Some(token)) => Ok((auth, token)),
+            _ => Err(unavailable(FetchError::Invalid)),
+        }
+    }
+
+    /// `issuer`'s discovery document, whose `issuer` must be the one asked for (OIDC
+    /// Discovery §4.3).
+    async fn discovery(&self, issuer: &str) -> Result<Value, FetchError> {
         let d = self
             .get_json(&format!(
                 "{}/.well-known/openid-configuration",
                 issuer.trim_end_matches('/')
             ))
-            .await
-            .map_err(unavailable)?;
-        let field = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
-        match (
-            field("issuer"),
-            field("authorization_endpoint"),
-            field("token_endpoint"),
-        ) {
-            (Some(iss), Some(auth), Some(token)) if iss == issuer => Ok((auth, token)),
-            _ => Err(unavailable(FetchError::Invalid)),
+            .await?;
+        if d.get("issuer").and_then(Value::as_str) != Some(issuer) {
+            return Err(FetchError::Invalid);
         }
+        Ok(d)
     }
 
     /// Redeems an authorization code at the provider's token endpoint (public client with
@@ -188,16 +193,7 @@ impl Providers {
 
     /// Discovery then JWKS for `issuer`.
     async fn fetch_keys(&self, issuer: &str) -> Result<Vec<VerifyingKey>, FetchError> {
-        let discovery = self
-            .get_json(&format!(
-                "{}/.well-known/openid-configuration",
-                issuer.trim_end_matches('/')
-            ))
-            .await?;
-        // OIDC Discovery §4.3: the document's issuer must be the one asked for.
-        if discovery.get("issuer").and_then(Value::as_str) != Some(issuer) {
-            return Err(FetchError::Invalid);
-        }
+        let discovery = self.discovery(issuer).await?;
         let jwks_uri = discovery
             .get("jwks_uri")
             .and_then(Value::as_str)
