@@ -156,21 +156,13 @@ pub async fn check_password(
         Some(_) => Err("failure:bad_password"),
         None => Err("failure:unknown_user"),
     };
-    let mut ev = event(
-        t.clock.now(),
-        if outcome.is_ok() {
-            "login.succeeded"
-        } else {
-            "login.failed"
-        },
-        outcome.err().unwrap_or("success"),
-    );
-    ev.tenant_id = Some(tenant_id.to_string());
-    ev.client_id = Some(client_id.to_string());
-    ev.subject = user.as_ref().map(|u| u.id.clone());
-    ev.actor = user.as_ref().map(|u| u.id.clone());
-    ev.remote = Some(remote.to_string());
-    t.audit(ev).await;
+    let actor = user.as_ref().map(|u| u.id.clone());
+    let at = LoginAt {
+        tenant_id,
+        client_id,
+        remote,
+    };
+    audit_login(t, &at, user.as_ref(), outcome.err(), actor).await;
     match (user, outcome) {
         (Some(u), Ok(())) => Ok(u),
         _ => {
@@ -179,6 +171,35 @@ pub async fn check_password(
             Err(LoginError::Invalid)
         }
     }
+}
+
+/// Where a sign-in happened, for its audit event.
+struct LoginAt<'a> {
+    tenant_id: &'a str,
+    client_id: &'a str,
+    remote: &'a str,
+}
+
+/// `login.succeeded`, or `login.failed` with `failure` as the outcome.
+async fn audit_login(
+    t: &Tessera,
+    at: &LoginAt<'_>,
+    user: Option<&User>,
+    failure: Option<&str>,
+    actor: Option<String>,
+) {
+    let name = if failure.is_none() {
+        "login.succeeded"
+    } else {
+        "login.failed"
+    };
+    let mut ev = event(t.clock.now(), name, failure.unwrap_or("success"));
+    ev.tenant_id = Some(at.tenant_id.to_string());
+    ev.client_id = Some(at.client_id.to_string());
+    ev.subject = user.map(|u| u.id.clone());
+    ev.actor = actor;
+    ev.remote = Some(at.remote.to_string());
+    t.audit(ev).await;
 }
 
 /// The tenant user an upstream ID token's e-mail names, if active; audited either way.
@@ -193,23 +214,18 @@ pub async fn upstream_user(
         .store
         .find_user_by_email(&client.tenant_id, &email)
         .await?;
-    let outcome = match &user {
-        Some(u) if u.status == Status::Active => "success",
-        Some(_) => "failure:user_disabled",
-        None => "failure:unknown_user",
+    let failure = match &user {
+        Some(u) if u.status == Status::Active => None,
+        Some(_) => Some("failure:user_disabled"),
+        None => Some("failure:unknown_user"),
     };
-    let name = if outcome == "success" {
-        "login.succeeded"
-    } else {
-        "login.failed"
+    let at = LoginAt {
+        tenant_id: &client.tenant_id,
+        client_id: &client.client_id,
+        remote,
     };
-    let mut ev = event(t.clock.now(), name, outcome);
-    ev.tenant_id = Some(client.tenant_id.clone());
-    ev.client_id = Some(client.client_id.clone());
-    ev.subject = user.as_ref().map(|u| u.id.clone());
-    ev.actor = Some(format!("upstream:{}", verified.upstream.id));
-    ev.remote = Some(remote.to_string());
-    t.audit(ev).await;
+    let actor = Some(format!("upstream:{}", verified.upstream.id));
+    audit_login(t, &at, user.as_ref(), failure, actor).await;
     match user {
         Some(u) if u.status == Status::Active => Ok(u),
         Some(_) => Err(Failure::new(
