@@ -62,6 +62,7 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc { key: "vault.secret_id", kind: Kind::SecretStr, default: "", doc: "AppRole secret id (never logged)." },
     SettingDoc { key: "vault.ca_cert", kind: Kind::Str, default: "", doc: "PEM CA bundle trusted for Vault's TLS certificate, added to the system roots; falls back to `VAULT_CACERT`." },
     SettingDoc { key: "vault.timeout", kind: Kind::Int, default: "5", doc: "Seconds a Vault request may take before Vault counts as unreachable (503)." },
+    SettingDoc { key: "vault.tenant_prefix", kind: Kind::Str, default: "tessera/tenants/", doc: "A tenant admin may point its clients only at Vault paths under `{prefix}{tenant}/` (else 400, pointer `/secret/vault/path`); global admins may name any path." },
     SettingDoc { key: "upstream.jwks_cache_ttl", kind: Kind::Int, default: "3600", doc: "Seconds an upstream provider's discovery document and JWKS are cached." },
     SettingDoc { key: "upstream.jwks_min_refresh", kind: Kind::Int, default: "10", doc: "At most one JWKS refetch per provider in this many seconds when a token names an unknown `kid`." },
     SettingDoc { key: "upstream.timeout", kind: Kind::Int, default: "5", doc: "Seconds an upstream discovery or JWKS request may take before the provider counts as unreachable (503)." },
@@ -116,6 +117,9 @@ pub struct VaultSettings {
     pub ca_cert: String,
     /// Request timeout, seconds.
     pub timeout: i64,
+    /// The path prefix, followed by the tenant id and `/`, that a tenant admin's Vault
+    /// references must lie under (SPEC §7.1).
+    pub tenant_prefix: String,
 }
 
 /// Upstream OpenID provider settings (ID tokens for oidcToken and token exchange).

@@ -293,6 +293,7 @@ mod tests {
             secret_id: Secret::default(),
             ca_cert: String::new(),
             timeout: 1,
+            tenant_prefix: "tessera/tenants/".into(),
         }
     }
 

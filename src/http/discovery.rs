@@ -41,6 +41,7 @@ pub fn metadata(t: &crate::service::Tessera) -> Value {
         "userinfo_endpoint": format!("{iss}/userinfo"),
         "introspection_endpoint": format!("{iss}/oauth/introspect"),
         "revocation_endpoint": format!("{iss}/oauth/revoke"),
+        "end_session_endpoint": format!("{iss}/oauth/logout"),
         "jwks_uri": format!("{iss}/.well-known/jwks.json"),
         "grant_types_supported": super::oauth::GRANT_TYPES,
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],

@@ -27,7 +27,7 @@ use std::net::SocketAddr;
 pub const LOGIN_FAILED: &str = "Incorrect e-mail or password.";
 
 /// Headers every page carries: no caching, no framing, no scripts, no referrer.
-fn page_headers(cookies: &[String]) -> HeaderMap {
+pub(super) fn page_headers(cookies: &[String]) -> HeaderMap {
     let mut h = HeaderMap::new();
     let fixed: [(HeaderName, &'static str); 7] = [
         (header::CACHE_CONTROL, "no-store"),
@@ -52,11 +52,11 @@ fn page_headers(cookies: &[String]) -> HeaderMap {
     h
 }
 
-fn html(status: StatusCode, body: String, cookies: &[String]) -> Response {
+pub(super) fn html(status: StatusCode, body: String, cookies: &[String]) -> Response {
     (status, page_headers(cookies), body).into_response()
 }
 
-fn redirect(status: StatusCode, location: &str, cookies: &[String]) -> Response {
+pub(super) fn redirect(status: StatusCode, location: &str, cookies: &[String]) -> Response {
     let mut h = page_headers(cookies);
     h.remove(header::CONTENT_TYPE);
     match HeaderValue::from_str(location) {
@@ -68,7 +68,7 @@ fn redirect(status: StatusCode, location: &str, cookies: &[String]) -> Response 
     }
 }
 
-fn error_page(f: &Failure) -> Response {
+pub(super) fn error_page(f: &Failure) -> Response {
     metrics::counter!("tessera_failures_total", "reason" => f.reason.code.to_string()).increment(1);
     let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::BAD_REQUEST);
     let mut r = html(status, page::error(f.reason.title, &f.detail), &[]);
@@ -195,7 +195,7 @@ pub async fn authorize(State(t): State<Shared>, headers: HeaderMap, uri: Uri) ->
     .unwrap_or_else(|f| error_page(&f))
 }
 
-fn csrf_failure() -> Failure {
+pub(super) fn csrf_failure() -> Failure {
     Failure::new(
         reasons::CSRF_FAILED,
         "invalid_request",
@@ -334,7 +334,8 @@ pub async fn upstream_callback(
                 )
             })?;
         // Bound to this browser: its CSRF cookie must still give the token the state carries.
-        let bound = session::cookie(&headers, session::CSRF_COOKIE).is_some_and(|b| {
+        let csrf_cookie = session::cookie_name(&t, session::CSRF_COOKIE);
+        let bound = session::cookie(&headers, &csrf_cookie).is_some_and(|b| {
             crate::crypto::ct_eq(
                 session::csrf_token(&t, b).as_bytes(),
                 pending.csrf.as_bytes(),

@@ -6,6 +6,7 @@ pub mod compat;
 pub mod discovery;
 pub mod errors;
 pub mod login;
+pub mod logout;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;
@@ -170,6 +171,11 @@ pub fn router(state: Shared) -> Router {
         .route(
             "/login/upstream/callback",
             with_405(get(login::upstream_callback), "/login/upstream/callback"),
+        )
+        .route("/logout", with_405(post(logout::logout), "/logout"))
+        .route(
+            "/oauth/logout",
+            with_405(get(logout::rp_logout), "/oauth/logout"),
         )
         .route(
             "/userinfo",

@@ -198,6 +198,26 @@ pub const ROUTES: &[RouteDoc] = &[
         "none"
     ),
     route!(
+        "post",
+        "/logout",
+        "login",
+        "Sign out (csrf; optional client_id, post_logout_redirect_uri registered on the client, state): ends the login session, 303 back or a signed-out page",
+        Some(("LogoutForm", FORM_ONLY)),
+        ("303", "Html"),
+        "Html",
+        "none"
+    ),
+    route!(
+        "get",
+        "/oauth/logout",
+        "login",
+        "OpenID Connect RP-Initiated Logout 1.0 (id_token_hint, client_id, post_logout_redirect_uri, state): ends the session at once for a valid hint, else asks the user to confirm",
+        None,
+        ("200", "Html"),
+        "Html",
+        "none"
+    ),
+    route!(
         "get",
         "/userinfo",
         "login",
@@ -644,6 +664,8 @@ fn schemas() -> Value {
             "decision": {"enum": ["allow", "deny"]}, "csrf": s, "request": s}},
         "UpstreamLoginForm": {"type": "object", "required": ["upstream", "csrf", "request"], "properties": {
             "upstream": {"type": "string", "description": "the upstream provider's id in the tenant"}, "csrf": s, "request": s}},
+        "LogoutForm": {"type": "object", "required": ["csrf"], "properties": {
+            "csrf": s, "client_id": s, "post_logout_redirect_uri": s, "state": s}},
         "UserInfo": {"type": "object", "required": ["sub"], "properties": {"sub": s, "name": s, "email": s, "email_verified": b}},
         "Introspection": {"type": "object", "required": ["active"], "properties": {"active": b}, "additionalProperties": true},
         "OAuthError": {"type": "object", "required": ["error"], "properties": {"error": s, "error_description": s}},
@@ -667,7 +689,7 @@ fn schemas() -> Value {
         "ProjectList": list_of("Project"),
         "ClientCreate": {"type": "object", "required": ["name", "grant_types", "scopes"], "properties": {
             "client_id": s, "name": s, "project_id": s, "profile": s, "grant_types": strings(), "scopes": strings(),
-            "default_scopes": strings(), "audiences": strings(), "token_ttl": i, "redirect_uris": strings(),
+            "default_scopes": strings(), "audiences": strings(), "token_ttl": i, "redirect_uris": strings(), "post_logout_redirect_uris": strings(),
             "token_endpoint_auth_method": {"enum": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]},
             "jwks": {"type": "object"}, "signing_alg": {"enum": ["RS256", "PS256", "ES256", "EdDSA"]},
             "admin_tokens": b, "client_secret": s, "status": {"enum": ["active", "disabled"]},
@@ -676,7 +698,7 @@ fn schemas() -> Value {
         "Client": {"type": "object", "properties": {
             "client_id": s, "tenant_id": s, "name": s, "project_id": opt_s, "profile": s, "grant_types": strings(),
             "scopes": strings(), "default_scopes": strings(), "audiences": strings(), "token_ttl": {"type": ["integer", "null"]},
-            "redirect_uris": strings(), "token_endpoint_auth_method": s, "signing_alg": opt_s, "admin_tokens": b,
+            "redirect_uris": strings(), "post_logout_redirect_uris": strings(), "token_endpoint_auth_method": s, "signing_alg": opt_s, "admin_tokens": b,
             "consent_required": b, "refresh_token_ttl": {"type": ["integer", "null"]},
             "status": s, "created_at": s, "updated_at": s,
             "client_secret": {"type": "string", "description": "present only in the create answer, for a generated secret"}}},

@@ -91,8 +91,10 @@ pub struct Keys {
 }
 
 impl Keys {
-    /// Loads the key set, creating an active and a next key for the default algorithm when
-    /// the database has none.
+    /// Loads the key set, creating an active and a next key for every algorithm the database
+    /// has none for: a client may select any algorithm, and SPEC §2.3 wants its keys published
+    /// before they sign (verifiers that cache the JWKS never meet an unknown `kid`), so no key
+    /// is ever created on first use.
     pub async fn init(
         store: Store,
         master: MasterKey,
@@ -108,7 +110,9 @@ impl Keys {
             max_ttl,
             set: Arc::new(RwLock::new(Arc::new(KeySet::default()))),
         };
-        keys.ensure_alg(default_alg).await?;
+        for alg in Alg::ALL {
+            keys.ensure_alg(alg).await?;
+        }
         Ok(keys)
     }
 

@@ -28,6 +28,17 @@ pub const CSRF_COOKIE: &str = "tessera_csrf";
 const DUMMY_PHC: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$dGVzc2VyYWR1bW15c2FsdA$2h9b5XKq0x8v3mYyq3Vf6n3y0c1m8u2o5b3kQ0bq3ZQ";
 
+/// The name cookie `name` goes by: `__Host-` prefixed on an https issuer, so that the
+/// browser accepts it only `Secure`, for `Path=/` and without `Domain` (RFC 6265bis
+/// §4.1.3.2): a sibling subdomain can neither plant nor overwrite it (SPEC §7.1).
+pub fn cookie_name(t: &Tessera, name: &str) -> String {
+    if t.settings.issuer.starts_with("https://") {
+        format!("__Host-{name}")
+    } else {
+        name.to_string()
+    }
+}
+
 /// The value of cookie `name` in the request, if present.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -41,8 +52,10 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty() && v.len() <= 128)
 }
 
-/// A `Set-Cookie` value: `HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure` on an https issuer.
+/// A `Set-Cookie` value: `HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure` and the `__Host-`
+/// prefix on an https issuer.
 pub fn set_cookie(t: &Tessera, name: &str, value: &str, max_age: i64) -> String {
+    let name = cookie_name(t, name);
     let secure = if t.settings.issuer.starts_with("https://") {
         "; Secure"
     } else {
@@ -58,7 +71,7 @@ pub fn csrf_token(t: &Tessera, binding: &str) -> String {
 
 /// The CSRF binding of this browser: its cookie, or a new one to set (with its header).
 pub fn csrf_binding(t: &Tessera, headers: &HeaderMap) -> Result<(String, Option<String>), Failure> {
-    if let Some(v) = cookie(headers, CSRF_COOKIE) {
+    if let Some(v) = cookie(headers, &cookie_name(t, CSRF_COOKIE)) {
         return Ok((v.to_string(), None));
     }
     let v = random_token(32).map_err(|e| Failure::internal(&e))?;
@@ -68,7 +81,7 @@ pub fn csrf_binding(t: &Tessera, headers: &HeaderMap) -> Result<(String, Option<
 
 /// True when the form's `csrf` field matches this browser's cookie.
 pub fn csrf_ok(t: &Tessera, headers: &HeaderMap, presented: Option<&str>) -> bool {
-    match (cookie(headers, CSRF_COOKIE), presented) {
+    match (cookie(headers, &cookie_name(t, CSRF_COOKIE)), presented) {
         (Some(binding), Some(token)) => ct_eq(csrf_token(t, binding).as_bytes(), token.as_bytes()),
         _ => false,
     }
@@ -80,7 +93,7 @@ pub async fn current_session(
     headers: &HeaderMap,
     tenant_id: &str,
 ) -> Result<Option<(LoginSession, User)>, Failure> {
-    let Some(id) = cookie(headers, SESSION_COOKIE) else {
+    let Some(id) = cookie(headers, &cookie_name(t, SESSION_COOKIE)) else {
         return Ok(None);
     };
     let hash = t.master.hash_secret(id.as_bytes());
@@ -109,6 +122,28 @@ pub async fn start_session(t: &Tessera, user: &User) -> Result<(LoginSession, St
         .create_login_session(&t.master.hash_secret(id.as_bytes()), &s)
         .await?;
     Ok((s, set_cookie(t, SESSION_COOKIE, &id, ttl)))
+}
+
+/// Ends this browser's login session, if any (the database row); returns the `Set-Cookie`
+/// value that clears the cookie.
+pub async fn end_session(t: &Tessera, headers: &HeaderMap) -> Result<String, Failure> {
+    if let Some(id) = cookie(headers, &cookie_name(t, SESSION_COOKIE)) {
+        let hash = t.master.hash_secret(id.as_bytes());
+        t.store.delete_login_session(&hash).await?;
+    }
+    Ok(set_cookie(t, SESSION_COOKIE, "", 0))
+}
+
+/// The user id of this browser's live session, if it has one.
+pub async fn session_user(t: &Tessera, headers: &HeaderMap) -> Result<Option<String>, Failure> {
+    let Some(id) = cookie(headers, &cookie_name(t, SESSION_COOKIE)) else {
+        return Ok(None);
+    };
+    let hash = t.master.hash_secret(id.as_bytes());
+    Ok(t.store
+        .get_login_session(&hash, t.clock.now())
+        .await?
+        .map(|s| s.user_id))
 }
 
 /// Why a login attempt failed. The page says the same for every variant but `Limited`.

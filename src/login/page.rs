@@ -123,6 +123,27 @@ pub fn consent(client_name: &str, scopes: &[String], request: &str, csrf: &str) 
     document("Allow access?", &body)
 }
 
+/// Asks the user to confirm signing out (RP-Initiated Logout without a valid
+/// `id_token_hint`); posts `fields` and the CSRF token to `/logout`.
+pub fn logout_confirm(csrf: &str, fields: &[(&str, &str)]) -> String {
+    let hidden_fields: String = fields.iter().map(|(k, v)| hidden(k, v)).collect();
+    let body = format!(
+        "<h1>Sign out?</h1><p class=\"sub\">You will be signed out of this identity provider.</p>\
+         <form method=\"post\" action=\"/logout\" id=\"logout\">{csrf}{hidden_fields}\
+         <button type=\"submit\" id=\"signout\">Sign out</button></form>",
+        csrf = hidden("csrf", csrf),
+    );
+    document("Sign out?", &body)
+}
+
+/// Said after signing out when there is nowhere to return to.
+pub fn signed_out() -> String {
+    document(
+        "Signed out",
+        "<h1>Signed out</h1><p>You have been signed out. You may close this window.</p>",
+    )
+}
+
 /// An error page (no redirect: used when the client or redirect URI cannot be trusted).
 pub fn error(title: &str, detail: &str) -> String {
     let body = format!(

@@ -131,23 +131,28 @@ pub async fn validate(t: &Tessera, query: &str) -> Result<AuthorizeRequest, Auth
     let client_id = params
         .get("client_id")
         .ok_or_else(|| page(reasons::FIELD_MISSING, "client_id is required"))?;
-    let unknown = || page(reasons::CLIENT_NOT_FOUND, "unknown or disabled client");
+    // SPEC §7.1: an unknown client, a disabled one (or one of a disabled tenant) and one
+    // without the code grant get the same page, so client ids cannot be enumerated here.
+    let unknown = || {
+        page(
+            reasons::CLIENT_NOT_FOUND,
+            "unknown client, or a client that cannot sign users in",
+        )
+    };
     let client = t
         .client(client_id)
         .await
         .map_err(AuthorizeError::Page)?
-        .filter(|c| c.status == Status::Active)
+        .filter(|c| {
+            c.status == Status::Active && c.grant_types.iter().any(|g| g == "authorization_code")
+        })
         .ok_or_else(unknown)?;
-    let tenant = t
-        .store
-        .get_tenant(&client.tenant_id)
+    if !t
+        .tenant_active(&client.tenant_id)
         .await
-        .map_err(|e| AuthorizeError::Page(e.into()))?;
-    if !tenant.is_some_and(|t| t.status == Status::Active) {
-        return Err(page(
-            reasons::TENANT_DISABLED,
-            "this client's tenant is disabled",
-        ));
+        .map_err(AuthorizeError::Page)?
+    {
+        return Err(unknown());
     }
     let redirect_uri = params
         .get("redirect_uri")
@@ -183,12 +188,6 @@ pub async fn validate(t: &Tessera, query: &str) -> Result<AuthorizeRequest, Auth
                 "only response_type=code is supported",
             ))
         }
-    }
-    if !client.grant_types.iter().any(|g| g == "authorization_code") {
-        return Err(req.error(
-            "unauthorized_client",
-            "this client may not use the authorization code grant",
-        ));
     }
     if params.get("request").is_some() || params.get("request_uri").is_some() {
         return Err(req.error("request_not_supported", "request objects are not supported"));

@@ -185,6 +185,11 @@ pub async fn verify_client_secret(
     client: &Client,
     secret: &str,
 ) -> Result<bool, Failure> {
+    // SPEC §7.1: a client whose method has no secret accepts none on any route.
+    if !client.auth_method.uses_secret() {
+        burn_secret_check(t, secret);
+        return Ok(false);
+    }
     let Some(r) = &client.secrets.vault else {
         return Ok(check_client_secret(t, client, secret).await);
     };
@@ -295,6 +300,9 @@ async fn verify(
     }
 }
 
+/// The longest life (`exp` − `iat`, or `exp` − now) a client assertion may have, seconds.
+const MAX_ASSERTION_LIFE: i64 = 300;
+
 /// RFC 7523 §3: signature by the client's JWKS, `iss` = `sub` = client_id, `aud` names this
 /// server, `exp` in the future, `jti` never seen before.
 async fn verify_assertion(t: &Tessera, c: &Client, assertion: &str) -> Result<bool, Failure> {
@@ -338,6 +346,12 @@ async fn verify_assertion(t: &Tessera, c: &Client, assertion: &str) -> Result<bo
         .and_then(|x| x.as_i64())
         .is_some_and(|nbf| nbf > now + LEEWAY)
     {
+        return Ok(false);
+    }
+    // SPEC §7.1: an assertion is a one-shot credential; one usable for longer than
+    // MAX_ASSERTION_LIFE is a stolen key's gift, so it is refused.
+    let iat = v.claims.get("iat").and_then(|x| x.as_i64()).unwrap_or(now);
+    if exp - iat.min(now) > MAX_ASSERTION_LIFE {
         return Ok(false);
     }
     let Some(jti) = claim("jti") else {

@@ -69,8 +69,9 @@ pub async fn introspect(t: &Tessera, asker: &Client, token: &str) -> Result<Valu
     Ok(Value::Object(claims))
 }
 
-/// RFC 7009: revokes an access token's `jti` until its `exp` when it was issued to `asker`
-/// (or `asker` administers its tenant). Unknown or foreign tokens are ignored (200 anyway).
+/// RFC 7009: revokes an access token's `jti` until its `exp` when it was issued to `asker`:
+/// the same `client_id` in the same tenant (SPEC §7.1). Service tokens belong to no client.
+/// Unknown or foreign tokens are ignored (200 anyway) and stay valid.
 pub async fn revoke(t: &Tessera, asker: &Client, token: &str) -> Result<bool, Failure> {
     let Some(claims) = verified_claims(t, token) else {
         return Ok(false);
@@ -80,9 +81,8 @@ pub async fn revoke(t: &Tessera, asker: &Client, token: &str) -> Result<bool, Fa
         .get("tenant_id")
         .and_then(Value::as_str)
         .unwrap_or(DEFAULT_TENANT);
-    let may = owner == Some(asker.client_id.as_str())
-        || (asker.admin_tokens && (asker.tenant_id == DEFAULT_TENANT || asker.tenant_id == tenant));
-    if !may {
+    let service = claims.get("token_use").and_then(Value::as_str) == Some("service");
+    if service || owner != Some(asker.client_id.as_str()) || tenant != asker.tenant_id {
         return Ok(false);
     }
     let (Some(jti), Some(exp)) = (

@@ -271,6 +271,7 @@ mod fixtures {
             admin_tokens: false,
             consent_required: false,
             refresh_token_ttl: None,
+            post_logout_redirect_uris: vec![],
             status: Status::Active,
             secrets: ClientSecrets::default(),
             created_at: 1_700_000_200,
@@ -295,6 +296,7 @@ mod fixtures {
             admin_tokens: true,
             consent_required: true,
             refresh_token_ttl: Some(86_400),
+            post_logout_redirect_uris: vec!["https://app.example.com/bye".into()],
             status: Status::Disabled,
             secrets: ClientSecrets {
                 current: Some(SecretHash::Hmac(vec![0, 1, 2, 254, 255])),

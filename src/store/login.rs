@@ -325,6 +325,45 @@ impl Store {
         Ok(first)
     }
 
+    /// Ends everything a user's past sign-ins left (SPEC §7.1, on disabling the user or
+    /// changing its password): every token family is revoked with its unexpired access
+    /// tokens, and every login session is deleted. One transaction.
+    pub async fn end_user_logins(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO revoked_jtis (jti, exp) SELECT j.jti, j.exp FROM family_jtis j \
+             JOIN token_families f ON f.id = j.family_id \
+             WHERE f.tenant_id = $1 AND f.user_id = $2 AND j.exp > $3 \
+             ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(tenant_id)
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE token_families SET revoked_at = $1 \
+             WHERE tenant_id = $2 AND user_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(tenant_id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM login_sessions WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     // --- refresh tokens ---
     /// Stores a refresh token of `family_id` under its hash; `NotFound` if the family does not
     /// exist.

@@ -31,20 +31,21 @@ macro_rules! select_client {
         "SELECT tenant_id, client_id, name, project_id, profile, grant_types, scopes, \
          default_scopes, audiences, token_ttl, redirect_uris, auth_method, jwks, signing_alg, \
          admin_tokens, status, secret_kind, secret_hash, prev_secret_kind, prev_secret_hash, \
-         prev_expires_at, vault_ref, consent_required, refresh_token_ttl, created_at, updated_at \
+         prev_expires_at, vault_ref, consent_required, refresh_token_ttl, \
+         post_logout_redirect_uris, created_at, updated_at \
          FROM clients"
     };
 }
 pub(super) use select_client;
 
 /// The client columns a create or update writes besides the keys and `created_at`, in the
-/// order `ClientParams::bind_mutable` binds them (`$1…$23` in an UPDATE).
+/// order `ClientParams::bind_mutable` binds them (`$1…$24` in an UPDATE).
 macro_rules! client_mutable_columns {
     () => {
         "name, project_id, profile, grant_types, scopes, default_scopes, audiences, token_ttl, \
          redirect_uris, auth_method, jwks, signing_alg, admin_tokens, status, secret_kind, \
          secret_hash, prev_secret_kind, prev_secret_hash, prev_expires_at, vault_ref, \
-         consent_required, refresh_token_ttl, updated_at"
+         consent_required, refresh_token_ttl, post_logout_redirect_uris, updated_at"
     };
 }
 pub(super) use client_mutable_columns;
@@ -140,6 +141,8 @@ pub(super) struct ClientParams<'a> {
     audiences: String,
     /// `redirect_uris` as JSON.
     redirect_uris: String,
+    /// `post_logout_redirect_uris` as JSON.
+    post_logout_redirect_uris: String,
     /// `jwks` as JSON.
     jwks: Option<String>,
     /// Current secret: kind tag and hash bytes.
@@ -164,6 +167,10 @@ impl<'a> ClientParams<'a> {
             default_scopes: to_json(&c.default_scopes, "default_scopes")?,
             audiences: to_json(&c.audiences, "audiences")?,
             redirect_uris: to_json(&c.redirect_uris, "redirect_uris")?,
+            post_logout_redirect_uris: to_json(
+                &c.post_logout_redirect_uris,
+                "post_logout_redirect_uris",
+            )?,
             jwks: c.jwks.as_ref().map(|j| to_json(j, "jwks")).transpose()?,
             secret: split(&c.secrets.current),
             prev_secret: split(&c.secrets.previous),
@@ -201,6 +208,7 @@ impl<'a> ClientParams<'a> {
             .bind(self.vault_ref.as_deref())
             .bind(i64::from(c.consent_required))
             .bind(c.refresh_token_ttl)
+            .bind(self.post_logout_redirect_uris.as_str())
             .bind(c.updated_at)
     }
 }
@@ -230,6 +238,7 @@ pub(super) fn client(row: &AnyRow) -> Result<Client, StoreError> {
         status: Status::parse(&row.try_get::<String, _>("status")?),
         consent_required: row.try_get::<i64, _>("consent_required")? != 0,
         refresh_token_ttl: row.try_get("refresh_token_ttl")?,
+        post_logout_redirect_uris: json_column(row, "post_logout_redirect_uris")?,
         secrets: crate::tenants::ClientSecrets {
             current: secret(row, "secret_kind", "secret_hash")?,
             previous: secret(row, "prev_secret_kind", "prev_secret_hash")?,

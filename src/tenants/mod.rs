@@ -213,6 +213,8 @@ pub struct Client {
     pub consent_required: bool,
     /// Refresh-token lifetime in seconds; `None` = the `login.refresh_token_ttl` setting.
     pub refresh_token_ttl: Option<i64>,
+    /// Where RP-Initiated Logout may send the browser back to (exact match).
+    pub post_logout_redirect_uris: Vec<String>,
     /// Active or disabled.
     pub status: Status,
     /// Secret hashes or Vault reference.

@@ -127,7 +127,7 @@ async fn a_bad_admin_body_is_a_400_with_a_pointer_per_field(app: TestApp) {
         app.admin_post(
             "/admin/v1/tenants/default/clients",
             json!({"name": "x", "grant_types": ["client_credentials"],
-        "scopes": [], "profile": "service", "token_ttl": 901, "audiences": ["other"]}),
+        "scopes": [], "profile": "partner", "token_ttl": 3601, "audiences": ["other"]}),
         )
         .await,
         400,

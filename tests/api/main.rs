@@ -9,6 +9,8 @@ mod admin;
 mod bad_input;
 /// The real `tessera` binary: start-up defaults, SIGTERM, migrate, CLI.
 mod binary;
+/// Tenant and privilege boundaries (SPEC §7.1): attacks replayed and refused.
+mod boundaries;
 /// Two real nodes on one PostgreSQL database: cross-node cache invalidation.
 mod cluster;
 /// The compatible token APIs: internal, partner and identity (SPEC §3).

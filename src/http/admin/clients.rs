@@ -3,6 +3,7 @@
 use super::tenants::conflict;
 use super::{audit_change, json, json_body, respond, tenant_caller, Fields};
 use crate::clock::rfc3339;
+use crate::compat::internal::SERVICE_PROFILE;
 use crate::crypto::{argon2_hash, estimated_entropy_bits, random_token};
 use crate::failure::Failure;
 use crate::http::Shared;
@@ -49,6 +50,7 @@ pub fn client_json(c: &Client) -> Value {
         "admin_tokens": c.admin_tokens,
         "consent_required": c.consent_required,
         "refresh_token_ttl": c.refresh_token_ttl,
+        "post_logout_redirect_uris": c.post_logout_redirect_uris,
         "status": c.status.as_str(),
         "created_at": rfc3339(c.created_at),
         "updated_at": rfc3339(c.updated_at),
@@ -87,6 +89,7 @@ async fn apply(
     f: &mut Fields,
     c: &mut Client,
     creating: bool,
+    global: bool,
 ) -> Result<Option<String>, Failure> {
     if let Some(name) = f.string("name", creating) {
         c.name = name;
@@ -107,7 +110,13 @@ async fn apply(
         }
     }
     if let Some(p) = f.string("profile", false) {
-        if t.profile(&p).is_some() {
+        if p == SERVICE_PROFILE {
+            // SPEC §7.1: `token_use: service` is for registered services only.
+            f.error(
+                "profile",
+                "the service profile is for registered services (tessera service add), not clients",
+            );
+        } else if t.profile(&p).is_some() {
             c.profile = p;
         } else {
             f.error("profile", format!("unknown profile {p}"));
@@ -150,6 +159,15 @@ async fn apply(
         }
         c.redirect_uris = uris;
     }
+    if let Some(uris) = f.strings("post_logout_redirect_uris", false) {
+        if let Some(bad) = uris.iter().find(|u| !valid_redirect_uri(u)) {
+            f.error(
+                "post_logout_redirect_uris",
+                format!("{bad} is not an absolute http(s) URI without a fragment"),
+            );
+        }
+        c.post_logout_redirect_uris = uris;
+    }
     if let Some(m) = f.string("token_endpoint_auth_method", false) {
         match AuthMethod::parse(&m) {
             Some(m) => c.auth_method = m,
@@ -172,18 +190,10 @@ async fn apply(
         }
     }
     if let Some(alg) = f.string("signing_alg", false) {
+        // Keys of every algorithm exist from the first start (SPEC §2.3): choosing one
+        // creates nothing, so a refused request leaves no key behind.
         match Alg::parse(&alg) {
-            Some(a) => {
-                let created = t
-                    .keys
-                    .ensure_alg(a)
-                    .await
-                    .map_err(|e| Failure::internal(&e))?;
-                if created {
-                    t.keys_changed().await;
-                }
-                c.signing_alg = Some(alg);
-            }
+            Some(_) => c.signing_alg = Some(alg),
             None => f.error(
                 "signing_alg",
                 "signing_alg must be RS256, PS256, ES256 or EdDSA",
@@ -219,6 +229,7 @@ async fn apply(
             "an imported client_secret must be at least 8 characters",
         );
     }
+    let mut vault_given = false;
     if let Some(secret) = f.object("secret") {
         let v = secret
             .get("vault")
@@ -226,10 +237,23 @@ async fn apply(
             .map(serde_json::from_value::<VaultRef>);
         match v {
             Some(Ok(v)) if !v.mount.is_empty() && !v.path.is_empty() && !v.field.is_empty() => {
-                c.secrets = ClientSecrets {
-                    vault: Some(v),
-                    ..ClientSecrets::default()
-                };
+                vault_given = true;
+                if global
+                    || vault_path_in_tenant(&t.settings.vault.tenant_prefix, &c.tenant_id, &v.path)
+                {
+                    c.secrets = ClientSecrets {
+                        vault: Some(v),
+                        ..ClientSecrets::default()
+                    };
+                } else {
+                    f.error(
+                        "secret/vault/path",
+                        format!(
+                            "a tenant's Vault paths must lie under {}{}/",
+                            t.settings.vault.tenant_prefix, c.tenant_id
+                        ),
+                    );
+                }
             }
             _ => f.error(
                 "secret",
@@ -250,6 +274,17 @@ async fn apply(
     if c.auth_method == AuthMethod::PrivateKeyJwt && c.jwks.is_none() {
         f.error("jwks", "private_key_jwt needs a jwks");
     }
+    if !c.auth_method.uses_secret() {
+        if imported.is_some() {
+            f.error(
+                "client_secret",
+                "this token_endpoint_auth_method uses no secret",
+            );
+        }
+        if vault_given {
+            f.error("secret", "this token_endpoint_auth_method uses no secret");
+        }
+    }
     if imported.is_some() && c.secrets.vault.is_some() {
         f.error(
             "client_secret",
@@ -257,6 +292,20 @@ async fn apply(
         );
     }
     Ok(imported)
+}
+
+/// SPEC §7.1: whether a Vault `path` lies under `{prefix}{tenant}/`, with no empty, `.` or
+/// `..` segment that could lead a resolver elsewhere.
+fn vault_path_in_tenant(prefix: &str, tenant: &str, path: &str) -> bool {
+    let clean = path
+        .split('/')
+        .all(|seg| !seg.is_empty() && seg != "." && seg != "..");
+    clean
+        && path
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix(tenant))
+            .and_then(|rest| rest.strip_prefix('/'))
+            .is_some_and(|rest| !rest.is_empty())
 }
 
 /// Absolute http(s) URI without a fragment (RFC 6749 §3.1.2).
@@ -316,12 +365,13 @@ pub async fn create(
             admin_tokens: false,
             consent_required: false,
             refresh_token_ttl: None,
+            post_logout_redirect_uris: vec![],
             status: Status::Active,
             secrets: ClientSecrets::default(),
             created_at: now,
             updated_at: now,
         };
-        let imported = apply(&t, &mut f, &mut c, true).await?;
+        let imported = apply(&t, &mut f, &mut c, true, caller.check_all().is_ok()).await?;
         f.finish()?;
         let mut shown = None;
         if c.auth_method.uses_secret() && c.secrets.vault.is_none() {
@@ -419,8 +469,13 @@ pub async fn patch(
             f.string("client_id", false);
             f.error("client_id", "client_id cannot be changed");
         }
-        let imported = apply(&t, &mut f, &mut c, false).await?;
+        let imported = apply(&t, &mut f, &mut c, false, caller.check_all().is_ok()).await?;
         f.finish()?;
+        if !c.auth_method.uses_secret() {
+            // SPEC §7.1: a method without a secret deletes the secrets (hashes and Vault
+            // reference alike), so no route can accept an old one.
+            c.secrets = ClientSecrets::default();
+        }
         if let Some(s) = imported {
             c.secrets = ClientSecrets {
                 current: Some(hash_secret(&t, &s)?),

@@ -18,7 +18,7 @@ use crate::oauth::introspect::active_claims;
 use crate::oauth::scope::ADMIN_SCOPE;
 use crate::reasons;
 use crate::service::{event, Tessera};
-use crate::tenants::DEFAULT_TENANT;
+use crate::tenants::{ADMIN_ROLE, DEFAULT_TENANT};
 use axum::body::Body;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -118,29 +118,70 @@ pub async fn authenticate(
             .and_then(Value::as_str)
             .unwrap_or(DEFAULT_TENANT)
             .to_string();
-        has_scope.then_some((client_id, tenant))
+        // A token about a user (login flow, tenant API) speaks for that user.
+        let user = match c.get("token_use").and_then(Value::as_str) {
+            Some("user" | "admin") => Some(c.get("sub").and_then(Value::as_str)?.to_string()),
+            _ => None,
+        };
+        has_scope.then_some((client_id, tenant, user))
     });
-    let Some((client_id, tenant)) = caller else {
+    let Some((client_id, tenant, user)) = caller else {
         let mut ev = event(t.clock.now(), "admin.auth.failed", "failure");
         ev.remote = Some(remote.to_string());
         t.audit(ev).await;
         return Err(unauthorized("invalid or expired admin token"));
     };
-    // The client must still exist, be active and hold admin rights.
+    // The client must still exist in the token's tenant, be active and hold admin rights.
     let client = t.client(&client_id).await?;
-    if !client.is_some_and(|c| c.admin_tokens && c.status == crate::tenants::Status::Active) {
+    if !client.is_some_and(|c| {
+        c.admin_tokens && c.status == crate::tenants::Status::Active && c.tenant_id == tenant
+    }) {
         return Err(unauthorized("invalid or expired admin token"));
     }
+    // SPEC §7.1: a disabled tenant's admin tokens are refused (its status is the one thing
+    // only a global caller can change back).
+    if !t.tenant_active(&tenant).await? {
+        return Err(Failure::new(
+            reasons::TENANT_DISABLED,
+            "access_denied",
+            "the caller's tenant is disabled",
+        ));
+    }
+    // A user's token follows what the user holds now: refused as soon as the user is gone,
+    // disabled or no longer holds the tenant's admin role.
+    let actor = match user {
+        None => client_id,
+        Some(user_id) => admin_user(t, &tenant, &user_id).await?,
+    };
     let reach = if tenant == DEFAULT_TENANT {
         Reach::All
     } else {
         Reach::Tenant(tenant)
     };
     Ok(Caller {
-        actor: client_id,
+        actor,
         reach,
         remote: remote.to_string(),
     })
+}
+
+/// The e-mail of `user_id` (the audit actor) if it is an active user holding the tenant's
+/// `admin` role: 401 for a user that is gone or disabled, 403 `USER_NOT_ADMIN` otherwise.
+async fn admin_user(t: &Tessera, tenant: &str, user_id: &str) -> Result<String, Failure> {
+    let user = t
+        .store
+        .get_user(tenant, user_id)
+        .await?
+        .filter(|u| u.status == crate::tenants::Status::Active)
+        .ok_or_else(|| unauthorized("invalid or expired admin token"))?;
+    if !user.roles.iter().any(|r| r == ADMIN_ROLE) {
+        return Err(Failure::new(
+            reasons::USER_NOT_ADMIN,
+            "access_denied",
+            "the token's user no longer holds the tenant's admin role",
+        ));
+    }
+    Ok(user.email)
 }
 
 /// Authenticates an admin request for tenant `tenant`: the caller must reach it and it must

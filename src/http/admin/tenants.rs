@@ -145,7 +145,12 @@ pub async fn patch(
         if let Some(name) = f.string("name", false) {
             tenant.name = name;
         }
-        match f.string("status", false).as_deref() {
+        let status = f.string("status", false);
+        if status.is_some() {
+            // SPEC §7.1: a tenant admin never changes its own tenant's status.
+            c.check_all()?;
+        }
+        match status.as_deref() {
             None => {}
             Some("active") => tenant.status = Status::Active,
             Some("disabled") => tenant.status = Status::Disabled,

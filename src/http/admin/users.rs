@@ -218,6 +218,7 @@ pub async fn patch_user(
     let r = async {
         let caller = tenant_caller(&t, &headers, addr, &tenant).await?;
         let mut u = existing_user(&t, &tenant, &id).await?;
+        let before = (u.status, u.password_hash.clone());
         let mut f = json_body(&headers, body).await?;
         apply_user(&t, &mut f, &mut u, false).await?;
         f.finish()?;
@@ -226,6 +227,14 @@ pub async fn patch_user(
             .update_user(&u)
             .await
             .map_err(|e| conflict(e, "user (email)"))?;
+        // SPEC §7.1: disabling a user or setting its password ends its sign-ins: token
+        // families (refresh and access tokens) revoked, login sessions gone.
+        let disabled = before.0 == Status::Active && u.status != Status::Active;
+        if disabled || before.1 != u.password_hash {
+            t.store
+                .end_user_logins(&tenant, &u.id, u.updated_at)
+                .await?;
+        }
         audit_change(&t, &caller, "admin.user.updated", Some(&tenant), &u.id).await;
         Ok(json(StatusCode::OK, user_json(&u)))
     }

@@ -15,7 +15,7 @@ use crate::oauth::scope;
 use crate::service::{event, Tessera};
 use crate::store::{CodeUse, Family};
 use crate::tenants::{Client, Status, User};
-use crate::tokens::{Audience, IdTokenRequest, IssuedToken, TokenRequest, TokenUse};
+use crate::tokens::{Audience, IdTokenRequest, IssuedToken, TokenRequest, TokenUse, UserClaims};
 use serde_json::Value;
 
 /// Options a compatible route can impose.
@@ -199,7 +199,17 @@ pub async fn issue_for_family(
         with_scp: opts.with_scp,
         alg,
     };
-    let access = t.issuer.issue(&req).map_err(|e| Failure::internal(&e))?;
+    // SPEC §2.2: the user's claims "where known", as tokens from the tenant API carry them.
+    let claims = UserClaims {
+        email: Some(g.user.email.clone()),
+        roles: g.user.roles.clone(),
+        groups: g.user.groups.clone(),
+        resources: g.user.resources.clone(),
+    };
+    let access = t
+        .issuer
+        .issue_with(&req, Some(&claims))
+        .map_err(|e| Failure::internal(&e))?;
     let now = t.clock.now();
     t.store
         .add_family_jti(&g.family.id, &access.jti, now + ttl)

@@ -36,9 +36,10 @@ pub async fn issue(
         .flatten()
         .collect();
     let (aud, ttl) = super::audience_and_ttl(t, client, &requested)?;
+    // Only registered services get `token_use: service` (SPEC §7.1); a client left with the
+    // service profile by an older version gets a plain client token.
     let token_use = opts.token_use.unwrap_or(match client.profile.as_str() {
         "partner" => TokenUse::Partner,
-        "service" => TokenUse::Service,
         _ => TokenUse::Client,
     });
     let req = TokenRequest {

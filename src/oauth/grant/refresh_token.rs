@@ -6,6 +6,7 @@ use super::authorization_code::{active_user, issue_for_family, Issued, Options, 
 use super::{invalid_grant, narrow, require_grant};
 use crate::failure::Failure;
 use crate::http::body::Params;
+use crate::oauth::authorize::user_scopes;
 use crate::service::{event, Tessera};
 use crate::store::{Family, RefreshUse};
 use crate::tenants::Client;
@@ -62,7 +63,10 @@ pub async fn refresh(
         return Err(invalid_grant("the refresh token has expired"));
     }
     let user = active_user(t, &family.tenant_id, &family.user_id).await?;
-    let scopes = narrow(&family.scope, params.get("scope"))?;
+    // SPEC §7.1: at most the scopes the family was granted that the user still holds.
+    let granted: Vec<String> = family.scope.split(' ').map(str::to_string).collect();
+    let held = user_scopes(t, &user, &granted).await?.join(" ");
+    let scopes = narrow(&held, params.get("scope"))?;
     let grant = UserGrant {
         client,
         user: &user,
@@ -81,7 +85,7 @@ pub async fn revoke(t: &Tessera, asker: &Client, token: &str) -> Result<Option<b
     let Some(family) = t.store.refresh_token_family(&hash).await? else {
         return Ok(None);
     };
-    if family.client_id != asker.client_id {
+    if family.client_id != asker.client_id || family.tenant_id != asker.tenant_id {
         return Ok(Some(false));
     }
     Ok(Some(

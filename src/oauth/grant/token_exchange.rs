@@ -8,7 +8,7 @@ use crate::oauth::upstream;
 use crate::oauth::user_token::{self, Kind, Origin};
 use crate::reasons;
 use crate::service::Tessera;
-use crate::tenants::Client;
+use crate::tenants::{AuthMethod, Client};
 use crate::tokens::IssuedToken;
 
 /// The grant type (RFC 8693 §2.1).
@@ -35,6 +35,14 @@ pub async fn issue(
     remote: &str,
     route: &'static str,
 ) -> Result<IssuedToken, Failure> {
+    // SPEC §7.1: a public client proves nothing about itself, so it cannot exchange tokens.
+    if client.auth_method == AuthMethod::None {
+        return Err(Failure::new(
+            crate::reasons::CLIENT_NOT_ALLOWED_GRANT,
+            "unauthorized_client",
+            "token exchange is for confidential clients",
+        ));
+    }
     if !client.grant_types.iter().any(|g| g == GRANT_TYPE) {
         return Err(Failure::new(
             reasons::CLIENT_NOT_ALLOWED_GRANT,
