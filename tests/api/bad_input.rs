@@ -12,7 +12,10 @@ fn dialect_ok(path: &str, status: u16, ct: &str, body: &str) -> Result<(), Strin
     }
     // Browser routes answer bad input with an HTML error page (oversized bodies are refused
     // before routing, in the path family's JSON dialect).
-    let html_route = path == "/oauth/authorize" || path.starts_with("/login");
+    let html_route = path == "/oauth/authorize"
+        || path.starts_with("/login")
+        || path == "/logout"
+        || path == "/oauth/logout";
     if html_route && ct.starts_with("text/html") {
         return if body.contains("<h1>") {
             Ok(())

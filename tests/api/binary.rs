@@ -222,6 +222,74 @@ async fn issue_tokens_then_sigterm_keeps_every_audit_event(engine: Engine) {
     }
 }
 
+/// SPEC §7.3: SIGKILL right after admin changes were acknowledged loses none of them and
+/// none of their audit events.
+async fn sigkill_loses_no_acknowledged_admin_change_nor_its_event(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, db) = match engine {
+        Engine::Sqlite => (
+            format!("sqlite://{}", dir.path().join("t.db").display()),
+            None,
+        ),
+        Engine::Postgres => match fresh_pg_database().await {
+            Some(db) => (pg_url_for(&db), Some(db)),
+            None => return,
+        },
+    };
+    let env = [
+        ("TESSERA_DATABASE_URL", url.clone()),
+        ("TESSERA_ADMIN_TOKEN", ADMIN_TOKEN.to_string()),
+        (
+            "TESSERA_MASTER_KEY",
+            tessera::crypto::MasterKey::generate().unwrap().1,
+        ),
+    ];
+    let mut s = Server::start(dir.path(), &env);
+    let http = reqwest::Client::new();
+    const N: usize = 30;
+    for i in 0..N {
+        let r = http
+            .post(format!("{}/admin/v1/tenants/default/clients", s.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"client_id": format!("k{i}"), "name": "k",
+                          "grant_types": ["client_credentials"], "scopes": []}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+    let store = tessera::store::Store::connect(&url).await.unwrap();
+    assert_eq!(store.list_clients("default").await.unwrap().len(), N);
+    let events = store
+        .list_audit(&tessera::store::AuditFilter {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let created = events
+        .iter()
+        .filter(|e| e.event == "admin.client.created")
+        .count();
+    assert_eq!(created, N, "every acknowledged change kept its event");
+    drop(store);
+    if let Some(db) = db {
+        drop_pg_database(&db);
+    }
+}
+
+#[tokio::test]
+async fn sigkill_after_admin_changes_keeps_them_and_their_events_on_sqlite() {
+    sigkill_loses_no_acknowledged_admin_change_nor_its_event(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn sigkill_after_admin_changes_keeps_them_and_their_events_on_postgres() {
+    sigkill_loses_no_acknowledged_admin_change_nor_its_event(Engine::Postgres).await;
+}
+
 #[tokio::test]
 async fn sigterm_after_a_burst_of_tokens_flushes_every_audit_event_on_sqlite() {
     issue_tokens_then_sigterm_keeps_every_audit_event(Engine::Sqlite).await;

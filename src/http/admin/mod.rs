@@ -267,7 +267,13 @@ pub async fn audit_change(
     if name.starts_with("admin.client.") {
         ev.client_id = Some(subject.to_string());
     }
-    t.audit(ev).await;
+    // SPEC §7.3: an acknowledged change keeps its event through SIGKILL, so it is written
+    // before the answer instead of waiting in the queue (admin changes are rare). Should the
+    // database refuse it now, the queue takes it and retries.
+    if let Err(e) = t.store.insert_audit(std::slice::from_ref(&ev)).await {
+        tracing::warn!(error = %e, event = name, "admin change event queued: the database refused it");
+        t.audit(ev).await;
+    }
 }
 
 /// Adds the admin routes.
