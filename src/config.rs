@@ -66,6 +66,7 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc { key: "upstream.jwks_cache_ttl", kind: Kind::Int, default: "3600", doc: "Seconds an upstream provider's discovery document and JWKS are cached." },
     SettingDoc { key: "upstream.jwks_min_refresh", kind: Kind::Int, default: "10", doc: "At most one JWKS refetch per provider in this many seconds when a token names an unknown `kid`." },
     SettingDoc { key: "upstream.timeout", kind: Kind::Int, default: "5", doc: "Seconds an upstream discovery or JWKS request may take before the provider counts as unreachable (503)." },
+    SettingDoc { key: "upstream.allowed_networks", kind: Kind::List, default: "[]", doc: "CIDRs (TOML array or comma-separated string; comma-separated in the env) that upstream provider requests may reach although not public (loopback, private, link-local…), over `http` too; elsewhere only `https` to public addresses. Default: none." },
     SettingDoc { key: "limits.failed_auth_per_minute", kind: Kind::Int, default: "20", doc: "Failed authentications per minute per client+address, or per address, before 429." },
     SettingDoc { key: "login.code_ttl", kind: Kind::Int, default: "60", doc: "Lifetime of an authorization code, seconds (single use)." },
     SettingDoc { key: "login.session_ttl", kind: Kind::Int, default: "28800", doc: "Lifetime of a login-page session (cookie `tessera_session`), seconds." },
@@ -131,6 +132,28 @@ pub struct UpstreamSettings {
     pub jwks_min_refresh: i64,
     /// Request timeout, seconds.
     pub timeout: i64,
+    /// Non-public networks upstream requests may reach anyway (SPEC §7.1), CIDRs.
+    #[serde(default, deserialize_with = "list_or_commas")]
+    pub allowed_networks: Vec<String>,
+}
+
+/// A list given as a TOML array, or as one comma-separated string.
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        List(Vec<String>),
+        Commas(String),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::List(list) => list,
+        Either::Commas(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect(),
+    })
 }
 
 /// Signing key settings.
@@ -405,6 +428,8 @@ impl Settings {
             ));
         }
         crate::s2s::parse_proxies(&self.s2s.trusted_proxies).map_err(ConfigError::Invalid)?;
+        crate::outbound::parse_networks(&self.upstream.allowed_networks)
+            .map_err(ConfigError::Invalid)?;
         for (name, p) in &self.profiles {
             if p.ttl <= 0 {
                 return Err(ConfigError::Invalid(format!(
@@ -588,6 +613,36 @@ mod tests {
             |k: &str| (k == "TESSERA_S2S_TRUSTED_PROXIES").then(|| "10.0.0.0/8,nope".to_string());
         let err = Settings::load(None, &env).unwrap_err();
         assert!(err.to_string().contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn upstream_allowed_networks_come_as_an_array_a_string_or_the_env() {
+        assert!(Settings::defaults()
+            .unwrap()
+            .upstream
+            .allowed_networks
+            .is_empty());
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("t.toml");
+        std::fs::write(
+            &f,
+            "[upstream]\nallowed_networks = \"127.0.0.0/8, ::1/128\"\n",
+        )
+        .unwrap();
+        let s = Settings::load(Some(&f), &|_| None).unwrap();
+        assert_eq!(s.upstream.allowed_networks, ["127.0.0.0/8", "::1/128"]);
+        std::fs::write(&f, "[upstream]\nallowed_networks = [\"10.0.0.0/8\"]\n").unwrap();
+        let s = Settings::load(Some(&f), &|_| None).unwrap();
+        assert_eq!(s.upstream.allowed_networks, ["10.0.0.0/8"]);
+        let env = |k: &str| {
+            (k == "TESSERA_UPSTREAM_ALLOWED_NETWORKS").then(|| "127.0.0.0/8,fd00::/8".to_string())
+        };
+        let s = Settings::load(Some(&f), &env).unwrap();
+        assert_eq!(s.upstream.allowed_networks, ["127.0.0.0/8", "fd00::/8"]);
+        let bad =
+            |k: &str| (k == "TESSERA_UPSTREAM_ALLOWED_NETWORKS").then(|| "intranet".to_string());
+        let err = Settings::load(None, &bad).unwrap_err().to_string();
+        assert!(err.contains("intranet"), "{err}");
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //! - `oauth`: the protocol core (client authentication, scopes, grants, introspection,
 //!   upstream OpenID provider ID tokens, user tokens, the authorization request, userinfo).
 //! - `vault`: client secrets held in OpenBao/Vault KV v2.
+//! - `outbound`: the shared outbound HTTP client builder and the guard that keeps requests
+//!   to upstream providers off non-public addresses (SPEC §7.1).
 //! - `s2s`: registered services and how a calling service is authenticated (SPEC §4).
 //! - `compat`: the compatible token APIs (internal, partner, identity, tenant; SPEC §3) on
 //!   top of `oauth` and `s2s`.
@@ -39,6 +41,7 @@ pub mod http;
 pub mod keys;
 pub mod login;
 pub mod oauth;
+pub mod outbound;
 pub mod reasons;
 pub mod s2s;
 pub mod secret;

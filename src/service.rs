@@ -67,7 +67,13 @@ impl Tessera {
         let issuer = TokenIssuer::new(&settings.issuer, keys.clone(), clock.clone());
         let limiter = FailureLimiter::new(settings.limits.failed_auth_per_minute, clock.clone());
         let vault = crate::vault::Vault::new(&settings.vault, clock.clone());
-        let upstreams = crate::oauth::upstream::Providers::new(settings.upstream.timeout);
+        // Validated at load too; should a bad CIDR slip through, allow no non-public network.
+        let allowed = crate::outbound::parse_networks(&settings.upstream.allowed_networks)
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "no non-public network is open to upstream requests");
+                Vec::new()
+            });
+        let upstreams = crate::oauth::upstream::Providers::new(settings.upstream.timeout, allowed);
         let sts_http = s2s::aws_iam::http_client(settings.s2s.sts_timeout);
         // Settings are validated at load; should a bad CIDR slip through, trust nobody.
         let trusted_proxies =

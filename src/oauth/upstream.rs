@@ -4,17 +4,21 @@
 //! seconds, and the checks of OIDC Core §3.1.3.7: signature with an allowed asymmetric
 //! algorithm (never `none`, never HMAC; a key only verifies its own algorithm), `iss`, `aud`,
 //! `exp`/`nbf`/`iat` with at most 60 s leeway, and `email_verified` not false.
+//!
+//! Every request to a provider goes through [`Guarded`] (SPEC §7.1): `https` to public
+//! addresses only, unless the address lies in `upstream.allowed_networks`; checked on the
+//! address connected; no redirects.
 
 use crate::failure::Failure;
 use crate::keys::jws::{self, JwsError};
 use crate::keys::signer::{Alg, VerifyingKey};
+use crate::outbound::{refused_in, Guarded, Refused};
 use crate::reasons;
 use crate::service::Tessera;
 use crate::tenants::Upstream;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Clock leeway for `exp`, `nbf` and `iat` (SPEC §3.3: at most 60 s).
 pub const LEEWAY: i64 = 60;
@@ -54,6 +58,9 @@ enum FetchError {
     /// Connection, TLS, timeout, non-200.
     #[error("the provider is unreachable")]
     Unreachable,
+    /// The URL or its address is one upstream requests may not reach (SPEC §7.1).
+    #[error("the request was refused: {0}")]
+    Refused(Refused),
     /// The documents are not what OIDC Discovery / RFC 7517 describe.
     #[error("the provider's discovery document or JWKS is invalid")]
     Invalid,
@@ -61,8 +68,8 @@ enum FetchError {
 
 /// JWKS caches of every upstream provider this node has talked to, by issuer.
 pub struct Providers {
-    /// HTTP client with timeouts.
-    http: reqwest::Client,
+    /// HTTP clients with timeouts, kept off non-public addresses.
+    http: Guarded,
     /// One lock per issuer: a fetch holds it, so concurrent misses fetch once.
     by_issuer: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<ProviderState>>>>,
 }
@@ -73,25 +80,41 @@ impl std::fmt::Debug for Providers {
     }
 }
 
+/// A request the guard did not let go, logged.
+fn refused(url: &str, r: Refused) -> FetchError {
+    tracing::warn!(url, reason = %r, "upstream provider request refused");
+    FetchError::Refused(r)
+}
+
+/// A request that failed, logged; a refusal at connect time stays a refusal.
+fn send_failed(url: &str, e: &reqwest::Error) -> FetchError {
+    match refused_in(e) {
+        Some(r) => refused(url, r.clone()),
+        None => {
+            tracing::warn!(url, error = %e, "upstream provider request failed");
+            FetchError::Unreachable
+        }
+    }
+}
+
 /// 401 `UPSTREAM_TOKEN_INVALID`: one outward answer for every way the token is bad.
 pub fn invalid(detail: &str) -> Failure {
     Failure::new(reasons::UPSTREAM_TOKEN_INVALID, "invalid_grant", detail)
 }
 
 impl Providers {
-    /// An empty cache whose requests time out after `timeout` seconds.
-    pub fn new(timeout: i64) -> Providers {
-        let secs = Duration::from_secs(u64::try_from(timeout.max(1)).unwrap_or(5));
-        let http = reqwest::Client::builder()
-            .timeout(secs)
-            .connect_timeout(secs)
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .build()
-            .unwrap_or_default();
+    /// An empty cache whose requests time out after `timeout` seconds and reach only public
+    /// addresses and `allowed` (`upstream.allowed_networks`).
+    pub fn new(timeout: i64, allowed: Vec<ipnet::IpNet>) -> Providers {
         Providers {
-            http,
+            http: Guarded::new(timeout, allowed),
             by_issuer: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Checks an issuer about to be registered against the address rule (SPEC §7.1).
+    pub async fn check_issuer(&self, issuer: &str) -> Result<(), Refused> {
+        self.http.check_issuer(issuer).await
     }
 
     fn state(&self, issuer: &str) -> Arc<tokio::sync::Mutex<ProviderState>> {
@@ -105,14 +128,13 @@ impl Providers {
     async fn get_json(&self, url: &str) -> Result<Value, FetchError> {
         let mut resp = self
             .http
-            .get(url)
+            .request(reqwest::Method::GET, url)
+            .map_err(|r| refused(url, r))?
             .header("accept", "application/json")
             .send()
             .await
-            .map_err(|e| {
-                tracing::warn!(url, error = %e, "upstream provider request failed");
-                FetchError::Unreachable
-            })?;
+            .map_err(|e| send_failed(url, &e))?;
+        // Redirects are not followed (SPEC §7.1): a 3xx is an error like any other.
         if !resp.status().is_success() {
             tracing::warn!(
                 url,
@@ -169,16 +191,25 @@ impl Providers {
         token_endpoint: &str,
         form: &[(&str, &str)],
     ) -> Result<String, Failure> {
+        let unavailable =
+            |e: FetchError| Failure::unavailable(format!("the upstream token endpoint: {e}"));
         let resp = self
             .http
-            .post(token_endpoint)
+            .request(reqwest::Method::POST, token_endpoint)
+            .map_err(|r| unavailable(refused(token_endpoint, r)))?
             .header("accept", "application/json")
             .form(form)
             .send()
             .await
-            .map_err(|_| Failure::unavailable("the upstream token endpoint is unreachable"))?;
+            .map_err(|e| unavailable(send_failed(token_endpoint, &e)))?;
         if resp.status().is_server_error() {
             return Err(Failure::unavailable("the upstream token endpoint failed"));
+        }
+        // Redirects are not followed (SPEC §7.1).
+        if resp.status().is_redirection() {
+            return Err(Failure::unavailable(
+                "the upstream token endpoint redirected (not followed)",
+            ));
         }
         let ok = resp.status().is_success();
         let body: Value = resp

@@ -15,7 +15,6 @@ use crate::failure::Failure;
 use crate::http::body::Params;
 use crate::service::Tessera;
 use serde_json::Value;
-use std::time::Duration;
 
 /// The header that binds a proof to this deployment when `s2s.aws_iam_server_id` is set.
 pub const SERVER_ID_HEADER: &str = "x-tessera-aws-iam-server-id";
@@ -209,12 +208,11 @@ pub fn arns_to_match(arn: &str) -> Vec<String> {
 }
 
 /// The HTTP client that talks to STS (timeouts from `s2s.sts_timeout`).
+///
+/// Its endpoint is operator-configured (`s2s.sts_endpoint`), not tenant input, so it is not
+/// held to the upstream address guard (`outbound::Guarded`).
 pub fn http_client(timeout: i64) -> reqwest::Client {
-    let secs = Duration::from_secs(u64::try_from(timeout.max(1)).unwrap_or(5));
-    reqwest::Client::builder()
-        .timeout(secs)
-        .connect_timeout(secs)
-        .redirect(reqwest::redirect::Policy::none())
+    crate::outbound::builder(timeout)
         .build()
         .unwrap_or_default()
 }

@@ -111,6 +111,9 @@ pub fn test_settings(dir: &std::path::Path, database_url: &str) -> Settings {
     s.master_key_file = dir.join("master.key").display().to_string();
     s.admin_token_file = dir.join("admin-token").display().to_string();
     s.log = "warn".into();
+    // The in-process upstream OpenID providers (`idp`) listen on loopback; a test of the
+    // address guard itself clears this.
+    s.upstream.allowed_networks = vec!["127.0.0.0/8".into(), "::1/128".into()];
     s
 }
 
@@ -189,7 +192,15 @@ impl TestApp {
     /// A second node on the same database, master key and clock (several `serve` processes
     /// on one PostgreSQL database). It stops when the returned handle is dropped.
     pub async fn spawn_peer(&self) -> Peer {
-        let app = App::build(self.settings.clone(), Arc::new(self.clock.clone()))
+        self.spawn_peer_with(|_| {}).await
+    }
+
+    /// A peer node whose settings the test adjusts first (a node restarted with another
+    /// configuration).
+    pub async fn spawn_peer_with(&self, adjust: impl FnOnce(&mut Settings)) -> Peer {
+        let mut settings = self.settings.clone();
+        adjust(&mut settings);
+        let app = App::build(settings, Arc::new(self.clock.clone()))
             .await
             .unwrap();
         let addr = app.local_addr().unwrap();

@@ -3,7 +3,8 @@
 //! fetches, and signing ID tokens with real keys (`tessera::keys::signer::SigningKey`). For
 //! "sign in with" it also has an authorization endpoint that signs in whoever `login_as`
 //! names at once, and a token endpoint that checks PKCE S256 and answers an ID token with
-//! the request's nonce.
+//! the request's nonce. For the address guard (SPEC §7.1) it counts every request, can name
+//! other URLs in its discovery document, and has a `/moved` route that redirects elsewhere.
 
 use axum::extract::{Form, Query};
 use axum::response::Redirect;
@@ -44,6 +45,12 @@ struct State {
     redeemed: AtomicUsize,
     /// Leave `email_verified` out of the ID tokens of `/token`.
     no_email_verified: std::sync::atomic::AtomicBool,
+    /// Every request received.
+    requests: AtomicUsize,
+    /// Discovery fields replaced (`jwks_uri`, `token_endpoint`).
+    overrides: Mutex<HashMap<String, String>>,
+    /// Where `/moved` redirects.
+    moved_to: Mutex<String>,
 }
 
 fn authorize(state: &State, q: &HashMap<String, String>) -> Redirect {
@@ -122,25 +129,34 @@ pub fn key(kid: &str, alg: Alg) -> SigningKey {
 
 impl Idp {
     pub async fn start() -> Idp {
+        Idp::start_named("127.0.0.1").await
+    }
+
+    /// A provider on 127.0.0.1 whose issuer names it `host` (`localhost`).
+    pub async fn start_named(host: &str) -> Idp {
         let state = Arc::new(State::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let issuer = format!("http://{}", listener.local_addr().unwrap());
+        let port = listener.local_addr().unwrap().port();
+        let issuer = format!("http://{host}:{port}");
         *state.issuer.lock().unwrap() = issuer.clone();
         let s1 = state.clone();
         let s2 = state.clone();
         let s3 = state.clone();
         let s4 = state.clone();
+        let (s5, s6, s7) = (state.clone(), state.clone(), state.clone());
         let app = Router::new()
             .route(
                 "/.well-known/openid-configuration",
                 get(move || {
                     let iss = s1.issuer.lock().unwrap().clone();
-                    async move {
-                        axum::Json(json!({"issuer": iss, "jwks_uri": format!("{iss}/jwks"),
-                            "authorization_endpoint": format!("{iss}/authorize"),
-                            "token_endpoint": format!("{iss}/token"),
-                            "id_token_signing_alg_values_supported": ["RS256", "ES256"]}))
+                    let mut doc = json!({"issuer": iss, "jwks_uri": format!("{iss}/jwks"),
+                        "authorization_endpoint": format!("{iss}/authorize"),
+                        "token_endpoint": format!("{iss}/token"),
+                        "id_token_signing_alg_values_supported": ["RS256", "ES256"]});
+                    for (k, v) in s1.overrides.lock().unwrap().iter() {
+                        doc[k] = json!(v);
                     }
+                    async move { axum::Json(doc) }
                 }),
             )
             .route(
@@ -164,7 +180,24 @@ impl Idp {
                     let r = token(&s4, &f);
                     async move { r }
                 }),
-            );
+            )
+            .route(
+                "/moved",
+                get(move || {
+                    let to = s5.moved_to.lock().unwrap().clone();
+                    async move { Redirect::temporary(&to) }
+                })
+                .post(move || {
+                    let to = s6.moved_to.lock().unwrap().clone();
+                    async move { Redirect::temporary(&to) }
+                }),
+            )
+            .layer(axum::middleware::from_fn(
+                move |req: axum::extract::Request, next: axum::middleware::Next| {
+                    s7.requests.fetch_add(1, Ordering::SeqCst);
+                    next.run(req)
+                },
+            ));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -203,6 +236,25 @@ impl Idp {
     /// Codes redeemed at the token endpoint.
     pub fn redeemed(&self) -> usize {
         self.state.redeemed.load(Ordering::SeqCst)
+    }
+
+    /// Requests of any kind received.
+    pub fn requests(&self) -> usize {
+        self.state.requests.load(Ordering::SeqCst)
+    }
+
+    /// The discovery document names `url` as its `field` from now on.
+    pub fn name_in_discovery(&self, field: &str, url: &str) {
+        self.state
+            .overrides
+            .lock()
+            .unwrap()
+            .insert(field.to_string(), url.to_string());
+    }
+
+    /// `{issuer}/moved` redirects (307) to `url` from now on.
+    pub fn move_to(&self, url: &str) {
+        *self.state.moved_to.lock().unwrap() = url.to_string();
     }
 
     pub fn jwks_fetches(&self) -> usize {

@@ -43,6 +43,8 @@ mod tenant_api;
 mod token_endpoint;
 /// Upstream ID tokens: oidcToken, token exchange, key rotation, refused tokens.
 mod upstream;
+/// Upstream requests kept off non-public addresses (SPEC §7.1).
+mod upstream_guard;
 /// "Sign in with" an upstream provider on the login page.
 mod upstream_login;
 /// Tenant users, roles and upstream providers through the admin API.

@@ -323,13 +323,24 @@ pub async fn create_upstream(
         let client_id = f.string("client_id", true);
         let name = f.string("name", false);
         let id = f.string("id", false);
-        if issuer.as_deref().is_some_and(|i| {
-            !(i.starts_with("https://") || i.starts_with("http://")) || i.ends_with('/')
-        }) {
-            f.error(
-                "issuer",
-                "issuer must be an http(s) URL without a trailing slash",
-            );
+        match issuer.as_deref() {
+            Some(i)
+                if !(i.starts_with("https://") || i.starts_with("http://")) || i.ends_with('/') =>
+            {
+                f.error(
+                    "issuer",
+                    "issuer must be an http(s) URL without a trailing slash",
+                );
+            }
+            // SPEC §7.1: an issuer Tessera may not fetch from (not https to a public
+            // address, and not in upstream.allowed_networks) is refused before anything is
+            // stored.
+            Some(i) => {
+                if let Err(refused) = t.upstreams.check_issuer(i).await {
+                    f.error("issuer", format!("issuer refused: {refused}"));
+                }
+            }
+            None => {}
         }
         if id.as_deref().is_some_and(|i| !valid_id(i)) {
             f.error("id", "id must be 1-128 characters of A-Z a-z 0-9 . _ - : @");
