@@ -10,7 +10,7 @@ use crate::oauth::user_token::{self, Kind, Origin};
 use crate::reasons;
 use crate::secret::Secret;
 use crate::service::Tessera;
-use crate::tenants::{Client, Status, DEFAULT_TENANT};
+use crate::tenants::{AuthMethod, Client, Status, DEFAULT_TENANT};
 use crate::tokens::IssuedToken;
 use serde_json::Value;
 use std::sync::Arc;
@@ -95,6 +95,19 @@ async fn bearer_client(
         .map(|c| (c, claims)))
 }
 
+/// SPEC §7.1: a public client proves nothing about itself, so a token it holds (say, a user's
+/// from the login flow) never authorizes minting tokens (as token exchange refuses it).
+fn confidential(client: &Client) -> Result<(), Failure> {
+    if client.auth_method != AuthMethod::None {
+        return Ok(());
+    }
+    Err(Failure::new(
+        reasons::CLIENT_NOT_ALLOWED_GRANT,
+        "unauthorized_client",
+        "a public client cannot exchange or mint tokens",
+    ))
+}
+
 /// Step "caller authorized" of generateToken (401 unless): `secret_id` is the client's secret
 /// (hashed or in Vault; Vault unreachable is 503), or, without it, HTTP Basic credentials of
 /// that client or a bearer token of this issuer with scope `tessera:generate` for the tenant.
@@ -127,7 +140,8 @@ async fn authorize_caller(
             f
         }
         (None, None, Some(token)) => match bearer_client(t, token).await? {
-            Some((_, claims)) => {
+            Some((bearer, claims)) => {
+                confidential(&bearer)?;
                 let scoped = claims
                     .get("scope")
                     .and_then(Value::as_str)
@@ -250,6 +264,7 @@ async fn oidc_inner(
         Some(client.tenant_id.clone()),
         Some(client.client_id.clone()),
     );
+    confidential(&client)?;
     user_token::active_tenant(t, &client.tenant_id).await?;
     if call.kind == Kind::Admin {
         user_token::check_admin_client(&client)?;

@@ -338,7 +338,7 @@ async fn verify_assertion(t: &Tessera, c: &Client, assertion: &str) -> Result<bo
         return Ok(false);
     };
     const LEEWAY: i64 = 60;
-    if exp + LEEWAY < now {
+    if exp.saturating_add(LEEWAY) < now {
         return Ok(false);
     }
     if v.claims
@@ -351,7 +351,7 @@ async fn verify_assertion(t: &Tessera, c: &Client, assertion: &str) -> Result<bo
     // SPEC §7.1: an assertion is a one-shot credential; one usable for longer than
     // MAX_ASSERTION_LIFE is a stolen key's gift, so it is refused.
     let iat = v.claims.get("iat").and_then(|x| x.as_i64()).unwrap_or(now);
-    if exp - iat.min(now) > MAX_ASSERTION_LIFE {
+    if exp.saturating_sub(iat.min(now)) > MAX_ASSERTION_LIFE {
         return Ok(false);
     }
     let Some(jti) = claim("jti") else {
@@ -360,7 +360,7 @@ async fn verify_assertion(t: &Tessera, c: &Client, assertion: &str) -> Result<bo
     // Remember the jti at least until the assertion could no longer be accepted.
     let fresh = t
         .store
-        .record_assertion_jti(&c.client_id, jti, exp + LEEWAY)
+        .record_assertion_jti(&c.client_id, jti, exp.saturating_add(LEEWAY))
         .await?;
     Ok(fresh)
 }

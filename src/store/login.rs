@@ -327,7 +327,7 @@ impl Store {
 
     /// Ends everything a user's past sign-ins left (SPEC §7.1, on disabling the user or
     /// changing its password): every token family is revoked with its unexpired access
-    /// tokens, and every login session is deleted. One transaction.
+    /// tokens, and every login session and authorization code is deleted. One transaction.
     pub async fn end_user_logins(
         &self,
         tenant_id: &str,
@@ -356,6 +356,12 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM login_sessions WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        // Codes not yet redeemed would start new families after the change.
+        sqlx::query("DELETE FROM auth_codes WHERE tenant_id = $1 AND user_id = $2")
             .bind(tenant_id)
             .bind(user_id)
             .execute(&mut *tx)

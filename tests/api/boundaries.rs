@@ -250,21 +250,29 @@ async fn a_demoted_user_loses_admin_rights_on_its_tokens_and_their_refreshes(app
             .status(),
         401
     );
-    // Asking for it explicitly is invalid_scope.
-    let (status, e) = token(
-        &app,
-        &[
-            ("grant_type", "refresh_token"),
-            ("client_id", "console"),
-            (
-                "refresh_token",
-                refreshed["refresh_token"].as_str().unwrap(),
-            ),
-            ("scope", "tessera:admin"),
-        ],
-    )
-    .await;
+    // Asking for it by name does not bring it back and costs nothing: the refresh token
+    // still works afterwards (a narrowed or refused refresh is no reuse).
+    let rt = refreshed["refresh_token"].as_str().unwrap();
+    let ask = |rt: String, scope: &'static str| {
+        let app = &app;
+        async move {
+            token(
+                app,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("client_id", "console"),
+                    ("refresh_token", rt.as_str()),
+                    ("scope", scope),
+                ],
+            )
+            .await
+        }
+    };
+    let (status, e) = ask(rt.to_string(), "never-granted").await;
     assert_eq!((status, e["error"].as_str()), (400, Some("invalid_scope")));
+    let (status, e) = ask(rt.to_string(), "openid tessera:admin").await;
+    assert_eq!(status, 200, "{e}");
+    assert_eq!(e["scope"], "openid");
 }
 
 async fn disabling_a_user_or_setting_its_password_ends_its_tokens_and_sessions(app: TestApp) {
@@ -294,6 +302,8 @@ async fn disabling_a_user_or_setting_its_password_ends_its_tokens_and_sessions(a
         assert_eq!(status, 200, "{v}");
         let access = v["access_token"].as_str().unwrap();
         assert_eq!(introspect(&app, &root, access).await["active"], true);
+        // A code issued before the change and kept for later.
+        let pending = silent_code(&app, &mut b, "web", &pk).await;
         let r = app
             .admin(
                 Method::PATCH,
@@ -302,6 +312,12 @@ async fn disabling_a_user_or_setting_its_password_ends_its_tokens_and_sessions(a
             )
             .await;
         assert_eq!(r.status(), 200);
+        let (status, e) = exchange(&app, "web", &pending, &verifier).await;
+        assert_eq!(
+            (status, e["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{change}"
+        );
         assert_eq!(
             introspect(&app, &root, access).await["active"],
             false,
@@ -458,6 +474,82 @@ async fn a_tenant_admin_may_point_clients_only_at_its_own_vault_paths(app: TestA
         )
         .await;
     assert_eq!(r.status(), 201);
+    // The mount is one segment: a `/` would move the read into another tenant's tree.
+    for mount in ["secret/data/tessera/tenants/beta", "..", "a b"] {
+        let r = bearer(
+            &app,
+            Method::POST,
+            "/admin/v1/tenants/acme/clients",
+            &token,
+            Some(json!({"client_id": "m", "name": "v", "grant_types": ["client_credentials"], "scopes": [],
+                   "secret": {"vault": {"mount": mount, "path": "tessera/tenants/acme/x", "field": "value"}}})),
+        )
+        .await;
+        let v = problem(r, 400).await;
+        assert_eq!(pointers(&v), ["/secret/vault/mount"], "{mount}");
+    }
+}
+
+async fn a_client_may_not_take_the_audience_of_service_tokens(app: TestApp) {
+    let (_, token) = tenant_admin(&app, "acme").await;
+    let r = bearer(
+        &app,
+        Method::POST,
+        "/admin/v1/tenants/acme/clients",
+        &token,
+        Some(
+            json!({"client_id": "orders", "name": "x", "grant_types": ["client_credentials"],
+                    "scopes": [], "audiences": ["pouch-services"]}),
+        ),
+    )
+    .await;
+    assert_eq!(pointers(&problem(r, 400).await), ["/audiences"]);
+}
+
+async fn a_public_clients_token_mints_nothing_on_the_tenant_api(app: TestApp) {
+    app.create_tenant("acme").await;
+    let r = app
+        .admin_post(
+            "/admin/v1/tenants/acme/projects",
+            json!({"id": "p1", "name": "p1"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    create_user(
+        &app,
+        "acme",
+        "ann@acme.example",
+        json!({"roles": ["admin"], "scopes": ["tessera:generate"]}),
+    )
+    .await;
+    login_client(
+        &app,
+        "acme",
+        "spa",
+        json!({"admin_tokens": true, "project_id": "p1", "scopes": ["openid", "tessera:generate"]}),
+    )
+    .await;
+    let v = tokens_for(&app, "spa", "ann@acme.example", "openid tessera:generate").await;
+    let user_token = v["access_token"].as_str().unwrap();
+    for (path, body) in [
+        ("/auth/user/oidcToken", json!({"oidc_token": "a.b.c"})),
+        ("/auth/admin/oidcToken", json!({"oidc_token": "a.b.c"})),
+        (
+            "/auth/user/generateToken",
+            json!({"tenant_id": "acme", "project_id": "p1", "client_id": "spa",
+                   "email_id": "ann@acme.example"}),
+        ),
+    ] {
+        let r = app
+            .http
+            .post(app.url(path))
+            .bearer_auth(user_token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(problem(r, 400).await["karmoCode"], "40000203", "{path}");
+    }
 }
 
 async fn jwks_count(app: &TestApp) -> Vec<(String, String)> {
@@ -618,6 +710,8 @@ async fn a_client_assertion_valid_for_more_than_five_minutes_is_refused(app: Tes
     let ten_years = 10 * 365 * 86400;
     for (jti, iat, exp) in [
         ("a", Some(T0), T0 + ten_years),
+        ("o", Some(i64::MIN), T0 + ten_years),
+        ("p", Some(T0), i64::MAX),
         ("b", None, T0 + 301),
         ("c", Some(T0 - 10), T0 + 300),
     ] {
@@ -795,6 +889,8 @@ both_engines!(
     authorize_answers_unknown_disabled_and_codeless_clients_alike,
     a_public_client_may_not_exchange_tokens,
     a_client_assertion_valid_for_more_than_five_minutes_is_refused,
+    a_client_may_not_take_the_audience_of_service_tokens,
+    a_public_clients_token_mints_nothing_on_the_tenant_api,
     rp_initiated_logout_with_an_id_token_hint_ends_the_session_and_returns,
     logout_without_a_hint_needs_the_users_confirmation_through_a_csrf_protected_form,
 );

@@ -138,6 +138,17 @@ async fn apply(
         c.default_scopes = d;
     }
     if let Some(a) = f.strings("audiences", false) {
+        // The service profile's audience is the services' own: a client naming it would
+        // mint tokens a service's peers take for a service's (SPEC §7.1).
+        let reserved = t
+            .profile(SERVICE_PROFILE)
+            .and_then(|p| p.audience.as_deref());
+        if let Some(bad) = a.iter().find(|x| Some(x.as_str()) == reserved) {
+            f.error(
+                "audiences",
+                format!("{bad} is the audience of service tokens, reserved for services"),
+            );
+        }
         c.audiences = a;
     }
     if f.has("token_ttl") {
@@ -236,6 +247,12 @@ async fn apply(
             .cloned()
             .map(serde_json::from_value::<VaultRef>);
         match v {
+            Some(Ok(v)) if !v.mount.is_empty() && !valid_mount(&v.mount) => {
+                f.error(
+                    "secret/vault/mount",
+                    "mount must be one path segment of A-Z a-z 0-9 . _ -",
+                );
+            }
             Some(Ok(v)) if !v.mount.is_empty() && !v.path.is_empty() && !v.field.is_empty() => {
                 vault_given = true;
                 if global
@@ -292,6 +309,16 @@ async fn apply(
         );
     }
     Ok(imported)
+}
+
+/// A KV mount name: one segment (a `/` would move the read into another mount's tree).
+fn valid_mount(mount: &str) -> bool {
+    !mount.is_empty()
+        && mount != "."
+        && mount != ".."
+        && mount
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 /// SPEC §7.1: whether a Vault `path` lies under `{prefix}{tenant}/`, with no empty, `.` or
