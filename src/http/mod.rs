@@ -63,10 +63,31 @@ async fn not_found(req: Request) -> Response {
     )
 }
 
+/// True when a segment of `path` (a tenant, project, client, user or service id in the admin
+/// API) is, percent-decoded, longer than an identifier may be (SPEC §7.2).
+fn path_segment_too_long(path: &str) -> bool {
+    path.len() > crate::failure::MAX_IDENTIFIER
+        && path.split('/').any(|seg| {
+            seg.len() > crate::failure::MAX_IDENTIFIER
+                && crate::failure::identifier_too_long(&String::from_utf8_lossy(
+                    &body::percent_decode(seg.as_bytes()),
+                ))
+        })
+}
+
 /// Reads every request body up front (64 KiB at most, 413 in the route's dialect), so a
 /// handler that answers without reading the body (a 401, a GET) never leaves the client
-/// writing into a closed connection.
+/// writing into a closed connection. An over-long identifier in the path is refused here,
+/// before any handler looks it up.
 async fn buffer_body(req: Request, next: Next) -> Response {
+    if path_segment_too_long(req.uri().path()) {
+        let path = req.uri().path();
+        let f = Failure::malformed(format!(
+            "a path segment is longer than {} characters",
+            crate::failure::MAX_IDENTIFIER
+        ));
+        return render(&f, dialect_of(path), path);
+    }
     let (parts, body) = req.into_parts();
     match body::read_limited(&parts.headers, body).await {
         Ok(bytes) => {

@@ -74,6 +74,11 @@ pub fn verify(token: &str, keys: &[VerifyingKey]) -> Result<Verified, JwsError> 
     let signing_input_len = h.len() + 1 + p.len();
     let signing_input = token.get(..signing_input_len).ok_or(JwsError::Malformed)?;
     let kid = header.get("kid").and_then(Value::as_str);
+    // An over-long `kid` names no key of ours or of any provider: refused as malformed, so
+    // it never triggers a JWKS refetch or reaches a cache (SPEC §7.2).
+    if kid.is_some_and(crate::failure::identifier_too_long) {
+        return Err(JwsError::Malformed);
+    }
     let candidates: Vec<&VerifyingKey> = keys
         .iter()
         .filter(|k| k.alg == alg)

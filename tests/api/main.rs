@@ -17,6 +17,8 @@ mod compat;
 mod docs;
 /// A real upstream OpenID provider inside the test process.
 mod idp;
+/// Input caps: over-long identifiers, too many parameters, JSON members of the wrong type.
+mod input_caps;
 /// Introspection and revocation.
 mod introspection;
 /// Signing keys, JWKS and rotation.
