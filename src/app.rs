@@ -157,6 +157,44 @@ pub struct App {
     listener: TcpListener,
     /// The core shared by handlers.
     tessera: Arc<Tessera>,
+    /// Connection limits (`server.*`, with `max_connections` fitted to the open-file limit).
+    limits: crate::http::serve::Limits,
+}
+
+/// Seconds from a setting (validated positive or zero) as a duration.
+fn seconds(n: i64) -> std::time::Duration {
+    std::time::Duration::from_secs(u64::try_from(n).unwrap_or(0))
+}
+
+/// The connection limits of `settings`, after raising the open-file limit (SPEC §7.3
+/// "Descriptors": a flood of connections must never leave the server without a descriptor
+/// for the database or a new client).
+fn connection_limits(settings: &Settings) -> crate::http::serve::Limits {
+    use crate::http::serve;
+    let nofile = serve::raise_open_file_limit();
+    let configured = u64::try_from(settings.server.max_connections).unwrap_or(1);
+    let max_connections = serve::effective_max_connections(configured, nofile);
+    if u64::from(max_connections) < configured {
+        tracing::warn!(
+            configured,
+            effective = max_connections,
+            open_file_limit = nofile,
+            "server.max_connections lowered to stay below the open-file limit"
+        );
+    } else {
+        tracing::info!(
+            max_connections,
+            open_file_limit = nofile,
+            "connection limit"
+        );
+    }
+    serve::Limits {
+        header_timeout: seconds(settings.server.header_timeout),
+        request_timeout: seconds(settings.server.request_timeout),
+        idle_timeout: seconds(settings.server.idle_timeout),
+        max_connections,
+        shutdown_grace: seconds(settings.server.shutdown_grace),
+    }
 }
 
 impl App {
@@ -192,10 +230,15 @@ impl App {
             .await
             .map_err(io(format!("cannot listen on {}", settings.listen)))?;
         crate::http::ops::prometheus();
+        let limits = connection_limits(&settings);
         let tessera = Arc::new(Tessera::new(
             settings, store, keys, clock, master, audit, admin_hash,
         ));
-        Ok(App { listener, tessera })
+        Ok(App {
+            listener,
+            tessera,
+            limits,
+        })
     }
 
     /// Builds with the wall clock.
@@ -213,7 +256,8 @@ impl App {
         self.tessera.clone()
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests and flushes audit.
+    /// Serves until `shutdown` resolves, then drains in-flight requests (at most
+    /// `server.shutdown_grace`, then what is left is closed) and flushes audit.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -222,18 +266,12 @@ impl App {
         let upkeep = tokio::spawn(upkeep(t.clone()));
         let follow = tokio::spawn(follow_changes(t.clone()));
         let router = crate::http::router(t.clone());
-        let result = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(io("server failed"));
+        crate::http::serve::serve(self.listener, router, self.limits, shutdown).await;
         upkeep.abort();
         follow.abort();
         t.audit.flush().await;
         tracing::info!("stopped; audit events flushed");
-        result
+        Ok(())
     }
 }
 

@@ -47,6 +47,11 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc { key: "master_key_file", kind: Kind::Str, default: "", doc: "Master key file (0600). Default: `tessera.master.key` beside the SQLite database, else the working directory." },
     SettingDoc { key: "migrate_on_start", kind: Kind::Bool, default: "true", doc: "Apply schema migrations when `serve` starts." },
     SettingDoc { key: "log", kind: Kind::Str, default: "info", doc: "Log filter (tracing `EnvFilter` syntax)." },
+    SettingDoc { key: "server.header_timeout", kind: Kind::Int, default: "10", doc: "Seconds a client has to send a request's head (request line and headers), from the connection's start or the first byte of a request on a kept-alive connection; then the connection is closed." },
+    SettingDoc { key: "server.request_timeout", kind: Kind::Int, default: "30", doc: "Seconds a request may take once its head is read (body included) before it is answered 408 in the route's dialect and the connection closed." },
+    SettingDoc { key: "server.idle_timeout", kind: Kind::Int, default: "60", doc: "Seconds a kept-alive connection may stay idle between requests before it is closed." },
+    SettingDoc { key: "server.max_connections", kind: Kind::Int, default: "10000", doc: "Most connections open at once; more wait to be accepted. Lowered at start to stay below the open-file limit (the soft limit is raised to the hard one) with room for the database pool and files." },
+    SettingDoc { key: "server.shutdown_grace", kind: Kind::Int, default: "30", doc: "Seconds SIGTERM waits for in-flight requests before closing the connections left; then the audit queue is flushed and the process exits 0." },
     SettingDoc { key: "keys.alg", kind: Kind::Str, default: "RS256", doc: "Default signing algorithm: RS256, PS256, ES256 or EdDSA." },
     SettingDoc { key: "keys.rotate_every", kind: Kind::Int, default: "0", doc: "Rotate signing keys automatically every N seconds (0 = only by hand)." },
     SettingDoc { key: "keys.jwks_max_age", kind: Kind::Int, default: "300", doc: "`Cache-Control: max-age` of the JWKS, seconds." },
@@ -127,6 +132,21 @@ pub struct UpstreamSettings {
     pub jwks_min_refresh: i64,
     /// Request timeout, seconds.
     pub timeout: i64,
+}
+
+/// Connection limits (SPEC §7.2), all in seconds but `max_connections`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    /// Time to send a request head.
+    pub header_timeout: i64,
+    /// Time for a whole request once its head is read.
+    pub request_timeout: i64,
+    /// Idle time between kept-alive requests.
+    pub idle_timeout: i64,
+    /// Most connections open at once.
+    pub max_connections: i64,
+    /// Drain time on SIGTERM.
+    pub shutdown_grace: i64,
 }
 
 /// Signing key settings.
@@ -239,6 +259,8 @@ pub struct Settings {
     pub migrate_on_start: bool,
     /// Log filter.
     pub log: String,
+    /// Connections.
+    pub server: ServerSettings,
     /// Keys.
     pub keys: KeySettings,
     /// Tokens.
@@ -401,6 +423,22 @@ impl Settings {
             ));
         }
         crate::s2s::parse_proxies(&self.s2s.trusted_proxies).map_err(ConfigError::Invalid)?;
+        let server = [
+            ("server.header_timeout", self.server.header_timeout),
+            ("server.request_timeout", self.server.request_timeout),
+            ("server.idle_timeout", self.server.idle_timeout),
+            ("server.max_connections", self.server.max_connections),
+        ];
+        for (key, value) in server {
+            if value <= 0 {
+                return Err(ConfigError::Invalid(format!("{key} must be positive")));
+            }
+        }
+        if self.server.shutdown_grace < 0 {
+            return Err(ConfigError::Invalid(
+                "server.shutdown_grace must not be negative".into(),
+            ));
+        }
         for (name, p) in &self.profiles {
             if p.ttl <= 0 {
                 return Err(ConfigError::Invalid(format!(
@@ -539,6 +577,11 @@ mod tests {
         assert_eq!(s.database_url, "sqlite://tessera.db");
         assert_eq!(s.vault.cache_ttl, 30);
         assert_eq!(s.limits.failed_auth_per_minute, 20);
+        assert_eq!(s.server.header_timeout, 10);
+        assert_eq!(s.server.request_timeout, 30);
+        assert_eq!(s.server.idle_timeout, 60);
+        assert_eq!(s.server.max_connections, 10_000);
+        assert_eq!(s.server.shutdown_grace, 30);
         assert_eq!(s.profiles["partner"].ttl, 3600);
         assert_eq!(s.data_dir(), PathBuf::from("."));
     }

@@ -164,6 +164,15 @@ impl Failure {
         )
     }
 
+    /// 408: the request was not complete within `server.request_timeout`.
+    pub fn request_timeout() -> Failure {
+        Failure::new(
+            reasons::REQUEST_TIMEOUT,
+            "invalid_request",
+            "the request took too long to arrive",
+        )
+    }
+
     /// 405.
     pub fn method_not_allowed() -> Failure {
         Failure::new(

@@ -9,6 +9,7 @@ pub mod login;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;
+pub mod serve;
 pub mod tenant_api;
 
 use crate::failure::Failure;

@@ -13,6 +13,8 @@ mod binary;
 mod cluster;
 /// The compatible token APIs: internal, partner and identity (SPEC §3).
 mod compat;
+/// Connection limits: slow heads, idle connections, slow bodies, too many connections.
+mod connections;
 /// README tables generated from the code.
 mod docs;
 /// A real upstream OpenID provider inside the test process.
