@@ -56,7 +56,8 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     }
     let mut f = opts.open(path)?;
     f.write_all(content.as_bytes())?;
-    f.write_all(b"\n")
+    f.write_all(b"\n")?;
+    f.sync_all()
 }
 
 /// The master key: configured, read from OpenBao/Vault, read from its file, or generated into
@@ -136,18 +137,43 @@ async fn admin_token_hash(
     }
     let token = random_token(32).map_err(|e| StartError::Config(e.to_string()))?;
     let hash = master.hash_secret(token.as_bytes());
-    if store.meta_insert_if_absent(KEY, &hash).await? {
-        let path = settings.admin_token_path();
-        write_private(&path, &token).map_err(io(format!(
-            "cannot write admin token file {}",
-            path.display()
-        )))?;
-        tracing::warn!(path = %path.display(), "generated the bootstrap admin token and wrote it to this file (0600); use it as TESSERA_ADMIN_TOKEN");
-        Ok(Some(hash))
-    } else {
+    // The token is on disk before its hash is stored: a file that cannot be written stops
+    // the start with nothing stored, and the next start generates a token again. It goes to
+    // a file of this process first and takes its final name only if this node's hash won.
+    let path = settings.admin_token_path();
+    let pending = pending_path(&path);
+    write_private(&pending, &token).map_err(io(format!(
+        "cannot write admin token file {}",
+        pending.display()
+    )))?;
+    let won = match store.meta_insert_if_absent(KEY, &hash).await {
+        Ok(won) => won,
+        Err(e) => {
+            let _ = std::fs::remove_file(&pending);
+            return Err(e.into());
+        }
+    };
+    if !won {
         // Another node won the race; use its hash.
-        Ok(store.meta_get(KEY).await?)
+        let _ = std::fs::remove_file(&pending);
+        return Ok(store.meta_get(KEY).await?);
     }
+    match std::fs::rename(&pending, &path) {
+        Ok(()) => {
+            tracing::warn!(path = %path.display(), "generated the bootstrap admin token and wrote it to this file (0600); use it as TESSERA_ADMIN_TOKEN");
+        }
+        Err(e) => {
+            tracing::error!(path = %pending.display(), error = %e, "generated the bootstrap admin token but could not rename its file: the token is in this file (0600)");
+        }
+    }
+    Ok(Some(hash))
+}
+
+/// Where a generated token is written before it takes `path`'s name (unique per process).
+fn pending_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.pending", std::process::id()));
+    path.with_file_name(name)
 }
 
 /// A server bound to its listener, ready to run.

@@ -9,6 +9,8 @@ mod admin;
 mod bad_input;
 /// The real `tessera` binary: start-up defaults, SIGTERM, migrate, CLI.
 mod binary;
+/// The real binary under hostile conditions: SIGTERM with a slow client, private files.
+mod binary_faults;
 /// Two real nodes on one PostgreSQL database: cross-node cache invalidation.
 mod cluster;
 /// The compatible token APIs: internal, partner and identity (SPEC §3).
