@@ -39,6 +39,8 @@ mod nodes;
 mod openbao;
 /// Health, readiness, metrics, OpenAPI, discovery.
 mod operations;
+/// Behind proxies: forwarded client addresses, repeated identity headers.
+mod proxies;
 /// Registered services: admin API, secret and trusted-gateway bindings (SPEC §4).
 mod services;
 /// The tenant token API: generateToken checks, claims and caller authorization.

@@ -5,18 +5,18 @@ use super::{audit_change, json, json_body, respond, tenant_caller, Fields};
 use crate::clock::rfc3339;
 use crate::crypto::{argon2_hash, estimated_entropy_bits, random_token};
 use crate::failure::Failure;
+use crate::http::Remote;
 use crate::http::Shared;
 use crate::keys::signer::{Alg, VerifyingKey};
 use crate::reasons;
 use crate::service::Tessera;
 use crate::tenants::{valid_id, AuthMethod, Client, ClientSecrets, SecretHash, Status, VaultRef};
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use serde_json::{json, Value};
-use std::net::SocketAddr;
 
 /// Grants a client may be registered for.
 const KNOWN_GRANTS: &[&str] = &[
@@ -276,7 +276,7 @@ async fn existing_client(t: &Tessera, tenant: &str, id: &str) -> Result<Client, 
 /// `POST /admin/v1/tenants/{t}/clients`.
 pub async fn create(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path(tenant): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -360,7 +360,7 @@ pub async fn create(
 /// `GET /admin/v1/tenants/{t}/clients`.
 pub async fn list(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path(tenant): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -384,7 +384,7 @@ pub async fn list(
 /// `GET /admin/v1/tenants/{t}/clients/{id}`.
 pub async fn get(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path((tenant, id)): Path<(String, String)>,
     uri: Uri,
     headers: HeaderMap,
@@ -404,7 +404,7 @@ pub async fn get(
 /// `PATCH /admin/v1/tenants/{t}/clients/{id}`: any create field but `client_id`.
 pub async fn patch(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path((tenant, id)): Path<(String, String)>,
     uri: Uri,
     headers: HeaderMap,
@@ -447,7 +447,7 @@ pub async fn patch(
 /// `DELETE /admin/v1/tenants/{t}/clients/{id}`.
 pub async fn delete(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path((tenant, id)): Path<(String, String)>,
     uri: Uri,
     headers: HeaderMap,
@@ -482,7 +482,7 @@ pub(super) fn grace_seconds(f: &mut Fields) -> i64 {
 /// `POST /admin/v1/tenants/{t}/clients/{id}/secret/rotate` with `{"grace_seconds"?}`.
 pub async fn rotate_secret(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path((tenant, id)): Path<(String, String)>,
     uri: Uri,
     headers: HeaderMap,
