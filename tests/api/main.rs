@@ -39,6 +39,8 @@ mod nodes;
 mod openbao;
 /// Health, readiness, metrics, OpenAPI, discovery.
 mod operations;
+/// Property tests: no parser of outside bytes panics, and what they accept keeps the caps.
+mod parsers;
 /// Behind proxies: forwarded client addresses, repeated identity headers.
 mod proxies;
 /// Registered services: admin API, secret and trusted-gateway bindings (SPEC §4).
