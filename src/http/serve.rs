@@ -316,8 +316,10 @@ async fn connection(
             Ok::<_, std::convert::Infallible>(response)
         }
     });
+    // hyper's own head timer is off: the watchdog above times heads and idle waits apart.
     let conn = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
+        .header_read_timeout(None)
         .serve_connection(io, service);
     tokio::pin!(conn);
     let mut draining = false;
