@@ -143,6 +143,23 @@ mod tests {
     }
 
     #[test]
+    fn a_kid_over_255_characters_is_malformed_not_an_unknown_key() {
+        let (k, _) = SigningKey::generate("a".into(), Alg::EdDSA).unwrap();
+        let vk = VerifyingKey::from_jwk(k.public_jwk()).unwrap();
+        let kid = "k".repeat(256);
+        let h = b64url(format!(r#"{{"alg":"EdDSA","kid":"{kid}"}}"#).as_bytes());
+        let t = format!("{h}.{}.c2ln", b64url(b"{}"));
+        assert_eq!(
+            verify(&t, std::slice::from_ref(&vk)).unwrap_err(),
+            JwsError::Malformed,
+            "no JWKS refetch for it"
+        );
+        let h = b64url(format!(r#"{{"alg":"EdDSA","kid":"{}"}}"#, &kid[1..]).as_bytes());
+        let t = format!("{h}.{}.c2ln", b64url(b"{}"));
+        assert_eq!(verify(&t, &[vk]).unwrap_err(), JwsError::UnknownKey);
+    }
+
+    #[test]
     fn garbage_is_malformed_not_a_panic() {
         for t in ["", ".", "a.b.c", "....", "\u{0}", "eyJ.eyJ.x"] {
             assert!(verify(t, &[]).is_err());
