@@ -56,7 +56,8 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     }
     let mut f = opts.open(path)?;
     f.write_all(content.as_bytes())?;
-    f.write_all(b"\n")
+    f.write_all(b"\n")?;
+    f.sync_all()
 }
 
 /// The master key: configured, read from OpenBao/Vault, read from its file, or generated into
@@ -136,18 +137,43 @@ async fn admin_token_hash(
     }
     let token = random_token(32).map_err(|e| StartError::Config(e.to_string()))?;
     let hash = master.hash_secret(token.as_bytes());
-    if store.meta_insert_if_absent(KEY, &hash).await? {
-        let path = settings.admin_token_path();
-        write_private(&path, &token).map_err(io(format!(
-            "cannot write admin token file {}",
-            path.display()
-        )))?;
-        tracing::warn!(path = %path.display(), "generated the bootstrap admin token and wrote it to this file (0600); use it as TESSERA_ADMIN_TOKEN");
-        Ok(Some(hash))
-    } else {
+    // The token is on disk before its hash is stored: a file that cannot be written stops
+    // the start with nothing stored, and the next start generates a token again. It goes to
+    // a file of this process first and takes its final name only if this node's hash won.
+    let path = settings.admin_token_path();
+    let pending = pending_path(&path);
+    write_private(&pending, &token).map_err(io(format!(
+        "cannot write admin token file {}",
+        pending.display()
+    )))?;
+    let won = match store.meta_insert_if_absent(KEY, &hash).await {
+        Ok(won) => won,
+        Err(e) => {
+            let _ = std::fs::remove_file(&pending);
+            return Err(e.into());
+        }
+    };
+    if !won {
         // Another node won the race; use its hash.
-        Ok(store.meta_get(KEY).await?)
+        let _ = std::fs::remove_file(&pending);
+        return Ok(store.meta_get(KEY).await?);
     }
+    match std::fs::rename(&pending, &path) {
+        Ok(()) => {
+            tracing::warn!(path = %path.display(), "generated the bootstrap admin token and wrote it to this file (0600); use it as TESSERA_ADMIN_TOKEN");
+        }
+        Err(e) => {
+            tracing::error!(path = %pending.display(), error = %e, "generated the bootstrap admin token but could not rename its file: the token is in this file (0600)");
+        }
+    }
+    Ok(Some(hash))
+}
+
+/// Where a generated token is written before it takes `path`'s name (unique per process).
+fn pending_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.pending", std::process::id()));
+    path.with_file_name(name)
 }
 
 /// A server bound to its listener, ready to run.
@@ -157,6 +183,44 @@ pub struct App {
     listener: TcpListener,
     /// The core shared by handlers.
     tessera: Arc<Tessera>,
+    /// Connection limits (`server.*`, with `max_connections` fitted to the open-file limit).
+    limits: crate::http::serve::Limits,
+}
+
+/// Seconds from a setting (validated positive or zero) as a duration.
+fn seconds(n: i64) -> std::time::Duration {
+    std::time::Duration::from_secs(u64::try_from(n).unwrap_or(0))
+}
+
+/// The connection limits of `settings`, after raising the open-file limit (SPEC §7.3
+/// "Descriptors": a flood of connections must never leave the server without a descriptor
+/// for the database or a new client).
+fn connection_limits(settings: &Settings) -> crate::http::serve::Limits {
+    use crate::http::serve;
+    let nofile = serve::raise_open_file_limit();
+    let configured = u64::try_from(settings.server.max_connections).unwrap_or(1);
+    let max_connections = serve::effective_max_connections(configured, nofile);
+    if u64::from(max_connections) < configured {
+        tracing::warn!(
+            configured,
+            effective = max_connections,
+            open_file_limit = nofile,
+            "server.max_connections lowered to stay below the open-file limit"
+        );
+    } else {
+        tracing::info!(
+            max_connections,
+            open_file_limit = nofile,
+            "connection limit"
+        );
+    }
+    serve::Limits {
+        header_timeout: seconds(settings.server.header_timeout),
+        request_timeout: seconds(settings.server.request_timeout),
+        idle_timeout: seconds(settings.server.idle_timeout),
+        max_connections,
+        shutdown_grace: seconds(settings.server.shutdown_grace),
+    }
 }
 
 impl App {
@@ -192,10 +256,15 @@ impl App {
             .await
             .map_err(io(format!("cannot listen on {}", settings.listen)))?;
         crate::http::ops::prometheus();
+        let limits = connection_limits(&settings);
         let tessera = Arc::new(Tessera::new(
             settings, store, keys, clock, master, audit, admin_hash,
         ));
-        Ok(App { listener, tessera })
+        Ok(App {
+            listener,
+            tessera,
+            limits,
+        })
     }
 
     /// Builds with the wall clock.
@@ -213,7 +282,8 @@ impl App {
         self.tessera.clone()
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests and flushes audit.
+    /// Serves until `shutdown` resolves, then drains in-flight requests (at most
+    /// `server.shutdown_grace`, then what is left is closed) and flushes audit.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -222,18 +292,12 @@ impl App {
         let upkeep = tokio::spawn(upkeep(t.clone()));
         let follow = tokio::spawn(follow_changes(t.clone()));
         let router = crate::http::router(t.clone());
-        let result = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(io("server failed"));
+        crate::http::serve::serve(self.listener, router, self.limits, shutdown).await;
         upkeep.abort();
         follow.abort();
         t.audit.flush().await;
         tracing::info!("stopped; audit events flushed");
-        result
+        Ok(())
     }
 }
 

@@ -145,6 +145,11 @@ impl<V: Send + Sync + 'static> EntityCache<V> {
         if let Some(hit) = self.entries.get(id).await {
             return Ok(hit);
         }
+        // Callers refuse over-long identifiers first (SPEC §7.2); should one slip through, it
+        // is never kept, so misses cannot fill memory with huge keys.
+        if crate::failure::identifier_too_long(id) {
+            return Ok(load.await?.map(Arc::new));
+        }
         let before = self.generation.load(Ordering::Acquire);
         let found = load.await?.map(Arc::new);
         self.entries.insert(id.to_owned(), found.clone()).await;
@@ -171,6 +176,11 @@ impl<V: Send + Sync + 'static> EntityCache<V> {
     /// Entries held (approximate; for tests and metrics).
     pub fn len(&self) -> u64 {
         self.entries.entry_count()
+    }
+
+    /// Finishes pending inserts and evictions, so [`EntityCache::len`] is exact (tests).
+    pub async fn run_pending_tasks(&self) {
+        self.entries.run_pending_tasks().await;
     }
 
     /// True when no entry is held (approximate).

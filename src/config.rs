@@ -47,6 +47,11 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc { key: "master_key_file", kind: Kind::Str, default: "", doc: "Master key file (0600). Default: `tessera.master.key` beside the SQLite database, else the working directory." },
     SettingDoc { key: "migrate_on_start", kind: Kind::Bool, default: "true", doc: "Apply schema migrations when `serve` starts." },
     SettingDoc { key: "log", kind: Kind::Str, default: "info", doc: "Log filter (tracing `EnvFilter` syntax)." },
+    SettingDoc { key: "server.header_timeout", kind: Kind::Int, default: "10", doc: "Seconds a client has to send a request's head (request line and headers), from the connection's start or the first byte of a request on a kept-alive connection; then the connection is closed." },
+    SettingDoc { key: "server.request_timeout", kind: Kind::Int, default: "30", doc: "Seconds a request may take once its head is read (body included) before it is answered 408 in the route's dialect and the connection closed." },
+    SettingDoc { key: "server.idle_timeout", kind: Kind::Int, default: "60", doc: "Seconds a kept-alive connection may stay idle between requests before it is closed." },
+    SettingDoc { key: "server.max_connections", kind: Kind::Int, default: "10000", doc: "Most connections open at once; more wait to be accepted. Lowered at start to stay below the open-file limit (the soft limit is raised to the hard one) with room for the database pool and files." },
+    SettingDoc { key: "server.shutdown_grace", kind: Kind::Int, default: "30", doc: "Seconds SIGTERM waits for in-flight requests before closing the connections left; then the audit queue is flushed and the process exits 0." },
     SettingDoc { key: "keys.alg", kind: Kind::Str, default: "RS256", doc: "Default signing algorithm: RS256, PS256, ES256 or EdDSA." },
     SettingDoc { key: "keys.rotate_every", kind: Kind::Int, default: "0", doc: "Rotate signing keys automatically every N seconds (0 = only by hand)." },
     SettingDoc { key: "keys.jwks_max_age", kind: Kind::Int, default: "300", doc: "`Cache-Control: max-age` of the JWKS, seconds." },
@@ -72,7 +77,7 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc { key: "login.session_ttl", kind: Kind::Int, default: "28800", doc: "Lifetime of a login-page session (cookie `tessera_session`), seconds." },
     SettingDoc { key: "login.refresh_token_ttl", kind: Kind::Int, default: "2592000", doc: "Default refresh-token lifetime, seconds (each rotation starts a new one); a client's `refresh_token_ttl` overrides it." },
     SettingDoc { key: "s2s.gateway_header", kind: Kind::Str, default: "X-Amzn-Caller-Arn", doc: "Header carrying the caller ARN from a trusted gateway." },
-    SettingDoc { key: "s2s.trusted_proxies", kind: Kind::List, default: "[]", doc: "CIDRs whose gateway header is believed (comma-separated in the env)." },
+    SettingDoc { key: "s2s.trusted_proxies", kind: Kind::List, default: "[]", doc: "CIDRs of proxies (comma-separated in the env): their gateway and client-certificate headers are believed, and behind them the client address for limits and audit is the right-most `Forwarded: for=` / `X-Forwarded-For` address that is not itself a trusted proxy." },
     SettingDoc { key: "s2s.mtls_header", kind: Kind::Str, default: "X-Forwarded-Client-Cert", doc: "Header in which a TLS-terminating proxy (in `s2s.trusted_proxies`) forwards the verified client certificate's SAN URI: Envoy's XFCC `URI=` values, or the bare URI; matched against `mtls` bindings." },
     SettingDoc { key: "s2s.sts_endpoint", kind: Kind::Str, default: "https://sts.amazonaws.com/", doc: "Where `aws_iam` proofs (presigned `sts:GetCallerIdentity` requests, as for Vault's AWS auth) are sent; a regional or VPC endpoint, or a local STS for tests." },
     SettingDoc { key: "s2s.sts_timeout", kind: Kind::Int, default: "5", doc: "Seconds an STS request may take before STS counts as unreachable (503)." },
@@ -154,6 +159,21 @@ fn list_or_commas<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>,
             .map(str::to_string)
             .collect(),
     })
+}
+
+/// Connection limits (SPEC §7.2), all in seconds but `max_connections`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    /// Time to send a request head.
+    pub header_timeout: i64,
+    /// Time for a whole request once its head is read.
+    pub request_timeout: i64,
+    /// Idle time between kept-alive requests.
+    pub idle_timeout: i64,
+    /// Most connections open at once.
+    pub max_connections: i64,
+    /// Drain time on SIGTERM.
+    pub shutdown_grace: i64,
 }
 
 /// Signing key settings.
@@ -266,6 +286,8 @@ pub struct Settings {
     pub migrate_on_start: bool,
     /// Log filter.
     pub log: String,
+    /// Connections.
+    pub server: ServerSettings,
     /// Keys.
     pub keys: KeySettings,
     /// Tokens.
@@ -430,6 +452,22 @@ impl Settings {
         crate::s2s::parse_proxies(&self.s2s.trusted_proxies).map_err(ConfigError::Invalid)?;
         crate::outbound::parse_networks(&self.upstream.allowed_networks)
             .map_err(ConfigError::Invalid)?;
+        let server = [
+            ("server.header_timeout", self.server.header_timeout),
+            ("server.request_timeout", self.server.request_timeout),
+            ("server.idle_timeout", self.server.idle_timeout),
+            ("server.max_connections", self.server.max_connections),
+        ];
+        for (key, value) in server {
+            if value <= 0 {
+                return Err(ConfigError::Invalid(format!("{key} must be positive")));
+            }
+        }
+        if self.server.shutdown_grace < 0 {
+            return Err(ConfigError::Invalid(
+                "server.shutdown_grace must not be negative".into(),
+            ));
+        }
         for (name, p) in &self.profiles {
             if p.ttl <= 0 {
                 return Err(ConfigError::Invalid(format!(
@@ -568,6 +606,11 @@ mod tests {
         assert_eq!(s.database_url, "sqlite://tessera.db");
         assert_eq!(s.vault.cache_ttl, 30);
         assert_eq!(s.limits.failed_auth_per_minute, 20);
+        assert_eq!(s.server.header_timeout, 10);
+        assert_eq!(s.server.request_timeout, 30);
+        assert_eq!(s.server.idle_timeout, 60);
+        assert_eq!(s.server.max_connections, 10_000);
+        assert_eq!(s.server.shutdown_grace, 30);
         assert_eq!(s.profiles["partner"].ttl, 3600);
         assert_eq!(s.data_dir(), PathBuf::from("."));
     }

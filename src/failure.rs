@@ -4,6 +4,19 @@
 
 use crate::reasons::{self, Reason};
 
+/// Longest identifier (client id, tenant, project, service name, e-mail, `kid`) accepted, in
+/// characters (SPEC §7.2): anything longer is refused before any lookup, cache, limit or audit.
+pub const MAX_IDENTIFIER: usize = 255;
+
+/// Most parameters (form fields, JSON members, query parameters) a request may carry.
+pub const MAX_PARAMS: usize = 100;
+
+/// True when `value` is longer than [`MAX_IDENTIFIER`] characters (bytes are counted first,
+/// so the common short value costs nothing).
+pub fn identifier_too_long(value: &str) -> bool {
+    value.len() > MAX_IDENTIFIER && value.chars().count() > MAX_IDENTIFIER
+}
+
 /// A problem with one field of the request body (`karmoErrors` entry).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FieldError {
@@ -86,6 +99,28 @@ impl Failure {
             .with_field(&format!("/{field}"), detail)
     }
 
+    /// `invalid_request`: an identifier over [`MAX_IDENTIFIER`] characters, with its pointer.
+    pub fn identifier_too_long(field: &str) -> Failure {
+        Failure::invalid(
+            field,
+            format!("{field} is longer than {MAX_IDENTIFIER} characters"),
+        )
+    }
+
+    /// `invalid_request`: `value` of `field` if it is an over-long identifier.
+    pub fn check_identifier(field: &str, value: &str) -> Result<(), Failure> {
+        if identifier_too_long(value) {
+            Err(Failure::identifier_too_long(field))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// `invalid_request`: more than [`MAX_PARAMS`] parameters.
+    pub fn too_many_params() -> Failure {
+        Failure::malformed(format!("more than {MAX_PARAMS} parameters"))
+    }
+
     /// `unsupported_grant_type` (400) with a pointer to `/grant_type`.
     pub fn unsupported_grant(grant: &str) -> Failure {
         Failure::new(
@@ -126,6 +161,15 @@ impl Failure {
             reasons::BODY_TOO_LARGE,
             "invalid_request",
             "request body is larger than 64 KiB",
+        )
+    }
+
+    /// 408: the request was not complete within `server.request_timeout`.
+    pub fn request_timeout() -> Failure {
+        Failure::new(
+            reasons::REQUEST_TIMEOUT,
+            "invalid_request",
+            "the request took too long to arrive",
         )
     }
 

@@ -21,7 +21,8 @@
 //! - `audit`: batched audit events off the request path.
 //! - `cache`: node-local caches of hot-path reads and their cross-node invalidation.
 //! - `service`: the shared core handlers work on.
-//! - `http`: axum router, dialects, body reading, admin API, discovery, operations.
+//! - `http`: axum router, dialects, body reading, admin API, discovery, operations, the
+//!   client address behind proxies (`forwarded`) and the bounded accept loop (`serve`).
 //! - `app`: bootstrap, serve, graceful shutdown.
 //! - `cli`: the command line.
 #![recursion_limit = "256"]

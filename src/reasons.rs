@@ -58,6 +58,7 @@ reasons! {
     UPSTREAM_TOKEN_INVALID = 601, 401, "upstream token invalid";
     BODY_TOO_LARGE = 701, 413, "body too large";
     METHOD_NOT_ALLOWED = 702, 405, "method not allowed";
+    REQUEST_TIMEOUT = 703, 408, "request took too long";
     RATE_LIMITED = 801, 429, "rate limited";
     UPSTREAM_UNAVAILABLE = 901, 503, "upstream or Vault unavailable";
     INTERNAL = 999, 500, "internal error";

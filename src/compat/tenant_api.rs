@@ -133,7 +133,13 @@ async fn authorize_caller(
         (None, Some(b), _) => {
             let mut f = Failure::bad_client();
             f.basic_challenge = true;
-            let (id, secret) = decode_basic(b).map_err(|_| f.clone())?;
+            let (id, secret) = decode_basic(b).map_err(|e| {
+                if e.status == 400 {
+                    e // an over-long client id: invalid_request
+                } else {
+                    f.clone()
+                }
+            })?;
             if usable && id == client.client_id && verify_client_secret(t, client, &secret).await? {
                 return Ok(());
             }

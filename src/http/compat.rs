@@ -8,14 +8,14 @@ use super::oauth::{authorization, no_store_text, read_params};
 use super::{remote_ip, Shared};
 use crate::compat::{identity, internal, partner};
 use crate::failure::Failure;
+use crate::http::Remote;
 use crate::oauth::client_auth::{basic_credentials, decode_basic};
 use crate::s2s;
 use crate::service::{event, Tessera};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
-use std::net::SocketAddr;
 
 /// Who a refused request said it was (body `client_id` or the Basic user), for audit only.
 fn named_caller(headers: &HeaderMap, params: &Params) -> Option<String> {
@@ -88,12 +88,20 @@ async fn read(
     }
 }
 
+/// The value of a caller-identity header (the gateway ARN, the client certificate), present
+/// at most once: a second copy means something between the client and the trusted proxy
+/// added or kept one, and neither can be believed (401 `40100209`, SPEC §7.2).
+fn single_header<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, Failure> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(s2s::unauthenticated(false));
+    }
+    Ok(first.and_then(|v| v.to_str().ok()))
+}
+
 /// `POST /v1/auth/token` (SPEC §3.1).
-pub async fn internal_token(
-    State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    req: Request,
-) -> Response {
+pub async fn internal_token(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
     let remote = remote_ip(addr);
     let route = Route::new(internal::ROUTE, Dialect::Problem, &remote);
     let (headers, params) = match read(&t, req, Accept::FormOrJson, route).await {
@@ -101,22 +109,15 @@ pub async fn internal_token(
         Err(refused) => return refused,
     };
     let result = async {
-        let gateway = headers
-            .get(t.settings.s2s.gateway_header.as_str())
-            .and_then(|v| v.to_str().ok());
-        // The last value: the one the nearest (trusted) proxy wrote.
-        let client_cert = headers
-            .get_all(t.settings.s2s.mtls_header.as_str())
-            .iter()
-            .next_back()
-            .and_then(|v| v.to_str().ok());
+        let gateway = single_header(&headers, &t.settings.s2s.gateway_header)?;
+        let client_cert = single_header(&headers, &t.settings.s2s.mtls_header)?;
         let iam = s2s::aws_iam::Proof::from_params(&params)?;
         let caller = s2s::Caller {
             authorization: authorization(&headers)?,
             gateway_arn: gateway,
             iam: iam.as_ref(),
             client_cert,
-            peer: addr.ip(),
+            peer: addr.peer.ip(),
             remote: &remote,
         };
         internal::token(&t, caller, &params).await
@@ -126,11 +127,7 @@ pub async fn internal_token(
 }
 
 /// `POST /v1/oauth/token` (SPEC §3.2).
-pub async fn partner_token(
-    State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    req: Request,
-) -> Response {
+pub async fn partner_token(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
     let remote = remote_ip(addr);
     let route = Route::new(partner::ROUTE, Dialect::Problem, &remote);
     let (headers, params) = match read(&t, req, Accept::FormOrJson, route).await {
@@ -142,11 +139,7 @@ pub async fn partner_token(
 }
 
 /// `POST /api/id/v1/auth/token` (SPEC §3.4).
-pub async fn identity_token(
-    State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    req: Request,
-) -> Response {
+pub async fn identity_token(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
     let remote = remote_ip(addr);
     let route = Route::new(identity::ROUTE, Dialect::IdApi, &remote);
     let (headers, params) = match read(&t, req, Accept::FormOnly, route).await {

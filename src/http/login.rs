@@ -10,6 +10,7 @@ use super::errors::{render, Dialect};
 use super::oauth::{no_store_json, read_params};
 use super::{remote_ip, Shared};
 use crate::failure::Failure;
+use crate::http::Remote;
 use crate::login::page::{self, LoginPage};
 use crate::login::{self as session, upstream as upstream_login, LoginError};
 use crate::oauth::authorize::{self, AuthorizeError, AuthorizeRequest};
@@ -18,10 +19,9 @@ use crate::reasons;
 use crate::service::{event, Tessera};
 use crate::store::LoginSession;
 use crate::tenants::User;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use std::net::SocketAddr;
 
 /// The one message for every failed sign-in: it never tells which field was wrong.
 pub const LOGIN_FAILED: &str = "Incorrect e-mail or password.";
@@ -230,11 +230,7 @@ async fn posted(
 }
 
 /// `POST /login`: e-mail + password; on success a session and the next step of the flow.
-pub async fn login(
-    State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    req: Request,
-) -> Response {
+pub async fn login(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
     let remote = remote_ip(addr);
     let (headers, params, areq, query) = match posted(&t, req).await {
         Ok(p) => p,
@@ -318,7 +314,7 @@ pub async fn upstream_start(State(t): State<Shared>, req: Request) -> Response {
 /// and the original authorization request goes on.
 pub async fn upstream_callback(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
@@ -403,11 +399,7 @@ pub async fn upstream_callback(
 }
 
 /// `POST /login/consent`: `decision=allow` issues the code, anything else is `access_denied`.
-pub async fn consent(
-    State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    req: Request,
-) -> Response {
+pub async fn consent(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
     let (headers, params, areq, query) = match posted(&t, req).await {
         Ok(p) => p,
         Err(r) => return r,

@@ -5,11 +5,13 @@ pub mod body;
 pub mod compat;
 pub mod discovery;
 pub mod errors;
+pub mod forwarded;
 pub mod login;
 pub mod logout;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;
+pub mod serve;
 pub mod tenant_api;
 
 use crate::failure::Failure;
@@ -26,9 +28,39 @@ use std::sync::Arc;
 /// The state every handler shares.
 pub type Shared = Arc<Tessera>;
 
-/// The caller's IP address as text (IPv4-mapped IPv6 shown as IPv4).
-pub fn remote_ip(addr: SocketAddr) -> String {
-    match addr.ip() {
+/// Who is calling, as the network sees it: the TCP peer (which decides whether proxy
+/// headers are believed) and the client address limits and audit use (the peer, or behind a
+/// trusted proxy the address it forwarded; see [`forwarded`]). Every handler takes this
+/// instead of `ConnectInfo`, so there is one answer to "which address is this".
+#[derive(Debug, Clone, Copy)]
+pub struct Remote {
+    /// The TCP peer.
+    pub peer: SocketAddr,
+    /// The client address for limits and audit.
+    pub client: std::net::IpAddr,
+}
+
+impl axum::extract::FromRequestParts<Shared> for Remote {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        t: &Shared,
+    ) -> Result<Remote, Self::Rejection> {
+        // The accept loop always sets it; a request built in a test without it is local.
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map_or(SocketAddr::from(([127, 0, 0, 1], 0)), |c| c.0);
+        let client = forwarded::client_ip(&t.trusted_proxies, peer.ip(), &parts.headers);
+        Ok(Remote { peer, client })
+    }
+}
+
+/// The client address of `remote` as text for limits and audit (IPv4-mapped IPv6 shown as
+/// IPv4).
+pub fn remote_ip(remote: Remote) -> String {
+    match remote.client {
         std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => v4.to_string(),
             None => v6.to_string(),
@@ -64,10 +96,31 @@ async fn not_found(req: Request) -> Response {
     )
 }
 
+/// True when a segment of `path` (a tenant, project, client, user or service id in the admin
+/// API) is, percent-decoded, longer than an identifier may be (SPEC §7.2).
+fn path_segment_too_long(path: &str) -> bool {
+    path.len() > crate::failure::MAX_IDENTIFIER
+        && path.split('/').any(|seg| {
+            seg.len() > crate::failure::MAX_IDENTIFIER
+                && crate::failure::identifier_too_long(&String::from_utf8_lossy(
+                    &body::percent_decode(seg.as_bytes()),
+                ))
+        })
+}
+
 /// Reads every request body up front (64 KiB at most, 413 in the route's dialect), so a
 /// handler that answers without reading the body (a 401, a GET) never leaves the client
-/// writing into a closed connection.
+/// writing into a closed connection. An over-long identifier in the path is refused here,
+/// before any handler looks it up.
 async fn buffer_body(req: Request, next: Next) -> Response {
+    if path_segment_too_long(req.uri().path()) {
+        let path = req.uri().path();
+        let f = Failure::malformed(format!(
+            "a path segment is longer than {} characters",
+            crate::failure::MAX_IDENTIFIER
+        ));
+        return render(&f, dialect_of(path), path);
+    }
     let (parts, body) = req.into_parts();
     match body::read_limited(&parts.headers, body).await {
         Ok(bytes) => {

@@ -4,15 +4,15 @@ use super::body::{parse_params, read_limited, Accept, Params};
 use super::errors::{render, Dialect};
 use super::{remote_ip, Shared};
 use crate::failure::Failure;
+use crate::http::Remote;
 use crate::oauth::client_auth::{authenticate, presented};
 use crate::oauth::grant::{
     authorization_code, client_credentials, refresh_token, token_exchange, token_response,
 };
 use crate::oauth::introspect;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use std::net::SocketAddr;
 
 /// Grants `/oauth/token` implements, for discovery.
 pub const GRANT_TYPES: &[&str] = &[
@@ -59,11 +59,7 @@ pub fn authorization(headers: &HeaderMap) -> Result<Option<&str>, Failure> {
 }
 
 /// `POST /oauth/token` (RFC 6749 §3.2).
-pub async fn token(
-    State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    req: Request,
-) -> Response {
+pub async fn token(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
     let remote = remote_ip(addr);
     match token_inner(&t, &remote, req).await {
         Ok(r) => r,
@@ -119,11 +115,7 @@ async fn token_inner(
 }
 
 /// `POST /oauth/introspect` (RFC 7662).
-pub async fn introspect(
-    State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    req: Request,
-) -> Response {
+pub async fn introspect(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
     let remote = remote_ip(addr);
     let result = async {
         let (headers, params) = read_params(req, Accept::FormOrJson).await?;
@@ -142,11 +134,7 @@ pub async fn introspect(
 }
 
 /// `POST /oauth/revoke` (RFC 7009): 200 whether or not the token was known.
-pub async fn revoke(
-    State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    req: Request,
-) -> Response {
+pub async fn revoke(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
     let remote = remote_ip(addr);
     let result = async {
         let (headers, params) = read_params(req, Accept::FormOrJson).await?;

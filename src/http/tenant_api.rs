@@ -8,15 +8,15 @@ use super::oauth::no_store_json;
 use super::{remote_ip, Shared};
 use crate::compat::tenant_api::{self, Call, GenerateRequest};
 use crate::failure::Failure;
+use crate::http::Remote;
 use crate::oauth::user_token::{audit_refused, Kind};
 use crate::secret::Secret;
 use crate::tokens::IssuedToken;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::json;
-use std::net::SocketAddr;
 
 /// The routes, with the kind of token each issues.
 pub const ROUTES: [(&str, Kind, bool); 4] = [
@@ -140,7 +140,7 @@ macro_rules! tenant_route {
         /// See [`ROUTES`].
         pub async fn $name(
             State(t): State<Shared>,
-            ConnectInfo(addr): ConnectInfo<SocketAddr>,
+            addr: Remote,
             headers: HeaderMap,
             body: Body,
         ) -> Response {

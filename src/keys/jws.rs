@@ -74,6 +74,11 @@ pub fn verify(token: &str, keys: &[VerifyingKey]) -> Result<Verified, JwsError> 
     let signing_input_len = h.len() + 1 + p.len();
     let signing_input = token.get(..signing_input_len).ok_or(JwsError::Malformed)?;
     let kid = header.get("kid").and_then(Value::as_str);
+    // An over-long `kid` names no key of ours or of any provider: refused as malformed, so
+    // it never triggers a JWKS refetch or reaches a cache (SPEC §7.2).
+    if kid.is_some_and(crate::failure::identifier_too_long) {
+        return Err(JwsError::Malformed);
+    }
     let candidates: Vec<&VerifyingKey> = keys
         .iter()
         .filter(|k| k.alg == alg)
@@ -135,6 +140,23 @@ mod tests {
                 JwsError::Alg
             );
         }
+    }
+
+    #[test]
+    fn a_kid_over_255_characters_is_malformed_not_an_unknown_key() {
+        let (k, _) = SigningKey::generate("a".into(), Alg::EdDSA).unwrap();
+        let vk = VerifyingKey::from_jwk(k.public_jwk()).unwrap();
+        let kid = "k".repeat(256);
+        let h = b64url(format!(r#"{{"alg":"EdDSA","kid":"{kid}"}}"#).as_bytes());
+        let t = format!("{h}.{}.c2ln", b64url(b"{}"));
+        assert_eq!(
+            verify(&t, std::slice::from_ref(&vk)).unwrap_err(),
+            JwsError::Malformed,
+            "no JWKS refetch for it"
+        );
+        let h = b64url(format!(r#"{{"alg":"EdDSA","kid":"{}"}}"#, &kid[1..]).as_bytes());
+        let t = format!("{h}.{}.c2ln", b64url(b"{}"));
+        assert_eq!(verify(&t, &[vk]).unwrap_err(), JwsError::UnknownKey);
     }
 
     #[test]

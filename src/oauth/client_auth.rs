@@ -65,13 +65,16 @@ impl Presented {
     }
 }
 
-/// Decodes an `Authorization: Basic` value into form-url-decoded id and secret.
+/// Decodes an `Authorization: Basic` value into form-url-decoded id and secret. An id over
+/// [`MAX_IDENTIFIER`](crate::failure::MAX_IDENTIFIER) characters is `invalid_request` (400,
+/// SPEC §7.2) rather than a failed authentication: it is refused before any lookup or limit.
 pub fn decode_basic(value: &str) -> Result<(String, String), Failure> {
     let encoded = value.trim();
     let raw = b64_decode(encoded).ok_or_else(Failure::bad_client)?;
     let text = String::from_utf8(raw).map_err(|_| Failure::bad_client())?;
     let (id, secret) = text.split_once(':').ok_or_else(Failure::bad_client)?;
     let id = form_decode(id.as_bytes()).map_err(|_| Failure::bad_client())?;
+    Failure::check_identifier("client_id", &id)?;
     let secret = form_decode(secret.as_bytes()).map_err(|_| Failure::bad_client())?;
     Ok((id, secret))
 }

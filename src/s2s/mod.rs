@@ -276,7 +276,13 @@ pub async fn authenticate(t: &Tessera, caller: Caller<'_>) -> Result<Arc<Service
     let Some(basic) = crate::oauth::client_auth::basic_credentials(caller.authorization) else {
         return Err(unauthenticated(false));
     };
-    let (name, secret) = decode_basic(basic).map_err(|_| unauthenticated(true))?;
+    let (name, secret) = decode_basic(basic).map_err(|f| {
+        if f.status == 400 {
+            f // an over-long name: invalid_request, before any lookup or limit
+        } else {
+            unauthenticated(true)
+        }
+    })?;
     let limit_key = format!("service:{name}");
     if let Some(retry) = t.limiter.check(caller.remote, Some(&limit_key)) {
         return Err(Failure::rate_limited(retry));

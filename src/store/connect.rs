@@ -35,6 +35,9 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let (engine, url) = engine_url(url)?;
+        if engine == Engine::Sqlite {
+            create_private(&url);
+        }
         let options: AnyConnectOptions = url.parse()?;
         let listen_url = crate::secret::Secret::new(url.clone());
         let pool = match engine {
@@ -89,6 +92,29 @@ impl Store {
             Engine::Postgres => self.pool.begin().await?,
         })
     }
+}
+
+/// Creates the SQLite file of `url` readable only by the owner (0600) if it does not exist
+/// yet; SQLite gives its `-wal` and `-shm` files the database file's permissions. Best
+/// effort: if this fails, opening the database reports the real problem.
+fn create_private(url: &str) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let rest = url.strip_prefix("sqlite:").unwrap_or(url);
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let file = rest.split('?').next().unwrap_or(rest);
+        if file.is_empty() || file.starts_with("file:") || url.contains("mode=ro") {
+            return;
+        }
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(file);
+    }
+    #[cfg(not(unix))]
+    let _ = url;
 }
 
 /// Recognises the engine of `url` and returns the URL to hand to sqlx: a SQLite URL gets

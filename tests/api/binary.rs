@@ -56,9 +56,26 @@ impl Server {
     }
 
     fn sigterm(&mut self) -> i32 {
+        self.send_sigterm();
+        self.child.wait().unwrap().code().unwrap_or(-1)
+    }
+
+    /// Sends SIGTERM without waiting.
+    pub fn send_sigterm(&self) {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        self.child.wait().unwrap().code().unwrap_or(-1)
+    }
+
+    /// The exit code once the process exits within `within` (`None`: still running).
+    pub fn exit_within(&mut self, within: std::time::Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status.code().unwrap_or(-1));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        None
     }
 }
 

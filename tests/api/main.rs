@@ -11,14 +11,20 @@ mod bad_input;
 mod binary;
 /// Tenant and privilege boundaries (SPEC §7.1): attacks replayed and refused.
 mod boundaries;
+/// The real binary under hostile conditions: SIGTERM with a slow client, private files.
+mod binary_faults;
 /// Two real nodes on one PostgreSQL database: cross-node cache invalidation.
 mod cluster;
 /// The compatible token APIs: internal, partner and identity (SPEC §3).
 mod compat;
+/// Connection limits: slow heads, idle connections, slow bodies, too many connections.
+mod connections;
 /// README tables generated from the code.
 mod docs;
 /// A real upstream OpenID provider inside the test process.
 mod idp;
+/// Input caps: over-long identifiers, too many parameters, JSON members of the wrong type.
+mod input_caps;
 /// Introspection and revocation.
 mod introspection;
 /// Signing keys, JWKS and rotation.
@@ -35,6 +41,10 @@ mod nodes;
 mod openbao;
 /// Health, readiness, metrics, OpenAPI, discovery.
 mod operations;
+/// Property tests: no parser of outside bytes panics, and what they accept keeps the caps.
+mod parsers;
+/// Behind proxies: forwarded client addresses, repeated identity headers.
+mod proxies;
 /// Registered services: admin API, secret and trusted-gateway bindings (SPEC §4).
 mod services;
 /// The tenant token API: generateToken checks, claims and caller authorization.

@@ -208,7 +208,7 @@ async fn protocol_errors_follow_rfc6749_section_5_2(app: TestApp) {
             "{\"grant_type\":5}",
             "application/json",
             400,
-            "unsupported_grant_type",
+            "invalid_request",
         ),
         (
             "{\"grant_type\":{}}",

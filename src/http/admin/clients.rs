@@ -6,18 +6,18 @@ use crate::clock::rfc3339;
 use crate::compat::internal::SERVICE_PROFILE;
 use crate::crypto::{argon2_hash, estimated_entropy_bits, random_token};
 use crate::failure::Failure;
+use crate::http::Remote;
 use crate::http::Shared;
 use crate::keys::signer::{Alg, VerifyingKey};
 use crate::reasons;
 use crate::service::Tessera;
 use crate::tenants::{valid_id, AuthMethod, Client, ClientSecrets, SecretHash, Status, VaultRef};
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use serde_json::{json, Value};
-use std::net::SocketAddr;
 
 /// Grants a client may be registered for.
 const KNOWN_GRANTS: &[&str] = &[
@@ -352,7 +352,7 @@ async fn existing_client(t: &Tessera, tenant: &str, id: &str) -> Result<Client, 
 /// `POST /admin/v1/tenants/{t}/clients`.
 pub async fn create(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path(tenant): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -437,7 +437,7 @@ pub async fn create(
 /// `GET /admin/v1/tenants/{t}/clients`.
 pub async fn list(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path(tenant): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -461,7 +461,7 @@ pub async fn list(
 /// `GET /admin/v1/tenants/{t}/clients/{id}`.
 pub async fn get(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path((tenant, id)): Path<(String, String)>,
     uri: Uri,
     headers: HeaderMap,
@@ -481,7 +481,7 @@ pub async fn get(
 /// `PATCH /admin/v1/tenants/{t}/clients/{id}`: any create field but `client_id`.
 pub async fn patch(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path((tenant, id)): Path<(String, String)>,
     uri: Uri,
     headers: HeaderMap,
@@ -529,7 +529,7 @@ pub async fn patch(
 /// `DELETE /admin/v1/tenants/{t}/clients/{id}`.
 pub async fn delete(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path((tenant, id)): Path<(String, String)>,
     uri: Uri,
     headers: HeaderMap,
@@ -564,7 +564,7 @@ pub(super) fn grace_seconds(f: &mut Fields) -> i64 {
 /// `POST /admin/v1/tenants/{t}/clients/{id}/secret/rotate` with `{"grace_seconds"?}`.
 pub async fn rotate_secret(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path((tenant, id)): Path<(String, String)>,
     uri: Uri,
     headers: HeaderMap,

@@ -51,9 +51,23 @@ impl Fields {
         self.error(name, format!("{name} is required"));
     }
 
-    /// A string field (max 1024 chars).
+    /// A string field (max 1024 chars; an identifier, see
+    /// [`IDENTIFIER_PARAMS`](crate::http::body::IDENTIFIER_PARAMS), max 255).
     pub fn string(&mut self, name: &str, required: bool) -> Option<String> {
         match self.take(name) {
+            Some(Value::String(s))
+                if crate::http::body::IDENTIFIER_PARAMS.contains(&name)
+                    && crate::failure::identifier_too_long(&s) =>
+            {
+                self.error(
+                    name,
+                    format!(
+                        "{name} is longer than {} characters",
+                        crate::failure::MAX_IDENTIFIER
+                    ),
+                );
+                None
+            }
             Some(Value::String(s)) if s.len() <= 1024 => Some(s),
             Some(Value::String(_)) => {
                 self.error(name, format!("{name} is longer than 1024 characters"));

@@ -3,21 +3,17 @@
 use super::{audit_change, authenticate, global_caller, json, respond};
 use crate::clock::{parse_time, rfc3339};
 use crate::failure::Failure;
+use crate::http::Remote;
 use crate::http::{remote_ip, Shared};
 use crate::store::AuditFilter;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use serde_json::{json, Value};
-use std::net::SocketAddr;
 
 /// `GET /admin/v1/keys`.
-pub async fn list_keys(
-    State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
+pub async fn list_keys(State(t): State<Shared>, addr: Remote, headers: HeaderMap) -> Response {
     let r = async {
         global_caller(&t, &headers, addr).await?;
         Ok(json(StatusCode::OK, json!({ "items": t.keys.list() })))
@@ -27,11 +23,7 @@ pub async fn list_keys(
 }
 
 /// `POST /admin/v1/keys/rotate`.
-pub async fn rotate_keys(
-    State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
+pub async fn rotate_keys(State(t): State<Shared>, addr: Remote, headers: HeaderMap) -> Response {
     let r = async {
         let c = global_caller(&t, &headers, addr).await?;
         t.keys.rotate().await.map_err(|e| Failure::internal(&e))?;
@@ -46,7 +38,7 @@ pub async fn rotate_keys(
 /// `GET /admin/v1/audit?tenant=&client=&since=&limit=`.
 pub async fn audit(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {

@@ -189,7 +189,7 @@ async fn admin_user(t: &Tessera, tenant: &str, user_id: &str) -> Result<String, 
 pub async fn tenant_caller(
     t: &Tessera,
     headers: &HeaderMap,
-    addr: std::net::SocketAddr,
+    addr: crate::http::Remote,
     tenant: &str,
 ) -> Result<Caller, Failure> {
     let c = authenticate(t, headers, &crate::http::remote_ip(addr)).await?;
@@ -202,7 +202,7 @@ pub async fn tenant_caller(
 pub async fn global_caller(
     t: &Tessera,
     headers: &HeaderMap,
-    addr: std::net::SocketAddr,
+    addr: crate::http::Remote,
 ) -> Result<Caller, Failure> {
     let c = authenticate(t, headers, &crate::http::remote_ip(addr)).await?;
     c.check_all()?;

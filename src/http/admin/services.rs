@@ -7,17 +7,17 @@ use super::{audit_change, global_caller, json, json_body, respond, Fields};
 use crate::clock::rfc3339;
 use crate::compat::internal::SERVICE_PROFILE;
 use crate::failure::Failure;
+use crate::http::Remote;
 use crate::http::Shared;
 use crate::reasons;
 use crate::s2s::{Binding, Service};
 use crate::service::Tessera;
 use crate::tenants::{valid_id, ClientSecrets};
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
-use std::net::SocketAddr;
 
 /// Longest ARN or SAN accepted in a binding.
 const MAX_MATCH: usize = 2048;
@@ -149,7 +149,7 @@ async fn existing_service(t: &Tessera, name: &str) -> Result<Service, Failure> {
 /// `POST /admin/v1/services`: 201 with `secret` once when there is a secret binding.
 pub async fn create(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -181,11 +181,7 @@ pub async fn create(
 }
 
 /// `GET /admin/v1/services`.
-pub async fn list(
-    State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
+pub async fn list(State(t): State<Shared>, addr: Remote, headers: HeaderMap) -> Response {
     let r = async {
         global_caller(&t, &headers, addr).await?;
         let items: Vec<Value> = t
@@ -204,7 +200,7 @@ pub async fn list(
 /// `GET /admin/v1/services/{name}`.
 pub async fn get(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path(name): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -223,7 +219,7 @@ pub async fn get(
 /// `DELETE /admin/v1/services/{name}`: the service gets no more tokens.
 pub async fn delete(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path(name): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -244,7 +240,7 @@ pub async fn delete(
 /// `{"secret","previous_expires_at"}`; the previous secret works during the grace period.
 pub async fn rotate_secret(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path(name): Path<String>,
     uri: Uri,
     headers: HeaderMap,

@@ -5,17 +5,17 @@ use super::{
 };
 use crate::clock::rfc3339;
 use crate::failure::Failure;
+use crate::http::Remote;
 use crate::http::{remote_ip, Shared};
 use crate::reasons;
 use crate::service::Tessera;
 use crate::tenants::{valid_id, Project, Status, Tenant};
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use serde_json::{json, Value};
-use std::net::SocketAddr;
 
 /// Wire form of a tenant.
 pub fn tenant_json(t: &Tenant) -> Value {
@@ -33,14 +33,14 @@ pub async fn existing_tenant(t: &Tessera, id: &str) -> Result<Tenant, Failure> {
     })
 }
 
-async fn caller(t: &Tessera, headers: &HeaderMap, addr: SocketAddr) -> Result<Caller, Failure> {
+async fn caller(t: &Tessera, headers: &HeaderMap, addr: Remote) -> Result<Caller, Failure> {
     authenticate(t, headers, &remote_ip(addr)).await
 }
 
 /// `POST /admin/v1/tenants`.
 pub async fn create(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -86,11 +86,7 @@ pub fn conflict(e: crate::store::StoreError, what: &str) -> Failure {
 }
 
 /// `GET /admin/v1/tenants`.
-pub async fn list(
-    State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
+pub async fn list(State(t): State<Shared>, addr: Remote, headers: HeaderMap) -> Response {
     let r = async {
         global_caller(&t, &headers, addr).await?;
         let items: Vec<Value> = t
@@ -109,7 +105,7 @@ pub async fn list(
 /// `GET /admin/v1/tenants/{t}`.
 pub async fn get(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path(id): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -130,7 +126,7 @@ pub async fn get(
 /// `PATCH /admin/v1/tenants/{t}` with `{"name"?,"status"?}`.
 pub async fn patch(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path(id): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -169,7 +165,7 @@ pub async fn patch(
 /// `POST /admin/v1/tenants/{t}/projects`.
 pub async fn create_project(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path(tenant_id): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -208,7 +204,7 @@ pub async fn create_project(
 /// `GET /admin/v1/tenants/{t}/projects`.
 pub async fn list_projects(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path(tenant_id): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -232,7 +228,7 @@ pub async fn list_projects(
 /// `GET /admin/v1/tenants/{t}/projects/{p}`.
 pub async fn get_project(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path((tenant_id, id)): Path<(String, String)>,
     uri: Uri,
     headers: HeaderMap,

@@ -5,17 +5,17 @@ use super::{audit_change, json, json_body, respond, tenant_caller, Fields};
 use crate::clock::rfc3339;
 use crate::crypto::{argon2_hash, random_token};
 use crate::failure::Failure;
+use crate::http::Remote;
 use crate::http::Shared;
 use crate::reasons;
 use crate::service::Tessera;
 use crate::tenants::users::{normalize_email, valid_email};
 use crate::tenants::{valid_id, Role, Status, Upstream, User, ADMIN_ROLE};
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::{json, Value};
-use std::net::SocketAddr;
 
 /// Wire form of a user: never the password or its hash.
 pub fn user_json(u: &User) -> Value {
@@ -112,7 +112,7 @@ async fn apply_user(
 /// `POST /admin/v1/tenants/{t}/users`.
 pub async fn create_user(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path(tenant): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -160,7 +160,7 @@ pub async fn create_user(
 /// `GET /admin/v1/tenants/{t}/users`.
 pub async fn list_users(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path(tenant): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -190,7 +190,7 @@ async fn existing_user(t: &Tessera, tenant: &str, id: &str) -> Result<User, Fail
 /// `GET /admin/v1/tenants/{t}/users/{id}`.
 pub async fn get_user(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path((tenant, id)): Path<(String, String)>,
     uri: Uri,
     headers: HeaderMap,
@@ -209,7 +209,7 @@ pub async fn get_user(
 /// `PATCH /admin/v1/tenants/{t}/users/{id}`.
 pub async fn patch_user(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path((tenant, id)): Path<(String, String)>,
     uri: Uri,
     headers: HeaderMap,
@@ -245,7 +245,7 @@ pub async fn patch_user(
 /// `POST /admin/v1/tenants/{t}/roles` with `{"name","scopes":[…]}`.
 pub async fn create_role(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path(tenant): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -289,7 +289,7 @@ pub async fn create_role(
 /// `GET /admin/v1/tenants/{t}/roles` (role `admin` is always listed).
 pub async fn list_roles(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path(tenant): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -310,7 +310,7 @@ pub async fn list_roles(
 /// `POST /admin/v1/tenants/{t}/upstreams` with `{"issuer","client_id","name"?,"id"?}`.
 pub async fn create_upstream(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path(tenant): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -375,7 +375,7 @@ pub async fn create_upstream(
 /// `GET /admin/v1/tenants/{t}/upstreams`.
 pub async fn list_upstreams(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path(tenant): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -398,7 +398,7 @@ pub async fn list_upstreams(
 /// `DELETE /admin/v1/tenants/{t}/upstreams/{id}`.
 pub async fn delete_upstream(
     State(t): State<Shared>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    addr: Remote,
     Path((tenant, id)): Path<(String, String)>,
     uri: Uri,
     headers: HeaderMap,
