@@ -111,7 +111,13 @@ pub async fn master_key(settings: &Settings, clock: &SharedClock) -> Result<Mast
 
 /// Connects and (optionally) migrates.
 pub async fn open_store(settings: &Settings) -> Result<Store, StartError> {
-    let store = Store::connect(&settings.database_url).await?;
+    let store = Store::connect_with(
+        &settings.database_url,
+        std::time::Duration::from_secs(
+            u64::try_from(settings.database.timeout.max(1)).unwrap_or(2),
+        ),
+    )
+    .await?;
     if settings.migrate_on_start {
         store.migrate().await?;
     }
@@ -248,9 +254,24 @@ impl App {
         )
         .await?;
         let admin_hash = admin_token_hash(&settings, &store, &master).await?;
+        let spool_dir = if settings.audit.spool_dir.is_empty() {
+            settings.data_dir()
+        } else {
+            std::path::PathBuf::from(&settings.audit.spool_dir)
+        };
+        let spool = crate::audit::spool::Spool::open(
+            spool_dir,
+            u64::try_from(settings.audit.spool_max_mb.max(1))
+                .unwrap_or(1024)
+                .saturating_mul(1 << 20),
+        );
         let audit = AuditSink::start(
             store.clone(),
             usize::try_from(settings.audit.queue_size).unwrap_or(10_000),
+            spool,
+            std::time::Duration::from_secs(
+                u64::try_from(settings.database.timeout.max(1)).unwrap_or(2),
+            ),
         );
         let listener = TcpListener::bind(&settings.listen)
             .await
@@ -291,10 +312,15 @@ impl App {
         let t = self.tessera.clone();
         let upkeep = tokio::spawn(upkeep(t.clone()));
         let follow = tokio::spawn(follow_changes(t.clone()));
+        let probe = {
+            let t = t.clone();
+            tokio::spawn(async move { t.db.run(t.store.clone()).await })
+        };
         let router = crate::http::router(t.clone());
         crate::http::serve::serve(self.listener, router, self.limits, shutdown).await;
         upkeep.abort();
         follow.abort();
+        probe.abort();
         t.audit.flush().await;
         tracing::info!("stopped; audit events flushed");
         Ok(())

@@ -130,6 +130,11 @@ impl<V: Send + Sync + 'static> EntityCache<V> {
     }
 
     /// The cached value of `id` when `trusted`, else (or on a miss) what `load` reads.
+    ///
+    /// SPEC §7.3: when `load` fails (the database is down, hung or slow) an entry still held
+    /// is served even when untrusted: a client seen recently keeps getting tokens through an
+    /// outage. SPEC §7.1: an id that does not exist is never remembered, so refused requests
+    /// leave no entry behind (nor can a flood of made-up ids push real clients out).
     pub async fn get_or_load<E, F>(
         &self,
         id: &str,
@@ -139,23 +144,29 @@ impl<V: Send + Sync + 'static> EntityCache<V> {
     where
         F: std::future::Future<Output = Result<Option<V>, E>>,
     {
-        if !trusted {
-            return Ok(load.await?.map(Arc::new));
-        }
-        if let Some(hit) = self.entries.get(id).await {
-            return Ok(hit);
+        let held = self.entries.get(id).await.flatten();
+        if trusted {
+            if let Some(hit) = held {
+                return Ok(Some(hit));
+            }
         }
         // Callers refuse over-long identifiers first (SPEC §7.2); should one slip through, it
         // is never kept, so misses cannot fill memory with huge keys.
-        if crate::failure::identifier_too_long(id) {
-            return Ok(load.await?.map(Arc::new));
-        }
+        let keep = !crate::failure::identifier_too_long(id);
         let before = self.generation.load(Ordering::Acquire);
-        let found = load.await?.map(Arc::new);
-        self.entries.insert(id.to_owned(), found.clone()).await;
-        // An invalidation that ran while we read may have come before our insert: drop what
-        // we just cached rather than keep a value read before the change.
-        if self.generation.load(Ordering::Acquire) != before {
+        let found = match load.await {
+            Ok(found) => found.map(Arc::new),
+            Err(e) => return held.map(|h| Ok(Some(h))).unwrap_or(Err(e)),
+        };
+        if let (Some(v), true) = (&found, keep) {
+            self.entries.insert(id.to_owned(), Some(v.clone())).await;
+            // An invalidation that ran while we read may have come before our insert: drop
+            // what we just cached rather than keep a value read before the change.
+            if self.generation.load(Ordering::Acquire) != before {
+                self.entries.invalidate(id).await;
+            }
+        } else if found.is_none() {
+            // Gone from the database: whatever was held is stale.
             self.entries.invalidate(id).await;
         }
         Ok(found)
@@ -307,6 +318,36 @@ mod tests {
         assert_eq!(
             c.get_or_load("a", true, load(5)).await,
             Ok(Some(Arc::new(5)))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_load_falls_back_to_the_entry_held_even_when_untrusted() {
+        let c: EntityCache<u32> = EntityCache::new(10, Duration::from_secs(60));
+        let ok = |v: u32| async move { Ok::<_, ()>(Some(v)) };
+        let down = async { Err::<Option<u32>, ()>(()) };
+        assert_eq!(c.get_or_load("a", true, ok(1)).await, Ok(Some(Arc::new(1))));
+        assert_eq!(c.get_or_load("a", false, down).await, Ok(Some(Arc::new(1))));
+        let down = async { Err::<Option<u32>, ()>(()) };
+        assert_eq!(
+            c.get_or_load("b", false, down).await,
+            Err(()),
+            "nothing held"
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_ids_are_never_remembered() {
+        let c: EntityCache<u32> = EntityCache::new(10, Duration::from_secs(60));
+        let none = async { Ok::<Option<u32>, ()>(None) };
+        assert_eq!(c.get_or_load("ghost", true, none).await, Ok(None));
+        c.run_pending_tasks().await;
+        assert!(c.is_empty());
+        let created = async { Ok::<_, ()>(Some(7)) };
+        assert_eq!(
+            c.get_or_load("ghost", true, created).await,
+            Ok(Some(Arc::new(7))),
+            "a client created later is found at once"
         );
     }
 

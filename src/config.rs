@@ -57,8 +57,11 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc { key: "keys.jwks_max_age", kind: Kind::Int, default: "300", doc: "`Cache-Control: max-age` of the JWKS, seconds." },
     SettingDoc { key: "keys.reload_every", kind: Kind::Int, default: "60", doc: "How often a node re-reads the key set from the database, seconds: a safety net, since on PostgreSQL key changes reach every node at once by `LISTEN/NOTIFY`." },
     SettingDoc { key: "tokens.max_ttl", kind: Kind::Int, default: "86400", doc: "Upper bound of any access-token lifetime, seconds (bounds how long retired keys stay published)." },
+    SettingDoc { key: "database.timeout", kind: Kind::Int, default: "2", doc: "Seconds a database lookup may take (a pooled connection included) before it counts as failed: cached clients, services and tenants are then served from memory, the rest answer 503 `50300902`. A probe checks the database every second; while it is down nothing waits on it." },
     SettingDoc { key: "cache.ttl", kind: Kind::Int, default: "300", doc: "Seconds a client read from the database is kept in memory. Changes are applied at once on every node (PostgreSQL `LISTEN/NOTIFY`), so this only bounds the life of an entry." },
     SettingDoc { key: "cache.capacity", kind: Kind::Int, default: "100000", doc: "Most clients kept in memory per node (least recently used leave first)." },
+    SettingDoc { key: "audit.spool_dir", kind: Kind::Str, default: "", doc: "Where audit events the database cannot take are spooled (file `tessera-audit.spool`, 0600) until it returns, in order and once, also after a restart. Default: beside the SQLite database, else the working directory." },
+    SettingDoc { key: "audit.spool_max_mb", kind: Kind::Int, default: "1024", doc: "Most megabytes the audit spool may hold; past it events wait in the queue and, when that is full, token requests answer 503 (never a token without its event)." },
     SettingDoc { key: "audit.queue_size", kind: Kind::Int, default: "10000", doc: "Bounded queue of audit events awaiting a batched write; when full, requests wait (no silent loss)." },
     SettingDoc { key: "vault.addr", kind: Kind::Str, default: "", doc: "OpenBao/Vault address; falls back to `VAULT_ADDR`." },
     SettingDoc { key: "vault.token", kind: Kind::SecretStr, default: "", doc: "OpenBao/Vault token; falls back to `VAULT_TOKEN`." },
@@ -196,6 +199,13 @@ pub struct TokenSettings {
     pub max_ttl: i64,
 }
 
+/// Database settings besides its URL.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    /// How long a lookup may take before the database counts as unavailable, seconds.
+    pub timeout: i64,
+}
+
 /// In-memory cache settings.
 #[derive(Debug, Clone, Deserialize)]
 pub struct CacheSettings {
@@ -210,6 +220,11 @@ pub struct CacheSettings {
 pub struct AuditSettings {
     /// Queue bound.
     pub queue_size: i64,
+    /// Spool directory ("" = the data directory).
+    #[serde(default)]
+    pub spool_dir: String,
+    /// Spool size bound, MB.
+    pub spool_max_mb: i64,
 }
 
 /// Limits.
@@ -292,6 +307,8 @@ pub struct Settings {
     pub keys: KeySettings,
     /// Tokens.
     pub tokens: TokenSettings,
+    /// Database timeouts.
+    pub database: DatabaseSettings,
     /// Caches.
     pub cache: CacheSettings,
     /// Audit.

@@ -211,6 +211,32 @@ impl Failure {
         f
     }
 
+    /// 503 `DATABASE_UNAVAILABLE` (SPEC §7.3): the database is away, hung or out of room. The
+    /// cause goes to the log at debug level (an outage would log it once per request; the
+    /// health probe reports the outage itself).
+    pub fn database_unavailable(e: &crate::store::StoreError) -> Failure {
+        let detail = if e.is_storage_full() {
+            "the database is unavailable: its storage is full"
+        } else {
+            "the database is unavailable"
+        };
+        let mut chain = e.to_string();
+        let mut src = std::error::Error::source(e);
+        while let Some(s) = src {
+            chain.push_str(": ");
+            chain.push_str(&s.to_string());
+            src = s.source();
+        }
+        tracing::debug!(error = %chain, "database unavailable");
+        let mut f = Failure::new(
+            reasons::DATABASE_UNAVAILABLE,
+            "temporarily_unavailable",
+            detail,
+        );
+        f.retry_after = Some(1);
+        f
+    }
+
     /// 503: a dependency (Vault, upstream provider, database) is unavailable.
     pub fn unavailable(detail: impl Into<String>) -> Failure {
         Failure::new(
@@ -230,6 +256,7 @@ impl From<crate::store::StoreError> for Failure {
             crate::store::StoreError::NotFound => {
                 Failure::not_found(reasons::NOT_FOUND, "not found")
             }
+            e if e.is_unavailable() => Failure::database_unavailable(&e),
             other => Failure::internal(&other),
         }
     }

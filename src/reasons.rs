@@ -61,6 +61,7 @@ reasons! {
     REQUEST_TIMEOUT = 703, 408, "request took too long";
     RATE_LIMITED = 801, 429, "rate limited";
     UPSTREAM_UNAVAILABLE = 901, 503, "upstream or Vault unavailable";
+    DATABASE_UNAVAILABLE = 902, 503, "the database is unavailable";
     INTERNAL = 999, 500, "internal error";
 }
 

@@ -48,6 +48,8 @@ pub struct Tessera {
     pub sts_http: reqwest::Client,
     /// Parsed `s2s.trusted_proxies`: peers whose gateway header is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Whether the database answers (SPEC §7.3): lookups are bounded by it.
+    pub db: Arc<crate::store::DbHealth>,
     /// Recently read clients and services (and whether the caches can be trusted right now).
     pub caches: Caches,
 }
@@ -95,6 +97,9 @@ impl Tessera {
                 Duration::from_secs(u64::try_from(settings.cache.ttl.max(1)).unwrap_or(300)),
                 store.engine() != Engine::Postgres,
             ),
+            db: Arc::new(crate::store::DbHealth::new(Duration::from_secs(
+                u64::try_from(settings.database.timeout.max(1)).unwrap_or(2),
+            ))),
             settings,
             store,
             keys,
@@ -113,7 +118,7 @@ impl Tessera {
             .get_or_load(
                 client_id,
                 self.caches.trusted(),
-                self.store.find_client(client_id),
+                self.db.guard(self.store.find_client(client_id)),
             )
             .await?;
         Ok(found)
@@ -124,7 +129,11 @@ impl Tessera {
         let found = self
             .caches
             .tenants
-            .get_or_load(id, self.caches.trusted(), self.store.get_tenant(id))
+            .get_or_load(
+                id,
+                self.caches.trusted(),
+                self.db.guard(self.store.get_tenant(id)),
+            )
             .await?;
         Ok(found)
     }
@@ -201,7 +210,11 @@ impl Tessera {
         let found = self
             .caches
             .services
-            .get_or_load(name, self.caches.trusted(), self.store.get_service(name))
+            .get_or_load(
+                name,
+                self.caches.trusted(),
+                self.db.guard(self.store.get_service(name)),
+            )
             .await?;
         Ok(found)
     }
@@ -223,7 +236,7 @@ impl Tessera {
         let found = self
             .caches
             .arn_services
-            .get_or_load(kind.as_str(), self.caches.trusted(), load)
+            .get_or_load(kind.as_str(), self.caches.trusted(), self.db.guard(load))
             .await?;
         Ok(found.unwrap_or_default())
     }
@@ -257,6 +270,18 @@ impl Tessera {
     /// Records an audit event (queued, written in batches).
     pub async fn audit(&self, event: AuditRecord) {
         self.audit.record(event).await;
+    }
+
+    /// Records the event of an issued token, or refuses the token: 503
+    /// `temporarily_unavailable` when the audit queue stays full (SPEC §7.3, fail closed).
+    pub async fn audit_token(&self, event: AuditRecord) -> Result<(), Failure> {
+        if self.audit.record_token(event).await {
+            return Ok(());
+        }
+        metrics::counter!("tessera_tokens_refused_unaudited_total").increment(1);
+        let mut f = Failure::unavailable("audit events cannot be written right now; retry later");
+        f.retry_after = Some(1);
+        Err(f)
     }
 
     /// The token endpoint URL (accepted as a client-assertion audience).

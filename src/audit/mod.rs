@@ -5,7 +5,11 @@
 //! number of waits since the last line (a full queue under load would otherwise log a line
 //! per request). Shutdown flushes everything queued.
 
+pub mod spool;
+
 use crate::store::{AuditRecord, Store};
+use spool::Spool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -48,6 +52,10 @@ pub struct AuditSink {
     tx: mpsc::Sender<Msg>,
     /// Rate limit of the queue-full warning (taken only when the queue is full).
     full_log: Arc<Mutex<FullLog>>,
+    /// False while the writer can place events neither in the database nor in the spool.
+    healthy: Arc<AtomicBool>,
+    /// How long a token's event may wait for room in a full queue.
+    wait: Duration,
 }
 
 impl std::fmt::Debug for Msg {
@@ -66,13 +74,35 @@ const BATCH: usize = 512;
 const LINGER: Duration = Duration::from_millis(50);
 
 impl AuditSink {
-    /// Starts the writer task on `store` with a queue of `capacity` events.
-    pub fn start(store: Store, capacity: usize) -> AuditSink {
+    /// Starts the writer task on `store` with a queue of `capacity` events; what the
+    /// database cannot take within `timeout` goes to `spool`.
+    pub fn start(store: Store, capacity: usize, spool: Spool, timeout: Duration) -> AuditSink {
         let (tx, mut rx) = mpsc::channel::<Msg>(capacity.max(16));
+        let healthy = Arc::new(AtomicBool::new(true));
+        let mut writer = Writer {
+            store,
+            spool,
+            timeout,
+            healthy: healthy.clone(),
+        };
         tokio::spawn(async move {
             let mut batch: Vec<AuditRecord> = Vec::with_capacity(BATCH);
             let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
-            while let Some(first) = rx.recv().await {
+            writer.drain().await;
+            loop {
+                // While events are spooled, look for the database's return every second.
+                let first = if writer.spool.is_empty() {
+                    rx.recv().await
+                } else {
+                    match tokio::time::timeout(SPOOL_RETRY, rx.recv()).await {
+                        Ok(m) => m,
+                        Err(_) => {
+                            writer.drain().await;
+                            continue;
+                        }
+                    }
+                };
+                let Some(first) = first else { break };
                 let deadline = tokio::time::Instant::now() + LINGER;
                 let mut next = Some(first);
                 loop {
@@ -98,8 +128,12 @@ impl AuditSink {
                     }
                 }
                 if !batch.is_empty() {
-                    write_with_retry(&store, &batch).await;
+                    writer.write(&batch).await;
                     batch.clear();
+                }
+                if !waiters.is_empty() {
+                    // A reader (the audit API) or shutdown wants everything in the database.
+                    writer.drain().await;
                 }
                 for w in waiters.drain(..) {
                     let _ = w.send(());
@@ -109,6 +143,32 @@ impl AuditSink {
         AuditSink {
             tx,
             full_log: Arc::default(),
+            healthy,
+            wait: timeout,
+        }
+    }
+
+    /// False while events can be placed neither in the database nor in the spool
+    /// (`/readyz` then says so).
+    pub fn healthy(&self) -> bool {
+        self.healthy.load(Ordering::Acquire)
+    }
+
+    /// Queues the event of an issued token, waiting at most `database.timeout` for room: false
+    /// when the queue stayed full, and the token must then not be given out (SPEC §7.3: fail
+    /// closed, never a token without its event).
+    pub async fn record_token(&self, event: AuditRecord) -> bool {
+        let msg = Msg::Event(Box::new(event));
+        match self.tx.try_send(msg) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(msg)) => {
+                metrics::counter!("tessera_audit_queue_full_total").increment(1);
+                matches!(
+                    tokio::time::timeout(self.wait, self.tx.send(msg)).await,
+                    Ok(Ok(()))
+                )
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
     }
 
@@ -147,22 +207,95 @@ impl AuditSink {
     }
 }
 
-async fn write_with_retry(store: &Store, batch: &[AuditRecord]) {
-    for attempt in 0..5u64 {
-        match store.insert_audit(batch).await {
-            Ok(()) => {
-                metrics::counter!("tessera_audit_events_written_total")
-                    .increment(batch.len() as u64);
-                return;
+/// How often the writer tries the database again while events are spooled or stuck.
+const SPOOL_RETRY: Duration = Duration::from_secs(1);
+
+/// The writer task's state: the database first, the spool when it cannot take a batch.
+struct Writer {
+    /// The database.
+    store: Store,
+    /// The local spool.
+    spool: Spool,
+    /// How long one batch may take in the database.
+    timeout: Duration,
+    /// Shared with [`AuditSink::healthy`].
+    healthy: Arc<AtomicBool>,
+}
+
+impl Writer {
+    /// Writes `batch` to the database, or (when the database cannot take it within the
+    /// timeout, or events are already spooled ahead of it) to the spool. When neither takes
+    /// it, tries again every second, never dropping it; meanwhile the queue fills and token
+    /// requests are refused (SPEC §7.3).
+    async fn write(&mut self, batch: &[AuditRecord]) {
+        let mut logged = false;
+        loop {
+            if self.spool.is_empty() {
+                match tokio::time::timeout(self.timeout, self.store.insert_audit(batch)).await {
+                    Ok(Ok(())) => {
+                        self.healthy.store(true, Ordering::Release);
+                        metrics::counter!("tessera_audit_events_written_total")
+                            .increment(batch.len() as u64);
+                        return;
+                    }
+                    Ok(Err(e)) if !logged => {
+                        tracing::warn!(error = %e, "audit batch not written to the database; spooling it");
+                    }
+                    Err(_) if !logged => {
+                        tracing::warn!("audit batch write timed out; spooling it");
+                    }
+                    _ => {}
+                }
             }
-            Err(e) => {
-                tracing::error!(error = %e, attempt, "audit batch write failed; retrying");
-                tokio::time::sleep(std::time::Duration::from_millis(100 * (attempt + 1))).await;
+            match self.spool.append(batch) {
+                Ok(()) => {
+                    self.healthy.store(true, Ordering::Release);
+                    return;
+                }
+                Err(e) => {
+                    if !logged {
+                        tracing::error!(error = %e, count = batch.len(), "audit events can be written neither to the database nor to the spool; holding them and retrying every second");
+                    }
+                    self.healthy.store(false, Ordering::Release);
+                }
             }
+            logged = true;
+            tokio::time::sleep(SPOOL_RETRY).await;
+            self.drain().await;
         }
     }
-    metrics::counter!("tessera_audit_events_lost_total").increment(batch.len() as u64);
-    tracing::error!(count = batch.len(), "audit events lost after retries");
+
+    /// Writes spooled events to the database, oldest first, until the spool is empty or the
+    /// database refuses.
+    async fn drain(&mut self) {
+        if self.spool.is_empty() {
+            return;
+        }
+        while !self.spool.is_empty() {
+            let (events, bytes) = match self.spool.peek(BATCH) {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the audit spool");
+                    return;
+                }
+            };
+            if events.is_empty() {
+                return;
+            }
+            match tokio::time::timeout(self.timeout, self.store.insert_audit(&events)).await {
+                Ok(Ok(())) => {
+                    metrics::counter!("tessera_audit_events_written_total")
+                        .increment(events.len() as u64);
+                    if let Err(e) = self.spool.advance(bytes) {
+                        tracing::error!(error = %e, "cannot record the audit spool's progress");
+                        return;
+                    }
+                }
+                _ => return,
+            }
+        }
+        tracing::info!("audit spool written to the database");
+    }
 }
 
 #[cfg(test)]

@@ -78,6 +78,6 @@ pub async fn service_token(
     ev.subject = Some(service.name.clone());
     ev.jti = Some(issued.jti.clone());
     ev.remote = Some(remote.to_string());
-    t.audit(ev).await;
+    t.audit_token(ev).await?;
     Ok(issued)
 }

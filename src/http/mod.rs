@@ -169,6 +169,31 @@ fn status_label(status: axum::http::StatusCode) -> metrics::SharedString {
     }
 }
 
+/// SPEC §7.3: while the database is known to be down, admin calls answer 503 `50300902` at
+/// once, and one in flight when it goes down is answered then instead of waiting on a
+/// connection a hung server may never release.
+async fn database_guard(
+    axum::extract::State(t): axum::extract::State<Shared>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if !req.uri().path().starts_with("/admin/") {
+        return next.run(req).await;
+    }
+    let path = req.uri().path().to_string();
+    let down = || {
+        let e = crate::store::StoreError::Unavailable(sqlx::Error::PoolTimedOut);
+        render(&Failure::database_unavailable(&e), Dialect::Problem, &path)
+    };
+    if t.db.is_down() {
+        return down();
+    }
+    tokio::select! {
+        r = next.run(req) => r,
+        () = t.db.went_down() => down(),
+    }
+}
+
 async fn track(req: Request, next: Next) -> Response {
     let route = req
         .extensions()
@@ -281,6 +306,10 @@ pub fn router(state: Shared) -> Router {
         );
     admin::routes(r)
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            database_guard,
+        ))
         .layer(axum::middleware::from_fn(buffer_body))
         .layer(axum::middleware::from_fn(track))
         .with_state(state)

@@ -39,15 +39,23 @@ pub async fn healthz() -> Response {
 
 /// `GET /readyz`: the database answers and signing keys are loaded.
 pub async fn readyz(State(t): State<Shared>) -> Response {
-    let db = t.store.ping().await.is_ok();
+    // SPEC §7.3: an answer within a second, whatever the database does.
+    let db = !t.db.is_down()
+        && matches!(
+            tokio::time::timeout(std::time::Duration::from_millis(800), t.store.ping()).await,
+            Ok(Ok(()))
+        );
     let keys = t.keys.signer(None).is_ok();
-    let status = if db && keys {
+    // SPEC §7.3: not ready while audit events can go neither to the database nor the spool.
+    let audit = t.audit.healthy();
+    let status = if db && keys && audit {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let body = serde_json::json!({
-        "status": if db && keys { "ready" } else { "not ready" },
+        "status": if db && keys && audit { "ready" } else { "not ready" },
+        "audit": if audit { "ok" } else { "cannot be written (database and spool refuse)" },
         "database": if db { "ok" } else { "unreachable" },
         "keys": if keys { "ok" } else { "missing" },
     });

@@ -147,7 +147,7 @@ pub async fn issue(
         .map_err(|e| Failure::internal(&e))?;
     metrics::counter!("tessera_tokens_issued_total", "grant" => origin.grant, "route" => origin.route)
         .increment(1);
-    crate::oauth::grant::audit_issued(t, client, &user.id, &issued, origin.remote).await;
+    crate::oauth::grant::audit_issued(t, client, &user.id, &issued, origin.remote).await?;
     Ok(issued)
 }
 

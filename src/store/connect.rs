@@ -33,6 +33,12 @@ impl Store {
     /// Connects to `url` (`sqlite://PATH` — file created if missing, WAL mode, foreign keys on —
     /// or `postgres://…`). Does not migrate.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Store::connect_with(url, ACQUIRE_TIMEOUT).await
+    }
+
+    /// Like [`Store::connect`], waiting at most `acquire_timeout` for a pooled connection
+    /// (`database.timeout`: an outage then fails a lookup quickly instead of holding it).
+    pub async fn connect_with(url: &str, acquire_timeout: Duration) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let (engine, url) = engine_url(url)?;
         if engine == Engine::Sqlite {
@@ -53,7 +59,7 @@ impl Store {
                 }),
             Engine::Postgres => AnyPoolOptions::new().max_connections(POSTGRES_POOL_SIZE),
         }
-        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .acquire_timeout(acquire_timeout)
         .connect_with(options)
         .await?;
         Ok(Store {

@@ -13,12 +13,14 @@ use crate::tenants::{Client, Project, Tenant};
 mod connect;
 #[cfg(test)]
 mod contract_tests;
+pub mod health;
 mod login;
 mod notify;
 mod rows;
 mod services;
 mod users;
 
+pub use health::DbHealth;
 pub use login::{AuthCode, CodeUse, Family, LoginSession, RefreshUse};
 pub use notify::{Listener, ListenerEvent, INVALIDATE_CHANNEL};
 
@@ -36,6 +38,10 @@ pub enum StoreError {
     /// The database failed; the source is logged, never shown to callers.
     #[error("database error")]
     Db(#[source] sqlx::Error),
+    /// The database cannot be reached, did not answer in time, or has no room left: a
+    /// passing condition (503), not a bug (SPEC §7.3).
+    #[error("database unavailable")]
+    Unavailable(#[source] sqlx::Error),
     /// A stored value could not be decoded.
     #[error("corrupt row: {0}")]
     Corrupt(String),
@@ -59,7 +65,53 @@ impl From<sqlx::Error> for StoreError {
                 _ => {}
             }
         }
+        if unavailable(&e) {
+            return StoreError::Unavailable(e);
+        }
         StoreError::Db(e)
+    }
+}
+
+/// Whether `e` says the database is away or out of room rather than that a statement is wrong:
+/// no connection (refused, reset, timed out), a closed pool, SQLite `SQLITE_FULL` / `IOERR` /
+/// `CANTOPEN`, PostgreSQL classes 08 (connection), 53 (insufficient resources) and 57P
+/// (shutting down).
+fn unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // SQLite answers (extended) result codes of at most 4 digits; the low byte is
+            // the primary code.
+            let sqlite = code.len() <= 4
+                && code
+                    .parse::<u32>()
+                    .is_ok_and(|c| matches!(c & 0xff, 10 | 13 | 14));
+            let postgres = code.len() == 5
+                && (code.starts_with("08") || code.starts_with("53") || code.starts_with("57P"));
+            sqlite || postgres
+        }
+        _ => false,
+    }
+}
+
+impl StoreError {
+    /// True when the database is away or full (answered 503, not 500).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+
+    /// True when the cause is a full disk (SQLite `SQLITE_FULL`, PostgreSQL `53100`).
+    pub fn is_storage_full(&self) -> bool {
+        let StoreError::Unavailable(sqlx::Error::Database(db)) = self else {
+            return false;
+        };
+        let code = db.code().unwrap_or_default();
+        code == "53100" || (code.len() <= 4 && code.parse::<u32>().is_ok_and(|c| c & 0xff == 13))
     }
 }
 
@@ -96,7 +148,7 @@ pub struct KeyRecord {
 }
 
 /// One audit event (SPEC §5). Never holds a secret.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AuditRecord {
     /// Unix seconds.
     pub at: i64,

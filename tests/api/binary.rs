@@ -126,7 +126,17 @@ async fn serve_with_no_config_bootstraps_sqlite_keys_and_a_private_admin_token_f
         .json()
         .await
         .unwrap();
-    assert_eq!(jwks["keys"][0]["alg"], "RS256");
+    let algs: std::collections::BTreeSet<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["alg"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        algs.into_iter().collect::<Vec<_>>(),
+        ["ES256", "EdDSA", "PS256", "RS256"],
+        "keys of every algorithm from the first start"
+    );
     assert_eq!(s.sigterm(), 0);
     // A second start keeps the same token, keys and database.
     let s2 = Server::start(dir.path(), &[]);

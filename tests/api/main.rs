@@ -9,10 +9,10 @@ mod admin;
 mod bad_input;
 /// The real `tessera` binary: start-up defaults, SIGTERM, migrate, CLI.
 mod binary;
-/// Tenant and privilege boundaries (SPEC §7.1): attacks replayed and refused.
-mod boundaries;
 /// The real binary under hostile conditions: SIGTERM with a slow client, private files.
 mod binary_faults;
+/// Tenant and privilege boundaries (SPEC §7.1): attacks replayed and refused.
+mod boundaries;
 /// Two real nodes on one PostgreSQL database: cross-node cache invalidation.
 mod cluster;
 /// The compatible token APIs: internal, partner and identity (SPEC §3).
@@ -21,6 +21,8 @@ mod compat;
 mod connections;
 /// README tables generated from the code.
 mod docs;
+/// Database outages and hangs (SPEC §7.3) on a PostgreSQL of the test's own.
+mod faults;
 /// A real upstream OpenID provider inside the test process.
 mod idp;
 /// Input caps: over-long identifiers, too many parameters, JSON members of the wrong type.

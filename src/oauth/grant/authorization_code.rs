@@ -274,7 +274,7 @@ pub async fn issue_for_family(
         ev.subject = Some(g.user.id.clone());
         ev.jti = jti;
         ev.remote = Some(remote.to_string());
-        t.audit(ev).await;
+        t.audit_token(ev).await?;
     }
     Ok(Issued {
         access,

@@ -57,6 +57,6 @@ pub async fn issue(
     let issued = t.issuer.issue(&req).map_err(|e| Failure::internal(&e))?;
     metrics::counter!("tessera_tokens_issued_total", "grant" => "client_credentials", "route" => route)
         .increment(1);
-    super::audit_issued(t, client, &client.client_id, &issued, remote).await;
+    super::audit_issued(t, client, &client.client_id, &issued, remote).await?;
     Ok(issued)
 }

@@ -38,7 +38,7 @@ pub async fn audit_issued(
     subject: &str,
     issued: &IssuedToken,
     remote: &str,
-) {
+) -> Result<(), Failure> {
     let mut ev = event(t.clock.now(), "token.issued", "success");
     ev.actor = Some(client.client_id.clone());
     ev.tenant_id = Some(client.tenant_id.clone());
@@ -46,7 +46,7 @@ pub async fn audit_issued(
     ev.subject = Some(subject.to_string());
     ev.jti = Some(issued.jti.clone());
     ev.remote = Some(remote.to_string());
-    t.audit(ev).await;
+    t.audit_token(ev).await
 }
 
 /// The RFC 6749 §5.1 success body. `scope` is always there, empty when nothing was granted:
