@@ -55,6 +55,7 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc { key: "cache.ttl", kind: Kind::Int, default: "300", doc: "Seconds a client read from the database is kept in memory. Changes are applied at once on every node (PostgreSQL `LISTEN/NOTIFY`), so this only bounds the life of an entry." },
     SettingDoc { key: "cache.capacity", kind: Kind::Int, default: "100000", doc: "Most clients kept in memory per node (least recently used leave first)." },
     SettingDoc { key: "audit.queue_size", kind: Kind::Int, default: "10000", doc: "Bounded queue of audit events awaiting a batched write; when full, requests wait (no silent loss)." },
+    SettingDoc { key: "audit.retention_days", kind: Kind::Int, default: "90", doc: "Audit events older than this many days are deleted (swept with the other upkeep, every `keys.reload_every` seconds); 0 keeps them forever." },
     SettingDoc { key: "vault.addr", kind: Kind::Str, default: "", doc: "OpenBao/Vault address; falls back to `VAULT_ADDR`." },
     SettingDoc { key: "vault.token", kind: Kind::SecretStr, default: "", doc: "OpenBao/Vault token; falls back to `VAULT_TOKEN`." },
     SettingDoc { key: "vault.cache_ttl", kind: Kind::Int, default: "30", doc: "Seconds a secret read from Vault is cached." },
@@ -163,6 +164,8 @@ pub struct CacheSettings {
 pub struct AuditSettings {
     /// Queue bound.
     pub queue_size: i64,
+    /// Days audit events are kept (0 = forever).
+    pub retention_days: i64,
 }
 
 /// Limits.
@@ -539,6 +542,7 @@ mod tests {
         assert_eq!(s.database_url, "sqlite://tessera.db");
         assert_eq!(s.vault.cache_ttl, 30);
         assert_eq!(s.limits.failed_auth_per_minute, 20);
+        assert_eq!(s.audit.retention_days, 90);
         assert_eq!(s.profiles["partner"].ttl, 3600);
         assert_eq!(s.data_dir(), PathBuf::from("."));
     }

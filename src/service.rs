@@ -253,6 +253,17 @@ impl Tessera {
         self.audit.record(event).await;
     }
 
+    /// Deletes audit events older than `audit.retention_days` by the server clock (0 keeps
+    /// everything); returns how many went.
+    pub async fn purge_old_audit(&self) -> Result<u64, crate::store::StoreError> {
+        let days = self.settings.audit.retention_days;
+        if days <= 0 {
+            return Ok(0);
+        }
+        let cutoff = self.clock.now().saturating_sub(days.saturating_mul(86_400));
+        self.store.purge_audit_before(cutoff).await
+    }
+
     /// The token endpoint URL (accepted as a client-assertion audience).
     pub fn token_endpoint(&self) -> String {
         format!("{}/oauth/token", self.settings.issuer)
