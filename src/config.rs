@@ -67,6 +67,7 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc { key: "upstream.jwks_min_refresh", kind: Kind::Int, default: "10", doc: "At most one JWKS refetch per provider in this many seconds when a token names an unknown `kid`." },
     SettingDoc { key: "upstream.timeout", kind: Kind::Int, default: "5", doc: "Seconds an upstream discovery or JWKS request may take before the provider counts as unreachable (503)." },
     SettingDoc { key: "limits.failed_auth_per_minute", kind: Kind::Int, default: "20", doc: "Failed authentications per minute per client+address, or per address, before 429." },
+    SettingDoc { key: "limits.max_concurrent_hashes", kind: Kind::Int, default: "0", doc: "Most argon2id verifications or hashes running at once (each ~19 MiB); a request waits at most 1 s for one, then 503 `temporarily_unavailable` with `Retry-After`. 0 = the number of cores." },
     SettingDoc { key: "login.code_ttl", kind: Kind::Int, default: "60", doc: "Lifetime of an authorization code, seconds (single use)." },
     SettingDoc { key: "login.session_ttl", kind: Kind::Int, default: "28800", doc: "Lifetime of a login-page session (cookie `tessera_session`), seconds." },
     SettingDoc { key: "login.refresh_token_ttl", kind: Kind::Int, default: "2592000", doc: "Default refresh-token lifetime, seconds (each rotation starts a new one); a client's `refresh_token_ttl` overrides it." },
@@ -173,6 +174,8 @@ pub struct AuditSettings {
 pub struct LimitSettings {
     /// Failed authentications per minute before 429.
     pub failed_auth_per_minute: i64,
+    /// Most argon2 computations at once (0 = the number of cores).
+    pub max_concurrent_hashes: i64,
 }
 
 /// Interactive login (authorization code flow).

@@ -60,6 +60,7 @@ reasons! {
     METHOD_NOT_ALLOWED = 702, 405, "method not allowed";
     RATE_LIMITED = 801, 429, "rate limited";
     UPSTREAM_UNAVAILABLE = 901, 503, "upstream or Vault unavailable";
+    BUSY = 910, 503, "too many credential checks at once";
     INTERNAL = 999, 500, "internal error";
 }
 

@@ -8,6 +8,7 @@ use crate::config::{Profile, Settings};
 use crate::crypto::MasterKey;
 use crate::failure::Failure;
 use crate::keys::Keys;
+use crate::oauth::hashing::HashPool;
 use crate::oauth::limits::FailureLimiter;
 use crate::s2s::{self, Service};
 use crate::store::{AuditRecord, Engine, Store};
@@ -38,6 +39,8 @@ pub struct Tessera {
     pub audit: AuditSink,
     /// Failed-authentication limits.
     pub limiter: FailureLimiter,
+    /// Permits for argon2 work (at most `limits.max_concurrent_hashes` at once).
+    pub hashes: HashPool,
     /// Keyed hash of the bootstrap admin token.
     pub admin_token_hash: Option<Vec<u8>>,
     /// Client secrets held in OpenBao/Vault.
@@ -66,6 +69,7 @@ impl Tessera {
     ) -> Tessera {
         let issuer = TokenIssuer::new(&settings.issuer, keys.clone(), clock.clone());
         let limiter = FailureLimiter::new(settings.limits.failed_auth_per_minute, clock.clone());
+        let hashes = HashPool::new(settings.limits.max_concurrent_hashes);
         let vault = crate::vault::Vault::new(&settings.vault, clock.clone());
         let upstreams = crate::oauth::upstream::Providers::new(settings.upstream.timeout);
         let sts_http = s2s::aws_iam::http_client(settings.s2s.sts_timeout);
@@ -78,6 +82,7 @@ impl Tessera {
         Tessera {
             issuer,
             limiter,
+            hashes,
             vault,
             upstreams,
             sts_http,

@@ -11,7 +11,7 @@
 pub mod page;
 pub mod upstream;
 
-use crate::crypto::{argon2_verify, b64url, ct_eq, random_token};
+use crate::crypto::{b64url, ct_eq, random_token};
 use crate::failure::Failure;
 use crate::service::{event, Tessera};
 use crate::store::LoginSession;
@@ -144,12 +144,13 @@ pub async fn check_password(
         .map_err(|e| LoginError::Internal(e.into()))?;
     let phc = user
         .as_ref()
-        .and_then(|u| u.password_hash.clone())
-        .unwrap_or_else(|| DUMMY_PHC.to_string());
-    let secret = password.as_bytes().to_vec();
-    let matches = tokio::task::spawn_blocking(move || argon2_verify(&secret, &phc))
+        .and_then(|u| u.password_hash.as_deref())
+        .unwrap_or(DUMMY_PHC);
+    let matches = t
+        .hashes
+        .verify(password.as_bytes(), phc)
         .await
-        .unwrap_or(false);
+        .map_err(LoginError::Internal)?;
     let outcome = match &user {
         Some(u) if matches && u.password_hash.is_some() && u.status == Status::Active => Ok(()),
         Some(u) if matches && u.status != Status::Active => Err("failure:user_disabled"),
@@ -259,6 +260,7 @@ mod tests {
 
     #[test]
     fn the_dummy_hash_parses_so_unknown_users_cost_a_real_check() {
+        use crate::crypto::argon2_verify;
         use argon2::password_hash::PasswordHash;
         assert!(PasswordHash::new(DUMMY_PHC).is_ok());
         assert!(!argon2_verify(b"x", DUMMY_PHC));

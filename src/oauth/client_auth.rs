@@ -2,7 +2,7 @@
 //! §2.3, RFC 7523 §2.2): exactly one method per request; unknown clients and wrong secrets
 //! answer identically and cost the same (one keyed hash and a constant-time compare).
 
-use crate::crypto::{argon2_verify, b64_decode, ct_eq};
+use crate::crypto::{b64_decode, ct_eq};
 use crate::failure::Failure;
 use crate::http::body::{form_decode, Params};
 use crate::keys::{jws, signer::VerifyingKey};
@@ -142,39 +142,41 @@ pub fn presented(authorization: Option<&str>, params: &Params) -> Result<Present
 /// the same keyed hash and compare as known ones.
 const DUMMY_HASH: [u8; 32] = [0x5a; 32];
 
-/// Checks a secret against a stored hash.
-async fn secret_matches(t: &Tessera, presented: &str, stored: &SecretHash) -> bool {
+/// Checks a secret against a stored hash (argon2 under the hash permits: 503 without one).
+async fn secret_matches(
+    t: &Tessera,
+    presented: &str,
+    stored: &SecretHash,
+) -> Result<bool, Failure> {
     match stored {
-        SecretHash::Hmac(h) => ct_eq(&t.master.hash_secret(presented.as_bytes()), h),
-        SecretHash::Argon2(phc) => {
-            let phc = phc.clone();
-            let secret = presented.as_bytes().to_vec();
-            tokio::task::spawn_blocking(move || argon2_verify(&secret, &phc))
-                .await
-                .unwrap_or(false)
-        }
+        SecretHash::Hmac(h) => Ok(ct_eq(&t.master.hash_secret(presented.as_bytes()), h)),
+        SecretHash::Argon2(phc) => t.hashes.verify(presented.as_bytes(), phc).await,
     }
 }
 
 /// True if `secret` is one of the client's valid secrets (current, or previous within grace).
-pub async fn check_client_secret(t: &Tessera, client: &Client, secret: &str) -> bool {
+pub async fn check_client_secret(
+    t: &Tessera,
+    client: &Client,
+    secret: &str,
+) -> Result<bool, Failure> {
     check_secrets(t, &client.secrets, secret).await
 }
 
 /// True if `secret` matches the current hash, or the previous one within its grace period
 /// (clients and services hold their secrets alike).
-pub async fn check_secrets(t: &Tessera, s: &ClientSecrets, secret: &str) -> bool {
+pub async fn check_secrets(t: &Tessera, s: &ClientSecrets, secret: &str) -> Result<bool, Failure> {
     if let Some(cur) = &s.current {
-        if secret_matches(t, secret, cur).await {
-            return true;
+        if secret_matches(t, secret, cur).await? {
+            return Ok(true);
         }
     }
     if let (Some(prev), Some(until)) = (&s.previous, s.previous_expires_at) {
-        if t.clock.now() < until && secret_matches(t, secret, prev).await {
-            return true;
+        if t.clock.now() < until && secret_matches(t, secret, prev).await? {
+            return Ok(true);
         }
     }
-    false
+    Ok(false)
 }
 
 /// True if `secret` is the client's secret, wherever it is held: hashed by Tessera
@@ -186,7 +188,7 @@ pub async fn verify_client_secret(
     secret: &str,
 ) -> Result<bool, Failure> {
     let Some(r) = &client.secrets.vault else {
-        return Ok(check_client_secret(t, client, secret).await);
+        return check_client_secret(t, client, secret).await;
     };
     match t.vault.secret(r).await {
         Ok(held) => Ok(ct_eq(

@@ -283,7 +283,7 @@ pub async fn authenticate(t: &Tessera, caller: Caller<'_>) -> Result<Arc<Service
     }
     let service = t.service(&name).await?;
     let ok = match service.as_deref() {
-        Some(s) if s.has_secret_binding() => check_secrets(t, &s.secrets, &secret).await,
+        Some(s) if s.has_secret_binding() => check_secrets(t, &s.secrets, &secret).await?,
         _ => {
             burn_secret_check(t, &secret);
             false
