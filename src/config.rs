@@ -66,7 +66,8 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc { key: "upstream.jwks_cache_ttl", kind: Kind::Int, default: "3600", doc: "Seconds an upstream provider's discovery document and JWKS are cached." },
     SettingDoc { key: "upstream.jwks_min_refresh", kind: Kind::Int, default: "10", doc: "At most one JWKS refetch per provider in this many seconds when a token names an unknown `kid`." },
     SettingDoc { key: "upstream.timeout", kind: Kind::Int, default: "5", doc: "Seconds an upstream discovery or JWKS request may take before the provider counts as unreachable (503)." },
-    SettingDoc { key: "limits.failed_auth_per_minute", kind: Kind::Int, default: "20", doc: "Failed authentications per minute per client+address, or per address, before 429." },
+    SettingDoc { key: "limits.failed_auth_per_minute", kind: Kind::Int, default: "20", doc: "Failed authentications per minute per client+address, or per address (an IPv6 /64), before 429; an attempt counts before it is verified, so concurrent guesses never pass it (0 = no limit)." },
+    SettingDoc { key: "limits.max_tracked", kind: Kind::Int, default: "100000", doc: "Most keys (address, or subject+address, stored as 64-bit keyed hashes) the failure limits remember per node; the least recently used is forgotten first." },
     SettingDoc { key: "limits.max_concurrent_hashes", kind: Kind::Int, default: "0", doc: "Most argon2id verifications or hashes running at once (each ~19 MiB); a request waits at most 1 s for one, then 503 `temporarily_unavailable` with `Retry-After`. 0 = the number of cores." },
     SettingDoc { key: "login.code_ttl", kind: Kind::Int, default: "60", doc: "Lifetime of an authorization code, seconds (single use)." },
     SettingDoc { key: "login.session_ttl", kind: Kind::Int, default: "28800", doc: "Lifetime of a login-page session (cookie `tessera_session`), seconds." },
@@ -174,6 +175,8 @@ pub struct AuditSettings {
 pub struct LimitSettings {
     /// Failed authentications per minute before 429.
     pub failed_auth_per_minute: i64,
+    /// Most keys the limiter remembers.
+    pub max_tracked: i64,
     /// Most argon2 computations at once (0 = the number of cores).
     pub max_concurrent_hashes: i64,
 }
@@ -545,6 +548,7 @@ mod tests {
         assert_eq!(s.database_url, "sqlite://tessera.db");
         assert_eq!(s.vault.cache_ttl, 30);
         assert_eq!(s.limits.failed_auth_per_minute, 20);
+        assert_eq!(s.limits.max_tracked, 100_000);
         assert_eq!(s.audit.retention_days, 90);
         assert_eq!(s.profiles["partner"].ttl, 3600);
         assert_eq!(s.data_dir(), PathBuf::from("."));

@@ -7,7 +7,8 @@
 //!
 //! Values taken from a request (a client id, a subject, an outcome naming them) are stored at
 //! most [`MAX_VALUE_CHARS`] characters long, so a caller cannot fill the disk through them
-//! (SPEC §7.2), and events older than `audit.retention_days` are deleted by the upkeep task.
+//! (SPEC §7.2); refusals of a limited address are audited once a minute (`service`), and
+//! events older than `audit.retention_days` are deleted by the upkeep task.
 
 use crate::store::{AuditRecord, Store};
 use std::sync::{Arc, Mutex};

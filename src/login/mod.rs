@@ -134,9 +134,13 @@ pub async fn check_password(
 ) -> Result<User, LoginError> {
     let email = crate::tenants::users::normalize_email(email);
     let subject = format!("login|{tenant_id}|{email}");
-    if let Some(retry) = t.limiter.check(remote, Some(&subject)) {
-        return Err(LoginError::Limited(retry));
-    }
+    // Counted before the password is checked, so concurrent guesses never pass the limit.
+    let attempt = t.attempt(remote, Some(&subject)).await.map_err(|f| {
+        match (f.reason == crate::reasons::RATE_LIMITED, f.retry_after) {
+            (true, Some(retry)) => LoginError::Limited(retry),
+            _ => LoginError::Internal(f),
+        }
+    })?;
     let user = t
         .store
         .find_user_by_email(tenant_id, &email)
@@ -165,9 +169,12 @@ pub async fn check_password(
     };
     audit_login(t, &at, user.as_ref(), outcome.err(), actor).await;
     match (user, outcome) {
-        (Some(u), Ok(())) => Ok(u),
+        (Some(u), Ok(())) => {
+            attempt.succeeded();
+            Ok(u)
+        }
         _ => {
-            t.limiter.fail(remote, Some(&subject));
+            attempt.failed();
             metrics::counter!("tessera_login_failures_total").increment(1);
             Err(LoginError::Invalid)
         }

@@ -179,9 +179,23 @@ pub async fn check_secrets(t: &Tessera, s: &ClientSecrets, secret: &str) -> Resu
     Ok(false)
 }
 
+/// The answer when a client's secret could not be read from Vault: 503 with nothing about
+/// why (SPEC §7.2: an unauthenticated caller never learns it; the log has the cause).
+pub fn vault_unavailable() -> Failure {
+    Failure::unavailable("the client's credentials cannot be checked right now; retry later")
+}
+
+/// True for a failure of the store holding a credential (Vault) during its check: the
+/// attempt counts as a failed authentication (SPEC §7.2), unlike a busy server or a database
+/// fault, which are no guess.
+pub fn counts_as_failure(f: &Failure) -> bool {
+    f.reason == reasons::UPSTREAM_UNAVAILABLE
+}
+
 /// True if `secret` is the client's secret, wherever it is held: hashed by Tessera
 /// ([`check_client_secret`]) or in OpenBao/Vault KV v2 (compared in constant time). A Vault
-/// that cannot be read is a 503 failure, never a match and never a skipped check.
+/// that cannot be read is a 503 failure ([`vault_unavailable`]), never a match and never a
+/// skipped check.
 pub async fn verify_client_secret(
     t: &Tessera,
     client: &Client,
@@ -197,9 +211,7 @@ pub async fn verify_client_secret(
         )),
         Err(e) => {
             tracing::warn!(client_id = %client.client_id, error = %e, cause = ?std::error::Error::source(&e).map(ToString::to_string), "client secret could not be read from Vault");
-            Err(Failure::unavailable(format!(
-                "the client's secret is held in Vault and could not be read: {e}"
-            )))
+            Err(vault_unavailable())
         }
     }
 }
@@ -238,9 +250,8 @@ pub async fn authenticate(
         }),
         other => other.client_id().map(str::to_string),
     };
-    if let Some(retry) = t.limiter.check(remote, subject.as_deref()) {
-        return Err(Failure::rate_limited(retry));
-    }
+    // Counted before anything is verified, so concurrent guesses never pass the limit.
+    let attempt = t.attempt(remote, subject.as_deref()).await?;
     let client = match &subject {
         Some(id) => t.client(id).await?,
         None => None,
@@ -251,16 +262,28 @@ pub async fn authenticate(
         None => false,
     };
     let usable = client.as_deref().filter(|_| tenant_active);
-    let ok = verify(t, presented, usable, allow_public).await?;
+    let ok = match verify(t, presented, usable, allow_public).await {
+        Ok(ok) => ok,
+        Err(f) => {
+            if counts_as_failure(&f) {
+                attempt.failed();
+                metrics::counter!("tessera_auth_failures_total").increment(1);
+            }
+            return Err(with_challenge(f));
+        }
+    };
     match (client, ok) {
-        (Some(c), true) => Ok(c),
+        (Some(c), true) => {
+            attempt.succeeded();
+            Ok(c)
+        }
         (client, _) => {
-            t.limiter.fail(remote, subject.as_deref());
+            attempt.failed();
             let mut ev = event(t.clock.now(), "auth.failed", "failure");
             ev.client_id = subject.clone();
             ev.tenant_id = client.map(|c| c.tenant_id.clone());
             ev.remote = Some(remote.to_string());
-            t.audit(ev).await;
+            t.audit_refusal(ev).await;
             metrics::counter!("tessera_auth_failures_total").increment(1);
             Err(with_challenge(Failure::bad_client()))
         }

@@ -97,8 +97,11 @@ pub async fn authenticate(
         .map(|(_, tok)| tok.trim())
         .filter(|tok| !tok.is_empty())
         .ok_or_else(|| unauthorized("a bearer token is required"))?;
+    // Counted before the token is checked: admin tokens are guessed like any credential.
+    let attempt = t.attempt(remote, None).await?;
     if let Some(expected) = &t.admin_token_hash {
         if ct_eq(&t.master.hash_secret(token.as_bytes()), expected) {
+            attempt.succeeded();
             return Ok(Caller {
                 actor: "bootstrap".into(),
                 reach: Reach::All,
@@ -120,17 +123,23 @@ pub async fn authenticate(
             .to_string();
         has_scope.then_some((client_id, tenant))
     });
-    let Some((client_id, tenant)) = caller else {
+    // The client must still exist, be active and hold admin rights.
+    let admin_client = match &caller {
+        Some((client_id, _)) => t
+            .client(client_id)
+            .await?
+            .is_some_and(|c| c.admin_tokens && c.status == crate::tenants::Status::Active),
+        None => false,
+    };
+    let Some((client_id, tenant)) = caller.filter(|_| admin_client) else {
+        attempt.failed();
         let mut ev = event(t.clock.now(), "admin.auth.failed", "failure");
         ev.remote = Some(remote.to_string());
-        t.audit(ev).await;
+        t.audit_refusal(ev).await;
+        metrics::counter!("tessera_auth_failures_total").increment(1);
         return Err(unauthorized("invalid or expired admin token"));
     };
-    // The client must still exist, be active and hold admin rights.
-    let client = t.client(&client_id).await?;
-    if !client.is_some_and(|c| c.admin_tokens && c.status == crate::tenants::Status::Active) {
-        return Err(unauthorized("invalid or expired admin token"));
-    }
+    attempt.succeeded();
     let reach = if tenant == DEFAULT_TENANT {
         Reach::All
     } else {
