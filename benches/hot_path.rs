@@ -83,11 +83,17 @@ fn request_handling(c: &mut Criterion) {
     c.bench_function("verify_generated_secret_hmac", |b| {
         b.iter(|| ct_eq(&master.hash_secret(black_box(secret.as_bytes())), &stored))
     });
-    let limiter = FailureLimiter::new(20, Arc::new(SystemClock));
-    c.bench_function("failure_limiter_check_no_failures", |b| {
-        b.iter(|| limiter.check(black_box("127.0.0.1"), Some("billing-service")))
-    });
     let rt = tokio::runtime::Runtime::new().unwrap();
+    let limiter = FailureLimiter::new(20, 100_000, Arc::new(SystemClock));
+    c.bench_function("failure_limiter_attempt_no_failures", |b| {
+        b.to_async(&rt).iter(|| async {
+            limiter
+                .begin(black_box("127.0.0.1"), Some("billing-service"))
+                .await
+                .unwrap()
+                .succeeded()
+        })
+    });
     let cache: EntityCache<String> = EntityCache::new(100_000, Duration::from_secs(300));
     rt.block_on(cache.get_or_load("billing-service", true, async {
         Ok::<_, ()>(Some("client".to_string()))

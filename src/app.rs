@@ -327,7 +327,8 @@ impl App {
     }
 }
 
-/// Periodic work: reload keys (rotations by other nodes), scheduled rotation, purges.
+/// Periodic work: reload keys (rotations by other nodes), scheduled rotation, purges
+/// (expired jtis and login state, audit events past their retention).
 async fn upkeep(t: Arc<Tessera>) {
     let every = std::time::Duration::from_secs(
         u64::try_from(t.settings.keys.reload_every.max(1)).unwrap_or(5),
@@ -349,6 +350,14 @@ async fn upkeep(t: Arc<Tessera>) {
         }
         if let Err(e) = t.store.purge_expired_login(t.clock.now()).await {
             tracing::error!(error = %e, "purging expired sessions, codes and refresh tokens failed");
+        }
+        match t.purge_old_audit().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                deleted = n,
+                "audit events past audit.retention_days deleted"
+            ),
+            Err(e) => tracing::error!(error = %e, "purging old audit events failed"),
         }
     }
 }

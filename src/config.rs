@@ -63,6 +63,7 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc { key: "audit.spool_dir", kind: Kind::Str, default: "", doc: "Where audit events the database cannot take are spooled (file `tessera-audit.spool`, 0600) until it returns, in order and once, also after a restart. Default: beside the SQLite database, else the working directory." },
     SettingDoc { key: "audit.spool_max_mb", kind: Kind::Int, default: "1024", doc: "Most megabytes the audit spool may hold; past it events wait in the queue and, when that is full, token requests answer 503 (never a token without its event)." },
     SettingDoc { key: "audit.queue_size", kind: Kind::Int, default: "10000", doc: "Bounded queue of audit events awaiting a batched write; when full, requests wait (no silent loss)." },
+    SettingDoc { key: "audit.retention_days", kind: Kind::Int, default: "90", doc: "Audit events older than this many days are deleted (swept with the other upkeep, every `keys.reload_every` seconds); 0 keeps them forever." },
     SettingDoc { key: "vault.addr", kind: Kind::Str, default: "", doc: "OpenBao/Vault address; falls back to `VAULT_ADDR`." },
     SettingDoc { key: "vault.token", kind: Kind::SecretStr, default: "", doc: "OpenBao/Vault token; falls back to `VAULT_TOKEN`." },
     SettingDoc { key: "vault.cache_ttl", kind: Kind::Int, default: "30", doc: "Seconds a secret read from Vault is cached." },
@@ -75,7 +76,9 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc { key: "upstream.jwks_min_refresh", kind: Kind::Int, default: "10", doc: "At most one JWKS refetch per provider in this many seconds when a token names an unknown `kid`." },
     SettingDoc { key: "upstream.timeout", kind: Kind::Int, default: "5", doc: "Seconds an upstream discovery or JWKS request may take before the provider counts as unreachable (503)." },
     SettingDoc { key: "upstream.allowed_networks", kind: Kind::List, default: "[]", doc: "CIDRs (TOML array or comma-separated string; comma-separated in the env) that upstream provider requests may reach although not public (loopback, private, link-local…), over `http` too; elsewhere only `https` to public addresses. Default: none." },
-    SettingDoc { key: "limits.failed_auth_per_minute", kind: Kind::Int, default: "20", doc: "Failed authentications per minute per client+address, or per address, before 429." },
+    SettingDoc { key: "limits.failed_auth_per_minute", kind: Kind::Int, default: "20", doc: "Failed authentications per minute per client+address, or per address (an IPv6 /64), before 429; an attempt counts before it is verified, so concurrent guesses never pass it (0 = no limit)." },
+    SettingDoc { key: "limits.max_tracked", kind: Kind::Int, default: "100000", doc: "Most keys (address, or subject+address, stored as 64-bit keyed hashes) the failure limits remember per node; the least recently used is forgotten first." },
+    SettingDoc { key: "limits.max_concurrent_hashes", kind: Kind::Int, default: "0", doc: "Most argon2id verifications or hashes running at once (each ~19 MiB); a request waits at most 1 s for one, then 503 `temporarily_unavailable` with `Retry-After`. 0 = the number of cores." },
     SettingDoc { key: "login.code_ttl", kind: Kind::Int, default: "60", doc: "Lifetime of an authorization code, seconds (single use)." },
     SettingDoc { key: "login.session_ttl", kind: Kind::Int, default: "28800", doc: "Lifetime of a login-page session (cookie `tessera_session`), seconds." },
     SettingDoc { key: "login.refresh_token_ttl", kind: Kind::Int, default: "2592000", doc: "Default refresh-token lifetime, seconds (each rotation starts a new one); a client's `refresh_token_ttl` overrides it." },
@@ -225,6 +228,8 @@ pub struct AuditSettings {
     pub spool_dir: String,
     /// Spool size bound, MB.
     pub spool_max_mb: i64,
+    /// Days audit events are kept (0 = forever).
+    pub retention_days: i64,
 }
 
 /// Limits.
@@ -232,6 +237,10 @@ pub struct AuditSettings {
 pub struct LimitSettings {
     /// Failed authentications per minute before 429.
     pub failed_auth_per_minute: i64,
+    /// Most keys the limiter remembers.
+    pub max_tracked: i64,
+    /// Most argon2 computations at once (0 = the number of cores).
+    pub max_concurrent_hashes: i64,
 }
 
 /// Interactive login (authorization code flow).
@@ -628,6 +637,8 @@ mod tests {
         assert_eq!(s.server.idle_timeout, 60);
         assert_eq!(s.server.max_connections, 10_000);
         assert_eq!(s.server.shutdown_grace, 30);
+        assert_eq!(s.limits.max_tracked, 100_000);
+        assert_eq!(s.audit.retention_days, 90);
         assert_eq!(s.profiles["partner"].ttl, 3600);
         assert_eq!(s.data_dir(), PathBuf::from("."));
     }

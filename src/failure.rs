@@ -237,6 +237,18 @@ impl Failure {
         f
     }
 
+    /// 503 with `Retry-After: 1`: too many credential checks at once (SPEC §7.2: argon2
+    /// permits, or more attempts in flight on one address than its failure limit).
+    pub fn busy() -> Failure {
+        let mut f = Failure::new(
+            reasons::BUSY,
+            "temporarily_unavailable",
+            "too many credential checks at once; retry shortly",
+        );
+        f.retry_after = Some(1);
+        f
+    }
+
     /// 503: a dependency (Vault, upstream provider, database) is unavailable.
     pub fn unavailable(detail: impl Into<String>) -> Failure {
         Failure::new(

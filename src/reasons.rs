@@ -62,6 +62,7 @@ reasons! {
     RATE_LIMITED = 801, 429, "rate limited";
     UPSTREAM_UNAVAILABLE = 901, 503, "upstream or Vault unavailable";
     DATABASE_UNAVAILABLE = 902, 503, "the database is unavailable";
+    BUSY = 910, 503, "too many credential checks at once";
     INTERNAL = 999, 500, "internal error";
 }
 

@@ -8,7 +8,8 @@ use crate::config::{Profile, Settings};
 use crate::crypto::MasterKey;
 use crate::failure::Failure;
 use crate::keys::Keys;
-use crate::oauth::limits::FailureLimiter;
+use crate::oauth::hashing::HashPool;
+use crate::oauth::limits::{Attempt, FailureLimiter, Refusal};
 use crate::s2s::{self, Service};
 use crate::store::{AuditRecord, Engine, Store};
 use crate::tenants::Client;
@@ -38,6 +39,8 @@ pub struct Tessera {
     pub audit: AuditSink,
     /// Failed-authentication limits.
     pub limiter: FailureLimiter,
+    /// Permits for argon2 work (at most `limits.max_concurrent_hashes` at once).
+    pub hashes: HashPool,
     /// Keyed hash of the bootstrap admin token.
     pub admin_token_hash: Option<Vec<u8>>,
     /// Client secrets held in OpenBao/Vault.
@@ -67,7 +70,12 @@ impl Tessera {
         admin_token_hash: Option<Vec<u8>>,
     ) -> Tessera {
         let issuer = TokenIssuer::new(&settings.issuer, keys.clone(), clock.clone());
-        let limiter = FailureLimiter::new(settings.limits.failed_auth_per_minute, clock.clone());
+        let limiter = FailureLimiter::new(
+            settings.limits.failed_auth_per_minute,
+            settings.limits.max_tracked,
+            clock.clone(),
+        );
+        let hashes = HashPool::new(settings.limits.max_concurrent_hashes);
         let vault = crate::vault::Vault::new(&settings.vault, clock.clone());
         // Validated at load too; should a bad CIDR slip through, allow no non-public network.
         let allowed = crate::outbound::parse_networks(&settings.upstream.allowed_networks)
@@ -86,6 +94,7 @@ impl Tessera {
         Tessera {
             issuer,
             limiter,
+            hashes,
             vault,
             upstreams,
             sts_http,
@@ -282,6 +291,47 @@ impl Tessera {
         let mut f = Failure::unavailable("audit events cannot be written right now; retry later");
         f.retry_after = Some(1);
         Err(f)
+    }
+
+    /// Records the audit event of a refused request, unless its address is past the failure
+    /// limits and one of its refusals was already audited this minute (SPEC §7.2: a flood
+    /// from a limited address is counted in `/metrics`, not written row by row).
+    pub async fn audit_refusal(&self, event: AuditRecord) {
+        let remote = event.remote.as_deref().unwrap_or("");
+        if self.limiter.should_audit_refusal(remote) {
+            self.audit.record(event).await;
+        }
+    }
+
+    /// Takes a failed-authentication slot for `subject` from `remote` before a credential is
+    /// verified (SPEC §7.2). Past the limit: 429 with `Retry-After`, audited as
+    /// `auth.limited` at most once per address and minute; too many attempts in flight: 503.
+    pub async fn attempt(
+        &self,
+        remote: &str,
+        subject: Option<&str>,
+    ) -> Result<Attempt<'_>, Failure> {
+        match self.limiter.begin(remote, subject).await {
+            Ok(a) => Ok(a),
+            Err(Refusal::Limited(retry)) => {
+                let mut ev = event(self.clock.now(), "auth.limited", "failure:rate_limited");
+                ev.remote = Some(remote.to_string());
+                self.audit_refusal(ev).await;
+                Err(Failure::rate_limited(retry))
+            }
+            Err(Refusal::Busy) => Err(Failure::busy()),
+        }
+    }
+
+    /// Deletes audit events older than `audit.retention_days` by the server clock (0 keeps
+    /// everything); returns how many went.
+    pub async fn purge_old_audit(&self) -> Result<u64, crate::store::StoreError> {
+        let days = self.settings.audit.retention_days;
+        if days <= 0 {
+            return Ok(0);
+        }
+        let cutoff = self.clock.now().saturating_sub(days.saturating_mul(86_400));
+        self.store.purge_audit_before(cutoff).await
     }
 
     /// The token endpoint URL (accepted as a client-assertion audience).

@@ -4,6 +4,11 @@
 //! `tessera_audit_queue_full_total`, and logged at most once per [`FULL_LOG_EVERY`] with the
 //! number of waits since the last line (a full queue under load would otherwise log a line
 //! per request). Shutdown flushes everything queued.
+//!
+//! Values taken from a request (a client id, a subject, an outcome naming them) are stored at
+//! most [`MAX_VALUE_CHARS`] characters long, so a caller cannot fill the disk through them
+//! (SPEC §7.2); refusals of a limited address are audited once a minute (`service`), and
+//! events older than `audit.retention_days` are deleted by the upkeep task.
 
 pub mod spool;
 
@@ -158,7 +163,7 @@ impl AuditSink {
     /// when the queue stayed full, and the token must then not be given out (SPEC §7.3: fail
     /// closed, never a token without its event).
     pub async fn record_token(&self, event: AuditRecord) -> bool {
-        let msg = Msg::Event(Box::new(event));
+        let msg = Msg::Event(Box::new(bounded(event)));
         match self.tx.try_send(msg) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(msg)) => {
@@ -172,9 +177,9 @@ impl AuditSink {
         }
     }
 
-    /// Queues an event; waits if the queue is full.
+    /// Queues an event (values cut to [`MAX_VALUE_CHARS`]); waits if the queue is full.
     pub async fn record(&self, event: AuditRecord) {
-        let msg = Msg::Event(Box::new(event));
+        let msg = Msg::Event(Box::new(bounded(event)));
         match self.tx.try_send(msg) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(msg)) => {
@@ -205,6 +210,36 @@ impl AuditSink {
             let _ = rx.await;
         }
     }
+}
+
+/// Longest value stored in an audit column, in characters.
+pub const MAX_VALUE_CHARS: usize = 255;
+
+/// `value` cut to [`MAX_VALUE_CHARS`] characters.
+fn cut(value: &mut String) {
+    if let Some((end, _)) = value.char_indices().nth(MAX_VALUE_CHARS) {
+        value.truncate(end);
+    }
+}
+
+/// The event with every text value at most [`MAX_VALUE_CHARS`] characters.
+fn bounded(mut e: AuditRecord) -> AuditRecord {
+    cut(&mut e.event);
+    cut(&mut e.outcome);
+    for v in [
+        &mut e.actor,
+        &mut e.tenant_id,
+        &mut e.client_id,
+        &mut e.subject,
+        &mut e.jti,
+        &mut e.remote,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        cut(v);
+    }
+    e
 }
 
 /// How often the writer tries the database again while events are spooled or stuck.
@@ -301,6 +336,26 @@ impl Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_are_stored_at_most_255_characters() {
+        let long = "é".repeat(60_000);
+        let e = bounded(AuditRecord {
+            at: 0,
+            event: "auth.failed".into(),
+            actor: None,
+            tenant_id: Some("t".into()),
+            client_id: Some(long.clone()),
+            subject: Some(long.clone()),
+            jti: None,
+            outcome: long,
+            remote: Some("1.2.3.4".into()),
+        });
+        assert_eq!(e.client_id.unwrap().chars().count(), 255);
+        assert_eq!(e.subject.unwrap().chars().count(), 255);
+        assert_eq!(e.outcome.chars().count(), 255);
+        assert_eq!(e.tenant_id.as_deref(), Some("t"));
+    }
 
     #[test]
     fn queue_full_warnings_are_logged_at_most_once_per_period_with_a_count() {

@@ -3,7 +3,9 @@
 //! audited. HTTP (body reading, the problem dialect) is in `http::tenant_api`.
 
 use crate::failure::Failure;
-use crate::oauth::client_auth::{basic_credentials, decode_basic, verify_client_secret};
+use crate::oauth::client_auth::{
+    basic_credentials, counts_as_failure, decode_basic, verify_client_secret,
+};
 use crate::oauth::introspect::active_claims;
 use crate::oauth::upstream;
 use crate::oauth::user_token::{self, Kind, Origin};
@@ -111,39 +113,60 @@ fn confidential(client: &Client) -> Result<(), Failure> {
 /// Step "caller authorized" of generateToken (401 unless): `secret_id` is the client's secret
 /// (hashed or in Vault; Vault unreachable is 503), or, without it, HTTP Basic credentials of
 /// that client or a bearer token of this issuer with scope `tessera:generate` for the tenant.
+/// The attempt counts against the failure limits before anything is verified.
 async fn authorize_caller(
     t: &Tessera,
     client: &Client,
     secret_id: Option<&Secret>,
     call: Call<'_>,
 ) -> Result<(), Failure> {
-    let remote = call.remote;
-    if let Some(retry) = t.limiter.check(remote, Some(&client.client_id)) {
-        return Err(Failure::rate_limited(retry));
+    let attempt = t.attempt(call.remote, Some(&client.client_id)).await?;
+    match check_caller(t, client, secret_id, call).await? {
+        Ok(()) => {
+            attempt.succeeded();
+            Ok(())
+        }
+        Err(refusal) => {
+            attempt.failed();
+            metrics::counter!("tessera_auth_failures_total").increment(1);
+            Err(refusal)
+        }
     }
+}
+
+/// The credential check of [`authorize_caller`]: `Ok(Err(refusal))` for a wrong credential or
+/// a Vault that could not be read (a failed authentication); `Err` for what is no guess
+/// (nothing presented, a malformed header, a database fault).
+async fn check_caller(
+    t: &Tessera,
+    client: &Client,
+    secret_id: Option<&Secret>,
+    call: Call<'_>,
+) -> Result<Result<(), Failure>, Failure> {
     let usable = client.status == Status::Active;
     let basic = basic_credentials(call.authorization);
-    let refusal = match (secret_id, basic, bearer_token(call.authorization)) {
+    match (secret_id, basic, bearer_token(call.authorization)) {
         (Some(secret), _, _) => {
-            if usable && verify_client_secret(t, client, secret.expose()).await? {
-                return Ok(());
+            let refusal = Failure::bad_client();
+            if !usable {
+                return Ok(Err(refusal));
             }
-            Failure::bad_client()
+            secret_verdict(t, client, secret.expose(), refusal).await
         }
         (None, Some(b), _) => {
-            let mut f = Failure::bad_client();
-            f.basic_challenge = true;
+            let mut refusal = Failure::bad_client();
+            refusal.basic_challenge = true;
             let (id, secret) = decode_basic(b).map_err(|e| {
                 if e.status == 400 {
                     e // an over-long client id: invalid_request
                 } else {
-                    f.clone()
+                    refusal.clone()
                 }
             })?;
-            if usable && id == client.client_id && verify_client_secret(t, client, &secret).await? {
-                return Ok(());
+            if !usable || id != client.client_id {
+                return Ok(Err(refusal));
             }
-            f
+            secret_verdict(t, client, &secret, refusal).await
         }
         (None, None, Some(token)) => match bearer_client(t, token).await? {
             Some((bearer, claims)) => {
@@ -153,17 +176,32 @@ async fn authorize_caller(
                     .and_then(Value::as_str)
                     .is_some_and(|s| s.split(' ').any(|x| x == GENERATE_SCOPE));
                 if scoped && claims_tenant(&claims) == client.tenant_id {
-                    return Ok(());
+                    return Ok(Ok(()));
                 }
-                bad_bearer("the bearer token lacks scope tessera:generate for this tenant")
+                Ok(Err(bad_bearer(
+                    "the bearer token lacks scope tessera:generate for this tenant",
+                )))
             }
-            None => bad_bearer("invalid or expired bearer token"),
+            None => Ok(Err(bad_bearer("invalid or expired bearer token"))),
         },
-        (None, None, None) => return Err(missing_auth()),
-    };
-    t.limiter.fail(remote, Some(&client.client_id));
-    metrics::counter!("tessera_auth_failures_total").increment(1);
-    Err(refusal)
+        (None, None, None) => Err(missing_auth()),
+    }
+}
+
+/// A secret check as [`check_caller`] reports it: a Vault that could not be read is a
+/// failed authentication too (answered 503 with no detail).
+async fn secret_verdict(
+    t: &Tessera,
+    client: &Client,
+    secret: &str,
+    refusal: Failure,
+) -> Result<Result<(), Failure>, Failure> {
+    match verify_client_secret(t, client, secret).await {
+        Ok(true) => Ok(Ok(())),
+        Ok(false) => Ok(Err(refusal)),
+        Err(f) if counts_as_failure(&f) => Ok(Err(f)),
+        Err(f) => Err(f),
+    }
 }
 
 /// Audits a refusal with what is known of the tenant and client, then passes `result` on.

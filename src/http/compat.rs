@@ -55,7 +55,7 @@ async fn refuse(t: &Tessera, f: &Failure, who: Option<String>, route: Route<'_>)
     ev.client_id = who;
     ev.subject = Some(route.path.to_string());
     ev.remote = Some(route.remote.to_string());
-    t.audit(ev).await;
+    t.audit_refusal(ev).await;
     render(f, route.dialect, route.path)
 }
 

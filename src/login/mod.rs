@@ -11,7 +11,7 @@
 pub mod page;
 pub mod upstream;
 
-use crate::crypto::{argon2_verify, b64url, ct_eq, random_token};
+use crate::crypto::{b64url, ct_eq, random_token};
 use crate::failure::Failure;
 use crate::service::{event, Tessera};
 use crate::store::LoginSession;
@@ -169,9 +169,13 @@ pub async fn check_password(
 ) -> Result<User, LoginError> {
     let email = crate::tenants::users::normalize_email(email);
     let subject = format!("login|{tenant_id}|{email}");
-    if let Some(retry) = t.limiter.check(remote, Some(&subject)) {
-        return Err(LoginError::Limited(retry));
-    }
+    // Counted before the password is checked, so concurrent guesses never pass the limit.
+    let attempt = t.attempt(remote, Some(&subject)).await.map_err(|f| {
+        match (f.reason == crate::reasons::RATE_LIMITED, f.retry_after) {
+            (true, Some(retry)) => LoginError::Limited(retry),
+            _ => LoginError::Internal(f),
+        }
+    })?;
     let user = t
         .store
         .find_user_by_email(tenant_id, &email)
@@ -179,12 +183,13 @@ pub async fn check_password(
         .map_err(|e| LoginError::Internal(e.into()))?;
     let phc = user
         .as_ref()
-        .and_then(|u| u.password_hash.clone())
-        .unwrap_or_else(|| DUMMY_PHC.to_string());
-    let secret = password.as_bytes().to_vec();
-    let matches = tokio::task::spawn_blocking(move || argon2_verify(&secret, &phc))
+        .and_then(|u| u.password_hash.as_deref())
+        .unwrap_or(DUMMY_PHC);
+    let matches = t
+        .hashes
+        .verify(password.as_bytes(), phc)
         .await
-        .unwrap_or(false);
+        .map_err(LoginError::Internal)?;
     let outcome = match &user {
         Some(u) if matches && u.password_hash.is_some() && u.status == Status::Active => Ok(()),
         Some(u) if matches && u.status != Status::Active => Err("failure:user_disabled"),
@@ -199,9 +204,12 @@ pub async fn check_password(
     };
     audit_login(t, &at, user.as_ref(), outcome.err(), actor).await;
     match (user, outcome) {
-        (Some(u), Ok(())) => Ok(u),
+        (Some(u), Ok(())) => {
+            attempt.succeeded();
+            Ok(u)
+        }
         _ => {
-            t.limiter.fail(remote, Some(&subject));
+            attempt.failed();
             metrics::counter!("tessera_login_failures_total").increment(1);
             Err(LoginError::Invalid)
         }
@@ -294,6 +302,7 @@ mod tests {
 
     #[test]
     fn the_dummy_hash_parses_so_unknown_users_cost_a_real_check() {
+        use crate::crypto::argon2_verify;
         use argon2::password_hash::PasswordHash;
         assert!(PasswordHash::new(DUMMY_PHC).is_ok());
         assert!(!argon2_verify(b"x", DUMMY_PHC));

@@ -2,7 +2,7 @@
 //! §2.3, RFC 7523 §2.2): exactly one method per request; unknown clients and wrong secrets
 //! answer identically and cost the same (one keyed hash and a constant-time compare).
 
-use crate::crypto::{argon2_verify, b64_decode, ct_eq};
+use crate::crypto::{b64_decode, ct_eq};
 use crate::failure::Failure;
 use crate::http::body::{form_decode, Params};
 use crate::keys::{jws, signer::VerifyingKey};
@@ -145,44 +145,60 @@ pub fn presented(authorization: Option<&str>, params: &Params) -> Result<Present
 /// the same keyed hash and compare as known ones.
 const DUMMY_HASH: [u8; 32] = [0x5a; 32];
 
-/// Checks a secret against a stored hash.
-async fn secret_matches(t: &Tessera, presented: &str, stored: &SecretHash) -> bool {
+/// Checks a secret against a stored hash (argon2 under the hash permits: 503 without one).
+async fn secret_matches(
+    t: &Tessera,
+    presented: &str,
+    stored: &SecretHash,
+) -> Result<bool, Failure> {
     match stored {
-        SecretHash::Hmac(h) => ct_eq(&t.master.hash_secret(presented.as_bytes()), h),
-        SecretHash::Argon2(phc) => {
-            let phc = phc.clone();
-            let secret = presented.as_bytes().to_vec();
-            tokio::task::spawn_blocking(move || argon2_verify(&secret, &phc))
-                .await
-                .unwrap_or(false)
-        }
+        SecretHash::Hmac(h) => Ok(ct_eq(&t.master.hash_secret(presented.as_bytes()), h)),
+        SecretHash::Argon2(phc) => t.hashes.verify(presented.as_bytes(), phc).await,
     }
 }
 
 /// True if `secret` is one of the client's valid secrets (current, or previous within grace).
-pub async fn check_client_secret(t: &Tessera, client: &Client, secret: &str) -> bool {
+pub async fn check_client_secret(
+    t: &Tessera,
+    client: &Client,
+    secret: &str,
+) -> Result<bool, Failure> {
     check_secrets(t, &client.secrets, secret).await
 }
 
 /// True if `secret` matches the current hash, or the previous one within its grace period
 /// (clients and services hold their secrets alike).
-pub async fn check_secrets(t: &Tessera, s: &ClientSecrets, secret: &str) -> bool {
+pub async fn check_secrets(t: &Tessera, s: &ClientSecrets, secret: &str) -> Result<bool, Failure> {
     if let Some(cur) = &s.current {
-        if secret_matches(t, secret, cur).await {
-            return true;
+        if secret_matches(t, secret, cur).await? {
+            return Ok(true);
         }
     }
     if let (Some(prev), Some(until)) = (&s.previous, s.previous_expires_at) {
-        if t.clock.now() < until && secret_matches(t, secret, prev).await {
-            return true;
+        if t.clock.now() < until && secret_matches(t, secret, prev).await? {
+            return Ok(true);
         }
     }
-    false
+    Ok(false)
+}
+
+/// The answer when a client's secret could not be read from Vault: 503 with nothing about
+/// why (SPEC §7.2: an unauthenticated caller never learns it; the log has the cause).
+pub fn vault_unavailable() -> Failure {
+    Failure::unavailable("the client's credentials cannot be checked right now; retry later")
+}
+
+/// True for a failure of the store holding a credential (Vault) during its check: the
+/// attempt counts as a failed authentication (SPEC §7.2), unlike a busy server or a database
+/// fault, which are no guess.
+pub fn counts_as_failure(f: &Failure) -> bool {
+    f.reason == reasons::UPSTREAM_UNAVAILABLE
 }
 
 /// True if `secret` is the client's secret, wherever it is held: hashed by Tessera
 /// ([`check_client_secret`]) or in OpenBao/Vault KV v2 (compared in constant time). A Vault
-/// that cannot be read is a 503 failure, never a match and never a skipped check.
+/// that cannot be read is a 503 failure ([`vault_unavailable`]), never a match and never a
+/// skipped check.
 pub async fn verify_client_secret(
     t: &Tessera,
     client: &Client,
@@ -194,7 +210,7 @@ pub async fn verify_client_secret(
         return Ok(false);
     }
     let Some(r) = &client.secrets.vault else {
-        return Ok(check_client_secret(t, client, secret).await);
+        return check_client_secret(t, client, secret).await;
     };
     match t.vault.secret(r).await {
         Ok(held) => Ok(ct_eq(
@@ -203,9 +219,7 @@ pub async fn verify_client_secret(
         )),
         Err(e) => {
             tracing::warn!(client_id = %client.client_id, error = %e, cause = ?std::error::Error::source(&e).map(ToString::to_string), "client secret could not be read from Vault");
-            Err(Failure::unavailable(format!(
-                "the client's secret is held in Vault and could not be read: {e}"
-            )))
+            Err(vault_unavailable())
         }
     }
 }
@@ -244,9 +258,8 @@ pub async fn authenticate(
         }),
         other => other.client_id().map(str::to_string),
     };
-    if let Some(retry) = t.limiter.check(remote, subject.as_deref()) {
-        return Err(Failure::rate_limited(retry));
-    }
+    // Counted before anything is verified, so concurrent guesses never pass the limit.
+    let attempt = t.attempt(remote, subject.as_deref()).await?;
     let client = match &subject {
         Some(id) => t.client(id).await?,
         None => None,
@@ -257,16 +270,28 @@ pub async fn authenticate(
         None => false,
     };
     let usable = client.as_deref().filter(|_| tenant_active);
-    let ok = verify(t, presented, usable, allow_public).await?;
+    let ok = match verify(t, presented, usable, allow_public).await {
+        Ok(ok) => ok,
+        Err(f) => {
+            if counts_as_failure(&f) {
+                attempt.failed();
+                metrics::counter!("tessera_auth_failures_total").increment(1);
+            }
+            return Err(with_challenge(f));
+        }
+    };
     match (client, ok) {
-        (Some(c), true) => Ok(c),
+        (Some(c), true) => {
+            attempt.succeeded();
+            Ok(c)
+        }
         (client, _) => {
-            t.limiter.fail(remote, subject.as_deref());
+            attempt.failed();
             let mut ev = event(t.clock.now(), "auth.failed", "failure");
             ev.client_id = subject.clone();
             ev.tenant_id = client.map(|c| c.tenant_id.clone());
             ev.remote = Some(remote.to_string());
-            t.audit(ev).await;
+            t.audit_refusal(ev).await;
             metrics::counter!("tessera_auth_failures_total").increment(1);
             Err(with_challenge(Failure::bad_client()))
         }

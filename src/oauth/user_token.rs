@@ -171,7 +171,7 @@ pub async fn audit_refused(
     ev.client_id = client.map(str::to_string);
     ev.subject = subject.map(str::to_string);
     ev.remote = Some(remote.to_string());
-    t.audit(ev).await;
+    t.audit_refusal(ev).await;
     metrics::counter!("tessera_tokens_refused_total", "reason" => f.reason.code.to_string())
         .increment(1);
 }

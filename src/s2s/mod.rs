@@ -239,21 +239,20 @@ pub async fn authenticate(t: &Tessera, caller: Caller<'_>) -> Result<Arc<Service
         _ => None,
     };
     if let Some(proof) = iam {
-        if let Some(retry) = t.limiter.check(caller.remote, None) {
-            return Err(Failure::rate_limited(retry));
-        }
+        let attempt = t.attempt(caller.remote, None).await?;
         match aws_iam::caller_arn(t, proof).await? {
             Some(arn) => {
                 let names = aws_iam::arns_to_match(&arn);
                 if let Some(s) = by_names(t, BindingKind::AwsIam, &names).await? {
+                    attempt.succeeded();
                     return Ok(s);
                 }
                 // Counted like a refusal: a replayed proof cannot make STS calls without end.
-                t.limiter.fail(caller.remote, None);
+                attempt.failed();
                 audit_failure(t, "failure:unknown_arn", &arn, caller.remote).await;
             }
             None => {
-                t.limiter.fail(caller.remote, None);
+                attempt.failed();
                 audit_failure(t, "failure:sts_refused", "aws_iam", caller.remote).await;
                 metrics::counter!("tessera_auth_failures_total").increment(1);
             }
@@ -284,21 +283,22 @@ pub async fn authenticate(t: &Tessera, caller: Caller<'_>) -> Result<Arc<Service
         }
     })?;
     let limit_key = format!("service:{name}");
-    if let Some(retry) = t.limiter.check(caller.remote, Some(&limit_key)) {
-        return Err(Failure::rate_limited(retry));
-    }
+    let attempt = t.attempt(caller.remote, Some(&limit_key)).await?;
     let service = t.service(&name).await?;
     let ok = match service.as_deref() {
-        Some(s) if s.has_secret_binding() => check_secrets(t, &s.secrets, &secret).await,
+        Some(s) if s.has_secret_binding() => check_secrets(t, &s.secrets, &secret).await?,
         _ => {
             burn_secret_check(t, &secret);
             false
         }
     };
     match service {
-        Some(s) if ok => Ok(s),
+        Some(s) if ok => {
+            attempt.succeeded();
+            Ok(s)
+        }
         _ => {
-            t.limiter.fail(caller.remote, Some(&limit_key));
+            attempt.failed();
             audit_failure(t, "failure", &name, caller.remote).await;
             metrics::counter!("tessera_auth_failures_total").increment(1);
             Err(unauthenticated(true))
@@ -390,7 +390,7 @@ async fn audit_failure(t: &Tessera, outcome: &str, subject: &str, remote: &str) 
     let mut ev = event(t.clock.now(), "s2s.auth.failed", outcome);
     ev.subject = Some(subject.to_string());
     ev.remote = Some(remote.to_string());
-    t.audit(ev).await;
+    t.audit_refusal(ev).await;
 }
 
 #[cfg(test)]

@@ -203,6 +203,8 @@ const AUDIT_DEFAULT_LIMIT: i64 = 100;
 const AUDIT_MAX_LIMIT: i64 = 1000;
 /// Audit rows per multi-row INSERT (9 parameters each: far below both engines' limits).
 const AUDIT_ROWS_PER_INSERT: usize = 100;
+/// Most audit rows one retention `DELETE` removes.
+pub const AUDIT_PURGE_BATCH: i64 = 10_000;
 
 impl Store {
     /// The pool, counting one statement: every method reaches the database through here (or
@@ -575,6 +577,27 @@ impl Store {
     }
 
     // --- audit ---
+    /// Deletes audit events from before `cutoff` (unix seconds), [`AUDIT_PURGE_BATCH`] rows
+    /// per statement so neither engine holds a long lock over a large backlog; returns how
+    /// many went.
+    pub async fn purge_audit_before(&self, cutoff: i64) -> Result<u64, StoreError> {
+        let mut total = 0;
+        loop {
+            let done = sqlx::query(
+                "DELETE FROM audit_events WHERE id IN \
+                 (SELECT id FROM audit_events WHERE at < $1 LIMIT $2)",
+            )
+            .bind(cutoff)
+            .bind(AUDIT_PURGE_BATCH)
+            .execute(self.db())
+            .await?;
+            total += done.rows_affected();
+            if done.rows_affected() < AUDIT_PURGE_BATCH.unsigned_abs() {
+                return Ok(total);
+            }
+        }
+    }
+
     /// Appends a batch of events in one transaction.
     pub async fn insert_audit(&self, events: &[AuditRecord]) -> Result<(), StoreError> {
         if events.is_empty() {

@@ -55,6 +55,11 @@ impl Server {
         }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn sigterm(&mut self) -> i32 {
         self.send_sigterm();
         self.child.wait().unwrap().code().unwrap_or(-1)

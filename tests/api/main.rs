@@ -31,6 +31,8 @@ mod input_caps;
 mod introspection;
 /// Signing keys, JWKS and rotation.
 mod keys;
+/// Hostile traffic: atomic failure limits, argon2 permits, bounded audit (SPEC §7.2).
+mod limits;
 /// The browser login flow: authorize, the login page, sessions, consent, discovery.
 mod login;
 /// A scripted browser for the login tests.

@@ -4,7 +4,7 @@ use super::tenants::conflict;
 use super::{audit_change, json, json_body, respond, tenant_caller, Fields};
 use crate::clock::rfc3339;
 use crate::compat::internal::SERVICE_PROFILE;
-use crate::crypto::{argon2_hash, estimated_entropy_bits, random_token};
+use crate::crypto::{estimated_entropy_bits, random_token};
 use crate::failure::Failure;
 use crate::http::Remote;
 use crate::http::Shared;
@@ -64,14 +64,16 @@ pub fn client_json(c: &Client) -> Value {
     v
 }
 
-/// Hashes a secret: the fast keyed hash for high-entropy ones, argon2id otherwise.
-pub fn hash_secret(t: &Tessera, secret: &str) -> Result<SecretHash, Failure> {
+/// Hashes a secret: the fast keyed hash for high-entropy ones, argon2id otherwise (under the
+/// hash permits, like every argon2 computation).
+pub async fn hash_secret(t: &Tessera, secret: &str) -> Result<SecretHash, Failure> {
     if estimated_entropy_bits(secret) >= 256.0 {
         Ok(SecretHash::Hmac(t.master.hash_secret(secret.as_bytes())))
     } else {
-        argon2_hash(secret.as_bytes())
+        t.hashes
+            .hash(secret.as_bytes())
+            .await
             .map(SecretHash::Argon2)
-            .map_err(|e| Failure::internal(&e))
     }
 }
 
@@ -403,7 +405,7 @@ pub async fn create(
         let mut shown = None;
         if c.auth_method.uses_secret() && c.secrets.vault.is_none() {
             match imported {
-                Some(s) => c.secrets.current = Some(hash_secret(&t, &s)?),
+                Some(s) => c.secrets.current = Some(hash_secret(&t, &s).await?),
                 None => {
                     let (s, hash) = new_secret(&t)?;
                     c.secrets.current = Some(hash);
@@ -505,7 +507,7 @@ pub async fn patch(
         }
         if let Some(s) = imported {
             c.secrets = ClientSecrets {
-                current: Some(hash_secret(&t, &s)?),
+                current: Some(hash_secret(&t, &s).await?),
                 ..ClientSecrets::default()
             };
         }

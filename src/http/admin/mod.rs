@@ -97,8 +97,11 @@ pub async fn authenticate(
         .map(|(_, tok)| tok.trim())
         .filter(|tok| !tok.is_empty())
         .ok_or_else(|| unauthorized("a bearer token is required"))?;
+    // Counted before the token is checked: admin tokens are guessed like any credential.
+    let attempt = t.attempt(remote, None).await?;
     if let Some(expected) = &t.admin_token_hash {
         if ct_eq(&t.master.hash_secret(token.as_bytes()), expected) {
+            attempt.succeeded();
             return Ok(Caller {
                 actor: "bootstrap".into(),
                 reach: Reach::All,
@@ -125,19 +128,23 @@ pub async fn authenticate(
         };
         has_scope.then_some((client_id, tenant, user))
     });
-    let Some((client_id, tenant, user)) = caller else {
+    // The client must still exist in the token's tenant, be active and hold admin rights.
+    let admin_client = match &caller {
+        Some((client_id, tenant, _)) => t.client(client_id).await?.is_some_and(|c| {
+            c.admin_tokens && c.status == crate::tenants::Status::Active && &c.tenant_id == tenant
+        }),
+        None => false,
+    };
+    let Some((client_id, tenant, user)) = caller.filter(|_| admin_client) else {
+        attempt.failed();
         let mut ev = event(t.clock.now(), "admin.auth.failed", "failure");
         ev.remote = Some(remote.to_string());
-        t.audit(ev).await;
+        t.audit_refusal(ev).await;
+        metrics::counter!("tessera_auth_failures_total").increment(1);
         return Err(unauthorized("invalid or expired admin token"));
     };
-    // The client must still exist in the token's tenant, be active and hold admin rights.
-    let client = t.client(&client_id).await?;
-    if !client.is_some_and(|c| {
-        c.admin_tokens && c.status == crate::tenants::Status::Active && c.tenant_id == tenant
-    }) {
-        return Err(unauthorized("invalid or expired admin token"));
-    }
+    // The token is genuine: what follows refuses a valid credential, it is no guess.
+    attempt.succeeded();
     // SPEC §7.1: a disabled tenant's admin tokens are refused (its status is the one thing
     // only a global caller can change back).
     if !t.tenant_active(&tenant).await? {

@@ -3,7 +3,7 @@
 use super::tenants::conflict;
 use super::{audit_change, json, json_body, respond, tenant_caller, Fields};
 use crate::clock::rfc3339;
-use crate::crypto::{argon2_hash, random_token};
+use crate::crypto::random_token;
 use crate::failure::Failure;
 use crate::http::Remote;
 use crate::http::Shared;
@@ -53,13 +53,6 @@ pub async fn tenant_roles(t: &Tessera, tenant: &str) -> Result<Vec<Role>, Failur
     Ok(roles)
 }
 
-async fn hash_password(p: String) -> Result<String, Failure> {
-    tokio::task::spawn_blocking(move || argon2_hash(p.as_bytes()))
-        .await
-        .map_err(|e| Failure::internal(&e))?
-        .map_err(|e| Failure::internal(&e))
-}
-
 /// Applies user fields from a body; checks roles exist.
 async fn apply_user(
     t: &Tessera,
@@ -81,7 +74,7 @@ async fn apply_user(
         if p.len() < 8 {
             f.error("password", "password must be at least 8 characters");
         } else {
-            u.password_hash = Some(hash_password(p).await?);
+            u.password_hash = Some(t.hashes.hash(p.as_bytes()).await?);
         }
     }
     if let Some(roles) = f.strings("roles", false) {

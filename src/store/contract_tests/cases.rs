@@ -577,5 +577,25 @@ pub async fn a_large_audit_batch_is_stored_whole(store: Store) {
     assert_eq!(capped[999].at, 250);
 }
 
+pub async fn purging_audit_deletes_only_events_before_the_cutoff(store: Store) {
+    let events: Vec<AuditRecord> = (0..25)
+        .map(|i| event(i * 10, "auth.failed", "t1", "c1"))
+        .collect();
+    store.insert_audit(&events).await.unwrap();
+
+    assert_eq!(store.purge_audit_before(100).await.unwrap(), 10);
+    assert_eq!(store.purge_audit_before(100).await.unwrap(), 0);
+
+    let left = store
+        .list_audit(&AuditFilter {
+            limit: 1_000,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 15);
+    assert!(left.iter().all(|e| e.at >= 100));
+}
+
 pub use super::login_cases::*;
 pub use super::user_cases::*;
