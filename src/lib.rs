@@ -9,8 +9,9 @@
 //! - `store`: the only module that speaks SQL (SQLite and PostgreSQL).
 //! - `keys`: signing keys, rotation, JWKS, JWS verification.
 //! - `tokens`: access-token claims and issuing.
-//! - `oauth`: the protocol core (client authentication, scopes, grants, introspection,
-//!   upstream OpenID provider ID tokens, user tokens, the authorization request, userinfo).
+//! - `oauth`: the protocol core (client authentication, failure limits, argon2 permits,
+//!   scopes, grants, introspection, upstream OpenID provider ID tokens, user tokens, the
+//!   authorization request, userinfo).
 //! - `vault`: client secrets held in OpenBao/Vault KV v2.
 //! - `outbound`: the shared outbound HTTP client builder and the guard that keeps requests
 //!   to upstream providers off non-public addresses (SPEC §7.1).

@@ -1,4 +1,5 @@
-//! The OAuth 2.0 protocol core: client authentication, scopes and audiences, grants,
+//! The OAuth 2.0 protocol core: client authentication (with the failed-authentication limits
+//! and the argon2 permits every credential check goes through), scopes and audiences, grants,
 //! introspection and revocation, upstream ID tokens and user tokens, the authorization request
 //! and userinfo. No HTTP types beyond the parsed parameters.
 
