@@ -553,15 +553,7 @@ async fn a_public_clients_token_mints_nothing_on_the_tenant_api(app: TestApp) {
 }
 
 async fn jwks_count(app: &TestApp) -> Vec<(String, String)> {
-    let v: Value = app
-        .http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = app.get_json("/.well-known/jwks.json").await;
     let mut keys: Vec<(String, String)> = v["keys"]
         .as_array()
         .unwrap()
@@ -790,15 +782,7 @@ async fn rp_initiated_logout_with_an_id_token_hint_ends_the_session_and_returns(
     assert_eq!(r.status(), 302);
     assert_eq!(r.headers()["location"], "http://app.test/bye?state=s-1");
     assert!(!still_signed_in(&app, &mut b).await);
-    let discovery: Value = app
-        .http
-        .get(app.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let discovery = app.get_json("/.well-known/openid-configuration").await;
     assert_eq!(
         discovery["end_session_endpoint"],
         format!("{ISSUER}/oauth/logout")

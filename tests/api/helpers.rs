@@ -225,6 +225,18 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
+    /// `GET path` without credentials; its JSON body.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// An admin API call with the bootstrap token.
     pub async fn admin(
         &self,
@@ -370,15 +382,7 @@ pub async fn introspect(app: &TestApp, asker: &TestClient, token: &str) -> Value
 
 /// Verifies a token against the server's JWKS and returns its claims.
 pub async fn verify_with_jwks(app: &TestApp, token: &str) -> Value {
-    let v: Value = app
-        .http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = app.get_json("/.well-known/jwks.json").await;
     let keys: Vec<_> = v["keys"]
         .as_array()
         .unwrap()
