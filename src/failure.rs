@@ -45,6 +45,9 @@ pub struct Failure {
     pub bearer_challenge: bool,
     /// `Retry-After` seconds.
     pub retry_after: Option<u64>,
+    /// Refused before any audit (SPEC §7.2: an over-long identifier is turned away before
+    /// lookup, cache, limit or audit, so a flood of them writes nothing).
+    pub unaudited: bool,
 }
 
 impl Failure {
@@ -59,6 +62,7 @@ impl Failure {
             basic_challenge: false,
             bearer_challenge: false,
             retry_after: None,
+            unaudited: false,
         }
     }
 
@@ -101,10 +105,12 @@ impl Failure {
 
     /// `invalid_request`: an identifier over [`MAX_IDENTIFIER`] characters, with its pointer.
     pub fn identifier_too_long(field: &str) -> Failure {
-        Failure::invalid(
+        let mut f = Failure::invalid(
             field,
             format!("{field} is longer than {MAX_IDENTIFIER} characters"),
-        )
+        );
+        f.unaudited = true;
+        f
     }
 
     /// `invalid_request`: `value` of `field` if it is an over-long identifier.

@@ -50,6 +50,15 @@ pub fn parse_networks(list: &[String]) -> Result<Vec<IpNet>, String> {
                 .map_err(|_| {
                     format!("upstream.allowed_networks: {s:?} is not a CIDR or an IP address")
                 })
+                .and_then(|n| {
+                    if n.prefix_len() == 0 {
+                        Err(format!(
+                            "upstream.allowed_networks: {s:?} would allow every address; name the networks"
+                        ))
+                    } else {
+                        Ok(n)
+                    }
+                })
         })
         .collect()
 }
@@ -115,15 +124,19 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     !refused
 }
 
-/// True if `ip` lies in one of `allowed` (an IPv4-mapped address counts as its IPv4 one).
+/// True if `ip` lies in one of `allowed`. An IPv4-mapped address is judged as its IPv4
+/// address only (so an IPv6 allowance never opens IPv4), and an unspecified address
+/// (`0.0.0.0/8`, `::`), which the kernel connects to loopback, is never allowed.
 fn in_networks(allowed: &[IpNet], ip: IpAddr) -> bool {
     let plain = match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
     };
-    allowed
-        .iter()
-        .any(|net| net.contains(&ip) || net.contains(&plain))
+    let unspecified = match plain {
+        IpAddr::V4(v4) => v4.octets()[0] == 0,
+        IpAddr::V6(v6) => v6.is_unspecified(),
+    };
+    !unspecified && allowed.iter().any(|net| net.contains(&plain))
 }
 
 /// Which addresses a request may connect to.
@@ -439,6 +452,19 @@ mod tests {
         // Host bits are dropped: 10.1.2.3/8 means 10.0.0.0/8.
         let n = parse_networks(&["10.1.2.3/8".into()]).unwrap();
         assert!(in_networks(&n, ip("10.200.0.1")));
+        // An allowance never reaches further than it names (found by an attack review).
+        let zero = parse_networks(&["0.0.0.0".into()]).unwrap();
+        assert!(
+            !may_connect(&zero, h, ip("0.0.0.0")),
+            "0.0.0.0 connects to loopback"
+        );
+        let v6 = parse_networks(&["::/1".into()]).unwrap();
+        assert!(
+            !may_connect(&v6, h, ip("::ffff:127.0.0.1")),
+            "an IPv6 allowance opens no IPv4"
+        );
+        assert!(parse_networks(&["::/0".into()]).is_err());
+        assert!(parse_networks(&["0.0.0.0/0".into()]).is_err());
     }
 
     #[tokio::test]

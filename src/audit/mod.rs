@@ -89,6 +89,7 @@ impl AuditSink {
             spool,
             timeout,
             healthy: healthy.clone(),
+            last_drain: Instant::now(),
         };
         tokio::spawn(async move {
             let mut batch: Vec<AuditRecord> = Vec::with_capacity(BATCH);
@@ -198,6 +199,7 @@ impl AuditSink {
                 let _ = self.tx.send(msg).await;
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
+                metrics::counter!("tessera_audit_events_lost_total").increment(1);
                 tracing::error!("audit writer stopped; event lost");
             }
         }
@@ -255,6 +257,8 @@ struct Writer {
     timeout: Duration,
     /// Shared with [`AuditSink::healthy`].
     healthy: Arc<AtomicBool>,
+    /// When the spool was last written back (or tried).
+    last_drain: Instant,
 }
 
 impl Writer {
@@ -263,6 +267,11 @@ impl Writer {
     /// it, tries again every second, never dropping it; meanwhile the queue fills and token
     /// requests are refused (SPEC §7.3).
     async fn write(&mut self, batch: &[AuditRecord]) {
+        // Under steady traffic the queue is never idle: try to empty the spool first (at most
+        // once a second), so the database catches up as soon as it is back.
+        if !self.spool.is_empty() && self.last_drain.elapsed() >= SPOOL_RETRY {
+            self.drain().await;
+        }
         let mut logged = false;
         loop {
             if self.spool.is_empty() {
@@ -306,6 +315,7 @@ impl Writer {
         if self.spool.is_empty() {
             return;
         }
+        self.last_drain = Instant::now();
         while !self.spool.is_empty() {
             let (events, bytes) = match self.spool.peek(BATCH) {
                 Ok(x) => x,
@@ -315,6 +325,13 @@ impl Writer {
                 }
             };
             if events.is_empty() {
+                if bytes > 0 {
+                    // Only unreadable lines (counted as lost by the spool): step over them.
+                    if self.spool.advance(bytes).is_err() {
+                        return;
+                    }
+                    continue;
+                }
                 return;
             }
             match tokio::time::timeout(self.timeout, self.store.insert_audit(&events)).await {

@@ -42,6 +42,25 @@ pub struct Spool {
     max_bytes: u64,
 }
 
+/// The length of the spool up to its last complete line, cutting off a line a crash left
+/// half-written (it was never counted as taken).
+fn whole_lines(path: &PathBuf) -> u64 {
+    let Ok(bytes) = std::fs::read(path) else {
+        return 0;
+    };
+    let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    if keep < bytes.len() {
+        tracing::warn!(
+            bytes = bytes.len() - keep,
+            "cut a half-written line off the audit spool"
+        );
+        if let Ok(f) = OpenOptions::new().write(true).open(path) {
+            let _ = f.set_len(keep as u64);
+        }
+    }
+    keep as u64
+}
+
 fn private_append(path: &PathBuf) -> std::io::Result<File> {
     let mut o = OpenOptions::new();
     o.create(true).append(true);
@@ -56,7 +75,7 @@ impl Spool {
         let _ = std::fs::create_dir_all(&dir);
         let path = dir.join(SPOOL_FILE);
         let offset_path = dir.join(OFFSET_FILE);
-        let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let len = whole_lines(&path);
         let offset = std::fs::read_to_string(&offset_path)
             .ok()
             .and_then(|s| s.trim().parse::<u64>().ok())
@@ -124,7 +143,15 @@ impl Spool {
                 break;
             }
             used += read as u64;
-            out.push(serde_json::from_str(line.trim_end())?);
+            match serde_json::from_str(line.trim_end()) {
+                Ok(e) => out.push(e),
+                // A line that is no event cannot be written anywhere: counted, logged, and
+                // passed over so the rest of the spool still drains.
+                Err(e) => {
+                    metrics::counter!("tessera_audit_events_lost_total").increment(1);
+                    tracing::error!(error = %e, "an audit spool line is not an event; skipped");
+                }
+            }
         }
         Ok((out, used))
     }
@@ -193,6 +220,22 @@ mod tests {
                 .len(),
             0
         );
+    }
+
+    #[test]
+    fn a_line_a_crash_left_half_written_is_cut_off_and_the_rest_drains() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Spool::open(dir.path().to_path_buf(), 1 << 20);
+        s.append(&[ev(1)]).unwrap();
+        let path = dir.path().join(SPOOL_FILE);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"at\":2,\"event\":\"torn").unwrap();
+        let mut s = Spool::open(dir.path().to_path_buf(), 1 << 20);
+        s.append(&[ev(3)]).unwrap();
+        let (events, used) = s.peek(10).unwrap();
+        assert_eq!(events, vec![ev(1), ev(3)]);
+        s.advance(used).unwrap();
+        assert!(s.is_empty());
     }
 
     #[test]

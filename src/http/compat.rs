@@ -50,6 +50,9 @@ impl<'a> Route<'a> {
 
 /// Audits a refusal as `token.refused` and renders it in the route's dialect.
 async fn refuse(t: &Tessera, f: &Failure, who: Option<String>, route: Route<'_>) -> Response {
+    if f.unaudited {
+        return render(f, route.dialect, route.path);
+    }
     let outcome = format!("failure:{}", f.reason.title.replace([' ', '/'], "_"));
     let mut ev = event(t.clock.now(), "token.refused", &outcome);
     ev.client_id = who;

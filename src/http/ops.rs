@@ -22,7 +22,11 @@ pub fn prometheus() -> Option<&'static PrometheusHandle> {
                     ],
                 )
                 .ok()?;
-            builder.install_recorder().ok()
+            let handle = builder.install_recorder().ok()?;
+            // Exported from the start, so that "none lost" can be read (SPEC §7.3).
+            metrics::counter!("tessera_audit_events_lost_total").increment(0);
+            metrics::counter!("tessera_audit_events_spooled_total").increment(0);
+            Some(handle)
         })
         .as_ref()
 }

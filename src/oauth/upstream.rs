@@ -316,6 +316,14 @@ pub async fn verify_id_token(
 ) -> Result<VerifiedIdToken, Failure> {
     // Refuse what no key could verify before talking to anyone (alg none, HMAC, garbage).
     let header = jws::peek_header(token).map_err(|_| invalid("the upstream token is malformed"))?;
+    // SPEC §7.2: an over-long `kid` is refused before any lookup or fetch.
+    if header
+        .get("kid")
+        .and_then(Value::as_str)
+        .is_some_and(crate::failure::identifier_too_long)
+    {
+        return Err(invalid("the upstream token is malformed"));
+    }
     if header
         .get("alg")
         .and_then(Value::as_str)
@@ -401,14 +409,14 @@ pub async fn verify_id_token(
 fn check_times(claims: &Value, now: i64) -> Result<(), Failure> {
     let num = |k: &str| claims.get(k).and_then(Value::as_i64);
     let exp = num("exp").ok_or_else(|| invalid("the upstream token has no exp"))?;
-    if exp + LEEWAY <= now {
+    if exp.saturating_add(LEEWAY) <= now {
         return Err(invalid("the upstream token has expired"));
     }
     let iat = num("iat").ok_or_else(|| invalid("the upstream token has no iat"))?;
-    if iat > now + LEEWAY {
+    if iat > now.saturating_add(LEEWAY) {
         return Err(invalid("the upstream token was issued in the future"));
     }
-    if num("nbf").is_some_and(|nbf| nbf > now + LEEWAY) {
+    if num("nbf").is_some_and(|nbf| nbf > now.saturating_add(LEEWAY)) {
         return Err(invalid("the upstream token is not valid yet"));
     }
     Ok(())

@@ -161,6 +161,9 @@ pub async fn audit_refused(
     subject: Option<&str>,
     remote: &str,
 ) {
+    if f.unaudited {
+        return;
+    }
     let mut ev = event(
         t.clock.now(),
         "token.refused",

@@ -280,6 +280,19 @@ async fn through_a_database_fault(freeze: bool) {
         0,
         "spool emptied"
     );
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("tessera_audit_events_lost_total 0"),
+        "no event lost"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
