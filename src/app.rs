@@ -272,6 +272,7 @@ impl App {
             std::time::Duration::from_secs(
                 u64::try_from(settings.database.timeout.max(1)).unwrap_or(2),
             ),
+            settings.audit.sync,
         );
         let listener = TcpListener::bind(&settings.listen)
             .await

@@ -60,6 +60,7 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc { key: "database.timeout", kind: Kind::Int, default: "2", doc: "Seconds a database lookup may take (a pooled connection included) before it counts as failed: cached clients, services and tenants are then served from memory, the rest answer 503 `50300902`. A probe checks the database every second; while it is down nothing waits on it." },
     SettingDoc { key: "cache.ttl", kind: Kind::Int, default: "300", doc: "Seconds a client read from the database is kept in memory. Changes are applied at once on every node (PostgreSQL `LISTEN/NOTIFY`), so this only bounds the life of an entry." },
     SettingDoc { key: "cache.capacity", kind: Kind::Int, default: "100000", doc: "Most clients kept in memory per node (least recently used leave first)." },
+    SettingDoc { key: "audit.sync", kind: Kind::Bool, default: "false", doc: "Answer a token only once its audit event is stored (database or spool; concurrent tokens are committed together): SIGKILL then loses no token event, at the cost of a write per batch on the request path." },
     SettingDoc { key: "audit.spool_dir", kind: Kind::Str, default: "", doc: "Where audit events the database cannot take are spooled (file `tessera-audit.spool`, 0600) until it returns, in order and once, also after a restart. Default: beside the SQLite database, else the working directory." },
     SettingDoc { key: "audit.spool_max_mb", kind: Kind::Int, default: "1024", doc: "Most megabytes the audit spool may hold; past it events wait in the queue and, when that is full, token requests answer 503 (never a token without its event)." },
     SettingDoc { key: "audit.queue_size", kind: Kind::Int, default: "10000", doc: "Bounded queue of audit events awaiting a batched write; when full, requests wait (no silent loss)." },
@@ -223,6 +224,8 @@ pub struct CacheSettings {
 pub struct AuditSettings {
     /// Queue bound.
     pub queue_size: i64,
+    /// Answer tokens only once their event is stored.
+    pub sync: bool,
     /// Spool directory ("" = the data directory).
     #[serde(default)]
     pub spool_dir: String,

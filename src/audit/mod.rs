@@ -47,6 +47,8 @@ impl FullLog {
 
 enum Msg {
     Event(Box<AuditRecord>),
+    /// An event whose sender waits until it is stored (`audit.sync`).
+    Synced(Box<AuditRecord>, oneshot::Sender<()>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -61,6 +63,8 @@ pub struct AuditSink {
     healthy: Arc<AtomicBool>,
     /// How long a token's event may wait for room in a full queue.
     wait: Duration,
+    /// `audit.sync`: a token is answered only once its event is stored.
+    sync: bool,
 }
 
 impl std::fmt::Debug for Msg {
@@ -81,7 +85,13 @@ const LINGER: Duration = Duration::from_millis(50);
 impl AuditSink {
     /// Starts the writer task on `store` with a queue of `capacity` events; what the
     /// database cannot take within `timeout` goes to `spool`.
-    pub fn start(store: Store, capacity: usize, spool: Spool, timeout: Duration) -> AuditSink {
+    pub fn start(
+        store: Store,
+        capacity: usize,
+        spool: Spool,
+        timeout: Duration,
+        sync: bool,
+    ) -> AuditSink {
         let (tx, mut rx) = mpsc::channel::<Msg>(capacity.max(16));
         let healthy = Arc::new(AtomicBool::new(true));
         let mut writer = Writer {
@@ -94,6 +104,7 @@ impl AuditSink {
         tokio::spawn(async move {
             let mut batch: Vec<AuditRecord> = Vec::with_capacity(BATCH);
             let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
+            let mut stored: Vec<oneshot::Sender<()>> = Vec::new();
             writer.drain().await;
             loop {
                 // While events are spooled, look for the database's return every second.
@@ -115,6 +126,10 @@ impl AuditSink {
                     while let Some(msg) = next.take() {
                         match msg {
                             Msg::Event(e) => batch.push(*e),
+                            Msg::Synced(e, ack) => {
+                                batch.push(*e);
+                                stored.push(ack);
+                            }
                             Msg::Flush(w) => waiters.push(w),
                         }
                         if batch.len() >= BATCH {
@@ -124,7 +139,9 @@ impl AuditSink {
                     }
                     // Written now when full or when someone waits for it; otherwise wait
                     // for more until the batch's linger time is up.
-                    if batch.len() >= BATCH || !waiters.is_empty() {
+                    // Someone waiting (a reader, shutdown, or a token under `audit.sync`: group
+                    // commit of whatever is queued) writes the batch at once.
+                    if batch.len() >= BATCH || !waiters.is_empty() || !stored.is_empty() {
                         break;
                     }
                     match tokio::time::timeout_at(deadline, rx.recv()).await {
@@ -136,6 +153,9 @@ impl AuditSink {
                 if !batch.is_empty() {
                     writer.write(&batch).await;
                     batch.clear();
+                    for ack in stored.drain(..) {
+                        let _ = ack.send(());
+                    }
                 }
                 if !waiters.is_empty() {
                     // A reader (the audit API) or shutdown wants everything in the database.
@@ -151,6 +171,7 @@ impl AuditSink {
             full_log: Arc::default(),
             healthy,
             wait: timeout,
+            sync,
         }
     }
 
@@ -163,9 +184,17 @@ impl AuditSink {
     /// Queues the event of an issued token, waiting at most `database.timeout` for room: false
     /// when the queue stayed full, and the token must then not be given out (SPEC §7.3: fail
     /// closed, never a token without its event).
+    ///
+    /// With `audit.sync` it also waits until the event is stored (database or spool; batches
+    /// of concurrent tokens are committed together), at most `database.timeout` plus a second.
     pub async fn record_token(&self, event: AuditRecord) -> bool {
-        let msg = Msg::Event(Box::new(bounded(event)));
-        match self.tx.try_send(msg) {
+        let (msg, stored) = if self.sync {
+            let (tx, rx) = oneshot::channel();
+            (Msg::Synced(Box::new(bounded(event)), tx), Some(rx))
+        } else {
+            (Msg::Event(Box::new(bounded(event))), None)
+        };
+        let queued = match self.tx.try_send(msg) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(msg)) => {
                 metrics::counter!("tessera_audit_queue_full_total").increment(1);
@@ -175,6 +204,13 @@ impl AuditSink {
                 )
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,
+        };
+        match stored {
+            Some(rx) if queued => matches!(
+                tokio::time::timeout(self.wait + Duration::from_secs(1), rx).await,
+                Ok(Ok(()))
+            ),
+            _ => queued,
         }
     }
 

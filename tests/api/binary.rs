@@ -312,6 +312,67 @@ async fn sigkill_loses_no_acknowledged_admin_change_nor_its_event(engine: Engine
     }
 }
 
+/// SPEC §7.3: with `audit.sync = true` a token is answered only once its event is stored, so
+/// SIGKILL right after the answers loses none.
+#[tokio::test]
+async fn with_audit_sync_sigkill_loses_no_token_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let env = [
+        ("TESSERA_DATABASE_URL", url.clone()),
+        ("TESSERA_ADMIN_TOKEN", ADMIN_TOKEN.to_string()),
+        ("TESSERA_AUDIT_SYNC", "true".to_string()),
+        (
+            "TESSERA_MASTER_KEY",
+            tessera::crypto::MasterKey::generate().unwrap().1,
+        ),
+    ];
+    let mut s = Server::start(dir.path(), &env);
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/admin/v1/tenants/default/clients", s.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"client_id": "sync", "name": "s",
+                      "grant_types": ["client_credentials"], "scopes": []}))
+        .send()
+        .await
+        .unwrap();
+    let secret = r.json::<Value>().await.unwrap()["client_secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    const N: usize = 100;
+    let mut tasks = Vec::new();
+    for _ in 0..N {
+        let (http, base, secret) = (http.clone(), s.base.clone(), secret.clone());
+        tasks.push(tokio::spawn(async move {
+            http.post(format!("{base}/oauth/token"))
+                .basic_auth("sync", Some(secret))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    s.child.kill().unwrap();
+    s.child.wait().unwrap();
+    let store = tessera::store::Store::connect(&url).await.unwrap();
+    let events = store
+        .list_audit(&tessera::store::AuditFilter {
+            client_id: Some("sync".into()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let issued = events.iter().filter(|e| e.event == "token.issued").count();
+    assert_eq!(issued, N, "every answered token's event survived SIGKILL");
+}
+
 #[tokio::test]
 async fn sigkill_after_admin_changes_keeps_them_and_their_events_on_sqlite() {
     sigkill_loses_no_acknowledged_admin_change_nor_its_event(Engine::Sqlite).await;

@@ -2,6 +2,7 @@
 real `tessera` binary using discovery only, and verifies them against the published JWKS."""
 
 import json
+import time
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
@@ -60,6 +61,8 @@ def test_authlib_private_key_jwt_client_authentication(server, tmp_path):
         "--auth-method", "private_key_jwt", "--jwks-file", str(jwks_file))
     meta = requests.get(f"{server}/.well-known/openid-configuration").json()
     session = OAuth2Session("authlib-pkj", key.as_pem(is_private=True), token_endpoint_auth_method="private_key_jwt")
-    session.register_client_auth_method(PrivateKeyJWT(meta["token_endpoint"]))
+    # SPEC 7.1 refuses assertions usable for more than 300 s; Authlib's default is an hour.
+    session.register_client_auth_method(
+        PrivateKeyJWT(meta["token_endpoint"], claims={"exp": int(time.time()) + 120}))
     token = session.fetch_token(meta["token_endpoint"], grant_type="client_credentials")
     verify(server, token["access_token"], "authlib-pkj")
