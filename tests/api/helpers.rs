@@ -110,6 +110,9 @@ pub fn test_settings(dir: &std::path::Path, database_url: &str) -> Settings {
     s.admin_token = tessera::secret::Secret::new(ADMIN_TOKEN);
     s.master_key_file = dir.join("master.key").display().to_string();
     s.admin_token_file = dir.join("admin-token").display().to_string();
+    // Each server spools to its own directory (on PostgreSQL the default is the working
+    // directory, which every test shares).
+    s.audit.spool_dir = dir.display().to_string();
     s.log = "warn".into();
     // The in-process upstream OpenID providers (`idp`) listen on loopback; a test of the
     // address guard itself clears this.
