@@ -163,23 +163,22 @@ async fn serve_with_no_config_bootstraps_sqlite_keys_and_a_private_admin_token_f
     assert_eq!(jwks["keys"], jwks2["keys"]);
 }
 
-async fn issue_tokens_then_sigterm_keeps_every_audit_event(engine: Engine) {
-    let dir = tempfile::tempdir().unwrap();
+/// `tessera serve` in `dir` on `engine` (SQLite in `dir`, or a fresh PostgreSQL database) with
+/// the bootstrap token, a fresh master key and `extra` variables; `None` when PostgreSQL is
+/// unavailable. Returns the server, its database URL and the PostgreSQL database to drop.
+async fn serve_on(
+    engine: Engine,
+    dir: &std::path::Path,
+    extra: &[(&str, String)],
+) -> Option<(Server, String, Option<String>)> {
     let (url, db) = match engine {
-        Engine::Sqlite => (
-            format!("sqlite://{}", dir.path().join("t.db").display()),
-            None,
-        ),
-        Engine::Postgres => match fresh_pg_database().await {
-            Some(db) => {
-                let base = pg_admin_url();
-                let (head, _) = base.rsplit_once('/').unwrap();
-                (format!("{head}/{db}"), Some(db))
-            }
-            None => return,
-        },
+        Engine::Sqlite => (format!("sqlite://{}", dir.join("t.db").display()), None),
+        Engine::Postgres => {
+            let db = fresh_pg_database().await?;
+            (pg_url_for(&db), Some(db))
+        }
     };
-    let env = [
+    let mut env = vec![
         ("TESSERA_DATABASE_URL", url.clone()),
         ("TESSERA_ADMIN_TOKEN", ADMIN_TOKEN.to_string()),
         (
@@ -187,7 +186,15 @@ async fn issue_tokens_then_sigterm_keeps_every_audit_event(engine: Engine) {
             tessera::crypto::MasterKey::generate().unwrap().1,
         ),
     ];
-    let mut s = Server::start(dir.path(), &env);
+    env.extend(extra.iter().cloned());
+    Some((Server::start(dir, &env), url, db))
+}
+
+async fn issue_tokens_then_sigterm_keeps_every_audit_event(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((mut s, url, db)) = serve_on(engine, dir.path(), &[]).await else {
+        return;
+    };
     let http = reqwest::Client::new();
     let out = Command::new(BIN)
         .args([
@@ -258,25 +265,9 @@ async fn issue_tokens_then_sigterm_keeps_every_audit_event(engine: Engine) {
 /// none of their audit events.
 async fn sigkill_loses_no_acknowledged_admin_change_nor_its_event(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
-    let (url, db) = match engine {
-        Engine::Sqlite => (
-            format!("sqlite://{}", dir.path().join("t.db").display()),
-            None,
-        ),
-        Engine::Postgres => match fresh_pg_database().await {
-            Some(db) => (pg_url_for(&db), Some(db)),
-            None => return,
-        },
+    let Some((mut s, url, db)) = serve_on(engine, dir.path(), &[]).await else {
+        return;
     };
-    let env = [
-        ("TESSERA_DATABASE_URL", url.clone()),
-        ("TESSERA_ADMIN_TOKEN", ADMIN_TOKEN.to_string()),
-        (
-            "TESSERA_MASTER_KEY",
-            tessera::crypto::MasterKey::generate().unwrap().1,
-        ),
-    ];
-    let mut s = Server::start(dir.path(), &env);
     let http = reqwest::Client::new();
     const N: usize = 30;
     for i in 0..N {
@@ -317,17 +308,8 @@ async fn sigkill_loses_no_acknowledged_admin_change_nor_its_event(engine: Engine
 #[tokio::test]
 async fn with_audit_sync_sigkill_loses_no_token_event() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let env = [
-        ("TESSERA_DATABASE_URL", url.clone()),
-        ("TESSERA_ADMIN_TOKEN", ADMIN_TOKEN.to_string()),
-        ("TESSERA_AUDIT_SYNC", "true".to_string()),
-        (
-            "TESSERA_MASTER_KEY",
-            tessera::crypto::MasterKey::generate().unwrap().1,
-        ),
-    ];
-    let mut s = Server::start(dir.path(), &env);
+    let sync = [("TESSERA_AUDIT_SYNC", "true".to_string())];
+    let (mut s, url, _) = serve_on(Engine::Sqlite, dir.path(), &sync).await.unwrap();
     let http = reqwest::Client::new();
     let r = http
         .post(format!("{}/admin/v1/tenants/default/clients", s.base))
