@@ -45,20 +45,35 @@ pub struct Spool {
 /// The length of the spool up to its last complete line, cutting off a line a crash left
 /// half-written (it was never counted as taken).
 fn whole_lines(path: &PathBuf) -> u64 {
-    let Ok(bytes) = std::fs::read(path) else {
+    // Only the tail is read: a line is a few hundred bytes (values are capped at 255
+    // characters), while the spool may hold up to `audit.spool_max_mb`.
+    const TAIL: u64 = 64 * 1024;
+    let tail = |f: &mut File| -> std::io::Result<(u64, Vec<u8>)> {
+        let len = f.metadata()?.len();
+        let from = len.saturating_sub(TAIL);
+        f.seek(SeekFrom::Start(from))?;
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(f, &mut buf)?;
+        Ok((from, buf))
+    };
+    let Ok((from, bytes)) = File::open(path).and_then(|mut f| tail(&mut f)) else {
         return 0;
     };
-    let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    if keep < bytes.len() {
+    let len = from + bytes.len() as u64;
+    let keep = bytes
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(from, |i| from + i as u64 + 1);
+    if keep < len {
         tracing::warn!(
-            bytes = bytes.len() - keep,
+            bytes = len - keep,
             "cut a half-written line off the audit spool"
         );
         if let Ok(f) = OpenOptions::new().write(true).open(path) {
-            let _ = f.set_len(keep as u64);
+            let _ = f.set_len(keep);
         }
     }
-    keep as u64
+    keep
 }
 
 fn private_append(path: &PathBuf) -> std::io::Result<File> {
