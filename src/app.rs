@@ -391,12 +391,17 @@ async fn follow_changes(t: Arc<Tessera>) {
                 Ok(ListenerEvent::Message(payload)) => {
                     t.apply(&Invalidation::parse(&payload)).await;
                 }
-                Ok(ListenerEvent::Reconnected) => {
+                // SPEC §7.3: a lost listener makes the caches untrusted (lookups read through,
+                // falling back to what is held when the database cannot answer); they are
+                // flushed only once a new listener listens, i.e. the database is back. Flushing
+                // now would throw away the entries that carry the node through an outage.
+                Ok(ListenerEvent::Lost) => {
+                    t.caches.distrust();
                     metrics::counter!("tessera_cache_listener_reconnects_total").increment(1);
                     tracing::warn!(
-                        "change listener reconnected: notices may have been missed, caches flushed"
+                        "change listener lost; reading clients from the database until it is back"
                     );
-                    t.resync().await;
+                    break;
                 }
                 Err(e) => {
                     t.caches.distrust();

@@ -62,6 +62,9 @@ pub async fn readyz(State(t): State<Shared>) -> Response {
         "audit": if audit { "ok" } else { "cannot be written (database and spool refuse)" },
         "database": if db { "ok" } else { "unreachable" },
         "keys": if keys { "ok" } else { "missing" },
+        // Not a readiness condition: without the change listener (PostgreSQL) lookups read
+        // through to the database, slower but correct.
+        "cache": if t.caches.trusted() { "listening for changes" } else { "reading through" },
     });
     (
         status,

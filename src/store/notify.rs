@@ -22,8 +22,10 @@ const LISTENER_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub enum ListenerEvent {
     /// A notice published by some node (this one included).
     Message(String),
-    /// The connection was lost and is listening again: notices sent in between were missed.
-    Reconnected,
+    /// The connection was lost: notices sent from now on are missed until a new listener
+    /// listens. (sqlx would reconnect on the next call, but only a fresh [`Store::listen`]
+    /// tells when listening has resumed — and the database may be down meanwhile.)
+    Lost,
 }
 
 /// A dedicated `LISTEN` connection (PostgreSQL only).
@@ -75,12 +77,11 @@ impl Store {
 }
 
 impl Listener {
-    /// Waits for the next notice. After a lost connection it re-connects and listens again
-    /// before answering [`ListenerEvent::Reconnected`]; an error means it could not.
+    /// Waits for the next notice; [`ListenerEvent::Lost`] when the connection drops.
     pub async fn next(&mut self) -> Result<ListenerEvent, StoreError> {
         Ok(match self.inner.try_recv().await? {
             Some(n) => ListenerEvent::Message(n.payload().to_owned()),
-            None => ListenerEvent::Reconnected,
+            None => ListenerEvent::Lost,
         })
     }
 }

@@ -145,10 +145,17 @@ fn unsafe_is_root() -> bool {
 }
 
 async fn token_status(app: &TestApp, c: &TestClient) -> u16 {
-    app.token_basic(c, &[("grant_type", "client_credentials")])
-        .await
-        .status()
-        .as_u16()
+    let r = app
+        .token_basic(c, &[("grant_type", "client_credentials")])
+        .await;
+    let status = r.status().as_u16();
+    if status != 200 {
+        eprintln!(
+            "token answered {status}: {}",
+            r.text().await.unwrap_or_default()
+        );
+    }
+    status
 }
 
 async fn wait_until(what: &str, limit: Duration, mut ok: impl AsyncFnMut() -> bool) {
@@ -160,6 +167,19 @@ async fn wait_until(what: &str, limit: Duration, mut ok: impl AsyncFnMut() -> bo
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+async fn listening(app: &TestApp) -> bool {
+    let body: serde_json::Value = app
+        .http
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["cache"] == "listening for changes"
 }
 
 async fn ready(app: &TestApp) -> u16 {
@@ -190,11 +210,13 @@ async fn through_a_database_fault(freeze: bool) {
     .unwrap();
     let warm = app.create_client("warm").await;
     let cold = app.create_client("cold").await;
-    assert_eq!(token_status(&app, &warm).await, 200);
-    wait_until("ready", Duration::from_secs(5), async || {
-        ready(&app).await == 200
+    // The caches are flushed when the change listener comes up (notices may have been
+    // missed before): warm the client only once it listens.
+    wait_until("ready and listening", Duration::from_secs(5), async || {
+        ready(&app).await == 200 && listening(&app).await
     })
     .await;
+    assert_eq!(token_status(&app, &warm).await, 200);
     let mut issued = 1;
 
     if freeze {
