@@ -48,6 +48,9 @@ pub struct Failure {
     /// Refused before any audit (SPEC §7.2: an over-long identifier is turned away before
     /// lookup, cache, limit or audit, so a flood of them writes nothing).
     pub unaudited: bool,
+    /// For a 500: the internal cause chain, logged once when the failure is rendered and
+    /// never shown to the caller.
+    pub cause: Option<Box<String>>,
 }
 
 impl Failure {
@@ -63,6 +66,7 @@ impl Failure {
             bearer_challenge: false,
             retry_after: None,
             unaudited: false,
+            cause: None,
         }
     }
 
@@ -193,7 +197,7 @@ impl Failure {
         Failure::new(reason, "invalid_request", detail)
     }
 
-    /// 500: logs the cause chain once, answers with no detail.
+    /// 500 with no detail; the cause chain is logged once, when the failure is rendered.
     pub fn internal(err: &dyn std::error::Error) -> Failure {
         let mut chain = err.to_string();
         let mut src = err.source();
@@ -202,8 +206,16 @@ impl Failure {
             chain.push_str(&s.to_string());
             src = s.source();
         }
-        tracing::error!(error = %chain, "internal error");
-        Failure::new(reasons::INTERNAL, "server_error", "internal error")
+        let mut f = Failure::new(reasons::INTERNAL, "server_error", "internal error");
+        f.cause = Some(Box::new(chain));
+        f
+    }
+
+    /// Logs the internal cause of a 500 (once: called where the failure is answered).
+    pub fn log_cause(&self, path: &str) {
+        if let Some(cause) = &self.cause {
+            tracing::error!(error = %cause, path, "internal error");
+        }
     }
 
     /// 429 with `Retry-After` (SPEC §6 failed-authentication limits).

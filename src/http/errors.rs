@@ -2,7 +2,9 @@
 //! problem (RFC 9457 with `karmoCode`/`karmoErrors`), id-api (`error`/`errorDescription`).
 
 use crate::failure::Failure;
+use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -17,36 +19,32 @@ pub enum Dialect {
     IdApi,
 }
 
-/// A failure bound to the dialect and path it is answered on.
-#[derive(Debug)]
-pub struct ApiError {
-    /// What went wrong.
-    pub failure: Failure,
-    /// How to say it.
-    pub dialect: Dialect,
-    /// The request path (problem `instance`).
-    pub instance: String,
-}
-
-impl ApiError {
-    /// Binds a failure to a dialect and path.
-    pub fn new(failure: Failure, dialect: Dialect, instance: &str) -> ApiError {
-        ApiError {
-            failure,
-            dialect,
-            instance: instance.to_string(),
-        }
+impl IntoResponse for Failure {
+    /// A bare response that carries the failure; [`render_failures`] turns it into the body
+    /// of the route's dialect with the request path, so a handler just returns `Err(f)`.
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut r = status.into_response();
+        r.extensions_mut().insert(self);
+        r
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        render(&self.failure, self.dialect, &self.instance)
+/// The failure layer: renders a [`Failure`] a handler or extractor returned in the dialect of
+/// the request's route family, with the request path as the problem `instance`.
+pub async fn render_failures(req: Request, next: Next) -> Response {
+    // A `Uri` clone shares its bytes: nothing is copied on the way in.
+    let uri = req.uri().clone();
+    let mut resp = next.run(req).await;
+    match resp.extensions_mut().remove::<Failure>() {
+        Some(f) => render(&f, super::dialect_of(uri.path()), uri.path()),
+        None => resp,
     }
 }
 
 /// Builds the response for `f` in `dialect`.
 pub fn render(f: &Failure, dialect: Dialect, instance: &str) -> Response {
+    f.log_cause(instance);
     let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     metrics::counter!("tessera_failures_total", "reason" => f.reason.code.to_string()).increment(1);
     let (body, content_type) = match dialect {

@@ -69,6 +69,7 @@ pub(super) fn redirect(status: StatusCode, location: &str, cookies: &[String]) -
 }
 
 pub(super) fn error_page(f: &Failure) -> Response {
+    f.log_cause("login");
     metrics::counter!("tessera_failures_total", "reason" => f.reason.code.to_string()).increment(1);
     let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::BAD_REQUEST);
     let mut r = html(status, page::error(f.reason.title, &f.detail), &[]);

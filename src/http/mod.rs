@@ -169,31 +169,6 @@ fn status_label(status: axum::http::StatusCode) -> metrics::SharedString {
     }
 }
 
-/// SPEC §7.3: while the database is known to be down, admin calls answer 503 `50300902` at
-/// once, and one in flight when it goes down is answered then instead of waiting on a
-/// connection a hung server may never release.
-async fn database_guard(
-    axum::extract::State(t): axum::extract::State<Shared>,
-    req: Request,
-    next: Next,
-) -> Response {
-    if !req.uri().path().starts_with("/admin/") {
-        return next.run(req).await;
-    }
-    let path = req.uri().path().to_string();
-    let down = || {
-        let e = crate::store::StoreError::Unavailable(sqlx::Error::PoolTimedOut);
-        render(&Failure::database_unavailable(&e), Dialect::Problem, &path)
-    };
-    if t.db.is_down() {
-        return down();
-    }
-    tokio::select! {
-        r = next.run(req) => r,
-        () = t.db.went_down() => down(),
-    }
-}
-
 async fn track(req: Request, next: Next) -> Response {
     let route = req
         .extensions()
@@ -209,107 +184,56 @@ async fn track(req: Request, next: Next) -> Response {
     resp
 }
 
+/// A router of `(path, methods)` rows: each path written once, with the 405 of its dialect
+/// for any other method.
+fn routes_of(table: Vec<(&'static str, MethodRouter<Shared>)>) -> Router<Shared> {
+    table.into_iter().fold(Router::new(), |r, (path, methods)| {
+        r.route(path, with_405(methods, path))
+    })
+}
+
 /// Every route of the server.
 pub fn router(state: Shared) -> Router {
-    let r = Router::new()
-        .route("/oauth/token", with_405(post(oauth::token), "/oauth/token"))
-        .route(
-            "/oauth/introspect",
-            with_405(post(oauth::introspect), "/oauth/introspect"),
-        )
-        .route(
-            "/oauth/revoke",
-            with_405(post(oauth::revoke), "/oauth/revoke"),
-        )
-        .route(
-            "/v1/auth/token",
-            with_405(post(compat::internal_token), "/v1/auth/token"),
-        )
-        .route(
-            "/v1/oauth/token",
-            with_405(post(compat::partner_token), "/v1/oauth/token"),
-        )
-        .route(
-            "/api/id/v1/auth/token",
-            with_405(post(compat::identity_token), "/api/id/v1/auth/token"),
-        )
-        .route(
-            "/oauth/authorize",
-            with_405(get(login::authorize), "/oauth/authorize"),
-        )
-        .route("/login", with_405(post(login::login), "/login"))
-        .route(
-            "/login/consent",
-            with_405(post(login::consent), "/login/consent"),
-        )
-        .route(
-            "/login/upstream",
-            with_405(post(login::upstream_start), "/login/upstream"),
-        )
-        .route(
-            "/login/upstream/callback",
-            with_405(get(login::upstream_callback), "/login/upstream/callback"),
-        )
-        .route("/logout", with_405(post(logout::logout), "/logout"))
-        .route(
-            "/oauth/logout",
-            with_405(get(logout::rp_logout), "/oauth/logout"),
-        )
-        .route(
-            "/userinfo",
-            with_405(get(login::userinfo).post(login::userinfo), "/userinfo"),
-        )
-        .route(
-            "/.well-known/jwks.json",
-            with_405(get(discovery::jwks), "/.well-known/jwks.json"),
-        )
-        .route(
+    let table: Vec<(&'static str, MethodRouter<Shared>)> = vec![
+        ("/oauth/token", post(oauth::token)),
+        ("/oauth/introspect", post(oauth::introspect)),
+        ("/oauth/revoke", post(oauth::revoke)),
+        ("/v1/auth/token", post(compat::internal_token)),
+        ("/v1/oauth/token", post(compat::partner_token)),
+        ("/api/id/v1/auth/token", post(compat::identity_token)),
+        ("/oauth/authorize", get(login::authorize)),
+        ("/login", post(login::login)),
+        ("/login/consent", post(login::consent)),
+        ("/login/upstream", post(login::upstream_start)),
+        ("/login/upstream/callback", get(login::upstream_callback)),
+        ("/logout", post(logout::logout)),
+        ("/oauth/logout", get(logout::rp_logout)),
+        ("/userinfo", get(login::userinfo).post(login::userinfo)),
+        ("/.well-known/jwks.json", get(discovery::jwks)),
+        (
             "/.well-known/openid-configuration",
-            with_405(
-                get(discovery::openid_configuration),
-                "/.well-known/openid-configuration",
-            ),
-        )
-        .route(
+            get(discovery::openid_configuration),
+        ),
+        (
             "/.well-known/oauth-authorization-server",
-            with_405(
-                get(discovery::authorization_server),
-                "/.well-known/oauth-authorization-server",
-            ),
-        )
-        .route("/healthz", with_405(get(ops::healthz), "/healthz"))
-        .route("/readyz", with_405(get(ops::readyz), "/readyz"))
-        .route("/metrics", with_405(get(ops::metrics), "/metrics"))
-        .route(
-            "/openapi.json",
-            with_405(get(ops::openapi), "/openapi.json"),
-        );
-    let r = r
-        .route(
+            get(discovery::authorization_server),
+        ),
+        ("/healthz", get(ops::healthz)),
+        ("/readyz", get(ops::readyz)),
+        ("/metrics", get(ops::metrics)),
+        ("/openapi.json", get(ops::openapi)),
+        (
             "/auth/admin/generateToken",
-            with_405(
-                post(tenant_api::admin_generate),
-                "/auth/admin/generateToken",
-            ),
-        )
-        .route(
-            "/auth/user/generateToken",
-            with_405(post(tenant_api::user_generate), "/auth/user/generateToken"),
-        )
-        .route(
-            "/auth/admin/oidcToken",
-            with_405(post(tenant_api::admin_oidc), "/auth/admin/oidcToken"),
-        )
-        .route(
-            "/auth/user/oidcToken",
-            with_405(post(tenant_api::user_oidc), "/auth/user/oidcToken"),
-        );
-    admin::routes(r)
+            post(tenant_api::admin_generate),
+        ),
+        ("/auth/user/generateToken", post(tenant_api::user_generate)),
+        ("/auth/admin/oidcToken", post(tenant_api::admin_oidc)),
+        ("/auth/user/oidcToken", post(tenant_api::user_oidc)),
+    ];
+    routes_of(table)
+        .merge(admin::routes(state.clone()))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            database_guard,
-        ))
+        .layer(axum::middleware::from_fn(errors::render_failures))
         .layer(axum::middleware::from_fn(buffer_body))
         .layer(axum::middleware::from_fn(track))
         .with_state(state)

@@ -286,6 +286,12 @@ impl Keys {
     /// Rotates every algorithm that has an active key: next → active, active → retired,
     /// a new next. Tokens signed before stay verifiable until `tokens.max_ttl` later.
     pub async fn rotate(&self) -> Result<(), KeysError> {
+        self.rotate_on(&self.store).await
+    }
+
+    /// [`Keys::rotate`] through `store`: a handle from [`Store::recording`] commits the
+    /// rotation's audit event with the first algorithm's rotation.
+    pub async fn rotate_on(&self, store: &Store) -> Result<(), KeysError> {
         let now = self.clock.now();
         let records = self.store.list_keys().await?;
         for alg in Alg::ALL {
@@ -305,7 +311,7 @@ impl Keys {
                 }
             };
             let new_next = self.new_record(alg, "next").await?;
-            self.store
+            store
                 .rotate_keys(name, &next, &new_next, now, now + self.max_ttl)
                 .await?;
             tracing::info!(alg = name, active = %next, "rotated signing keys");

@@ -67,6 +67,7 @@ impl Store {
             engine,
             url: listen_url,
             queries: Default::default(),
+            pending: None,
         })
     }
 

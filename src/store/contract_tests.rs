@@ -68,6 +68,7 @@ contract_cases!(
     audit_events_list_newest_first_with_filters_and_limit,
     a_large_audit_batch_is_stored_whole,
     purging_audit_deletes_only_events_before_the_cutoff,
+    a_recorded_change_commits_its_event_once_and_a_missed_write_none,
     a_user_round_trips_and_is_found_by_email_inside_its_tenant,
     a_duplicate_user_email_in_a_tenant_is_a_conflict,
     updating_a_user_changes_its_fields_and_a_missing_one_is_not_found,

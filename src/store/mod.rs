@@ -100,6 +100,12 @@ fn unavailable(e: &sqlx::Error) -> bool {
 }
 
 impl StoreError {
+    /// The error of a database known to be down (the health probe said so): no statement
+    /// was sent.
+    pub fn down() -> StoreError {
+        StoreError::Unavailable(sqlx::Error::PoolTimedOut)
+    }
+
     /// True when the database is away or full (answered 503, not 500).
     pub fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Unavailable(_))
@@ -195,6 +201,8 @@ pub struct Store {
     url: crate::secret::Secret,
     /// Statements sent to the database by this handle and its clones (see [`Store::queries`]).
     queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The audit event the next write of this handle commits with it (see [`Store::recording`]).
+    pending: Option<std::sync::Arc<std::sync::Mutex<Option<AuditRecord>>>>,
 }
 
 /// Default and maximum of `AuditFilter::limit`.
@@ -220,6 +228,43 @@ impl Store {
         self.queries
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         metrics::counter!("tessera_store_queries_total").increment(1);
+    }
+
+    /// A handle whose next write (one create, update or delete) is committed in one
+    /// transaction with `event` (SPEC §7.3: an acknowledged admin change and its audit event
+    /// survive SIGKILL together, or neither happened). The event is written once: further
+    /// writes through the handle are plain. A write that touches no row rolls back and leaves
+    /// no event.
+    pub fn recording(&self, event: AuditRecord) -> Store {
+        Store {
+            pending: Some(std::sync::Arc::new(std::sync::Mutex::new(Some(event)))),
+            ..self.clone()
+        }
+    }
+
+    /// Runs one writing statement, with the pending event of [`Store::recording`] if any.
+    async fn write(&self, q: rows::AnyQuery<'_>) -> Result<sqlx::any::AnyQueryResult, StoreError> {
+        self.count_query();
+        let Some(event) = self.take_pending() else {
+            return Ok(q.execute(&self.pool).await?);
+        };
+        let mut tx = self.begin().await?;
+        let done = q.execute(&mut *tx).await?;
+        if done.rows_affected() == 0 {
+            // Nothing changed: no event either (the transaction rolls back when dropped).
+            return Ok(done);
+        }
+        self.insert_audit_rows(&mut tx, std::slice::from_ref(&event))
+            .await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// The event of [`Store::recording`], if this handle has not written it yet.
+    fn take_pending(&self) -> Option<AuditRecord> {
+        self.pending
+            .as_ref()
+            .and_then(|p| p.lock().ok().and_then(|mut e| e.take()))
     }
 
     /// How many statements (or transactions) this store has sent since it was opened, audit
@@ -253,13 +298,16 @@ impl Store {
     // --- tenants ---
     /// Creates a tenant; `Conflict` if the id exists.
     pub async fn create_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO tenants (id, name, status, created_at) VALUES ($1, $2, $3, $4)")
+        self.write(
+            sqlx::query(
+                "INSERT INTO tenants (id, name, status, created_at) VALUES ($1, $2, $3, $4)",
+            )
             .bind(t.id.as_str())
             .bind(t.name.as_str())
             .bind(t.status.as_str())
-            .bind(t.created_at)
-            .execute(self.db())
-            .await?;
+            .bind(t.created_at),
+        )
+        .await?;
         Ok(())
     }
 
@@ -294,11 +342,13 @@ impl Store {
 
     /// Writes name and status; `NotFound` if absent.
     pub async fn update_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE tenants SET name = $1, status = $2 WHERE id = $3")
-            .bind(t.name.as_str())
-            .bind(t.status.as_str())
-            .bind(t.id.as_str())
-            .execute(self.db())
+        let done = self
+            .write(
+                sqlx::query("UPDATE tenants SET name = $1, status = $2 WHERE id = $3")
+                    .bind(t.name.as_str())
+                    .bind(t.status.as_str())
+                    .bind(t.id.as_str()),
+            )
             .await?;
         found(done.rows_affected())
     }
@@ -306,14 +356,15 @@ impl Store {
     // --- projects ---
     /// Creates a project; `Conflict` if (tenant, id) exists, `NotFound` if the tenant does not.
     pub async fn create_project(&self, p: &Project) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO projects (tenant_id, id, name, created_at) VALUES ($1, $2, $3, $4)",
+        self.write(
+            sqlx::query(
+                "INSERT INTO projects (tenant_id, id, name, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(p.tenant_id.as_str())
+            .bind(p.id.as_str())
+            .bind(p.name.as_str())
+            .bind(p.created_at),
         )
-        .bind(p.tenant_id.as_str())
-        .bind(p.id.as_str())
-        .bind(p.name.as_str())
-        .bind(p.created_at)
-        .execute(self.db())
         .await?;
         Ok(())
     }
@@ -362,10 +413,7 @@ impl Store {
         ))
         .bind(c.tenant_id.as_str())
         .bind(c.client_id.as_str());
-        params
-            .bind_mutable(q)
-            .bind(c.created_at)
-            .execute(self.db())
+        self.write(params.bind_mutable(q).bind(c.created_at))
             .await?;
         Ok(())
     }
@@ -424,21 +472,25 @@ impl Store {
              post_logout_redirect_uris = $23, updated_at = $24 \
              WHERE tenant_id = $25 AND client_id = $26",
         );
-        let done = params
-            .bind_mutable(q)
-            .bind(c.tenant_id.as_str())
-            .bind(c.client_id.as_str())
-            .execute(self.db())
+        let done = self
+            .write(
+                params
+                    .bind_mutable(q)
+                    .bind(c.tenant_id.as_str())
+                    .bind(c.client_id.as_str()),
+            )
             .await?;
         found(done.rows_affected())
     }
 
     /// Deletes a client; `NotFound` if absent.
     pub async fn delete_client(&self, tenant_id: &str, client_id: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM clients WHERE tenant_id = $1 AND client_id = $2")
-            .bind(tenant_id)
-            .bind(client_id)
-            .execute(self.db())
+        let done = self
+            .write(
+                sqlx::query("DELETE FROM clients WHERE tenant_id = $1 AND client_id = $2")
+                    .bind(tenant_id)
+                    .bind(client_id),
+            )
             .await?;
         found(done.rows_affected())
     }
@@ -506,6 +558,10 @@ impl Store {
         rows::bind_key(sqlx::query(&sql), &next)
             .execute(&mut *tx)
             .await?;
+        if let Some(event) = self.take_pending() {
+            self.insert_audit_rows(&mut tx, std::slice::from_ref(&event))
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -607,6 +663,17 @@ impl Store {
         // audit task off the request path, and their number depends on load, not on caching.
         metrics::counter!("tessera_store_audit_batches_total").increment(1);
         let mut tx = self.begin().await?;
+        self.insert_audit_rows(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Inserts events inside an open transaction.
+    async fn insert_audit_rows(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        events: &[AuditRecord],
+    ) -> Result<(), StoreError> {
         // SQLite looks a named parameter (`$N`) up by a linear scan, so binding the 900
         // parameters of a full batch by name costs O(n²) string compares on the request
         // cores (the profile showed a quarter of all server CPU there): anonymous `?`
@@ -621,9 +688,8 @@ impl Store {
             for e in chunk {
                 q = rows::bind_audit(q, e);
             }
-            q.execute(&mut *tx).await?;
+            q.execute(&mut **tx).await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 

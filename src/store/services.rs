@@ -98,12 +98,13 @@ impl Store {
              prev_expires_at, updated_at, name, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         );
-        params
-            .bind_mutable(q)
-            .bind(s.name.as_str())
-            .bind(s.created_at)
-            .execute(&self.pool)
-            .await?;
+        self.write(
+            params
+                .bind_mutable(q)
+                .bind(s.name.as_str())
+                .bind(s.created_at),
+        )
+        .await?;
         Ok(())
     }
 
@@ -131,19 +132,16 @@ impl Store {
             "UPDATE services SET audiences = $1, ttl = $2, bindings = $3, secret_hash = $4, \
              prev_secret_hash = $5, prev_expires_at = $6, updated_at = $7 WHERE name = $8",
         );
-        let done = params
-            .bind_mutable(q)
-            .bind(s.name.as_str())
-            .execute(&self.pool)
+        let done = self
+            .write(params.bind_mutable(q).bind(s.name.as_str()))
             .await?;
         found(done.rows_affected())
     }
 
     /// Removes a service; `NotFound` if absent.
     pub async fn delete_service(&self, name: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM services WHERE name = $1")
-            .bind(name)
-            .execute(&self.pool)
+        let done = self
+            .write(sqlx::query("DELETE FROM services WHERE name = $1").bind(name))
             .await?;
         found(done.rows_affected())
     }

@@ -53,21 +53,22 @@ impl Store {
         let sql = format!(
             "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         );
-        sqlx::query(&sql)
-            .bind(u.tenant_id.as_str())
-            .bind(u.id.as_str())
-            .bind(u.email.as_str())
-            .bind(u.name.clone())
-            .bind(u.password_hash.clone())
-            .bind(to_json(&u.roles, "roles")?)
-            .bind(to_json(&u.scopes, "scopes")?)
-            .bind(to_json(&u.resources, "resources")?)
-            .bind(to_json(&u.groups, "groups")?)
-            .bind(u.status.as_str())
-            .bind(u.created_at)
-            .bind(u.updated_at)
-            .execute(&self.pool)
-            .await?;
+        self.write(
+            sqlx::query(&sql)
+                .bind(u.tenant_id.as_str())
+                .bind(u.id.as_str())
+                .bind(u.email.as_str())
+                .bind(u.name.clone())
+                .bind(u.password_hash.clone())
+                .bind(to_json(&u.roles, "roles")?)
+                .bind(to_json(&u.scopes, "scopes")?)
+                .bind(to_json(&u.resources, "resources")?)
+                .bind(to_json(&u.groups, "groups")?)
+                .bind(u.status.as_str())
+                .bind(u.created_at)
+                .bind(u.updated_at),
+        )
+        .await?;
         Ok(())
     }
 
@@ -109,7 +110,7 @@ impl Store {
 
     /// Replaces every field but the keys and created_at; `NotFound` if absent.
     pub async fn update_user(&self, u: &User) -> Result<(), StoreError> {
-        let done = sqlx::query(
+        let done = self.write(sqlx::query(
             "UPDATE users SET email = $1, name = $2, password_hash = $3, roles = $4, scopes = $5, \
              resources = $6, groups = $7, status = $8, updated_at = $9 \
              WHERE tenant_id = $10 AND id = $11",
@@ -124,23 +125,22 @@ impl Store {
         .bind(u.status.as_str())
         .bind(u.updated_at)
         .bind(u.tenant_id.as_str())
-        .bind(u.id.as_str())
-        .execute(&self.pool)
-        .await?;
+        .bind(u.id.as_str())).await?;
         found(done.rows_affected())
     }
 
     // --- roles ---
     /// Creates a role; `Conflict` if the name exists in the tenant.
     pub async fn create_role(&self, r: &Role) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO roles (tenant_id, name, scopes, created_at) VALUES ($1, $2, $3, $4)",
+        self.write(
+            sqlx::query(
+                "INSERT INTO roles (tenant_id, name, scopes, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(r.tenant_id.as_str())
+            .bind(r.name.as_str())
+            .bind(to_json(&r.scopes, "scopes")?)
+            .bind(r.created_at),
         )
-        .bind(r.tenant_id.as_str())
-        .bind(r.name.as_str())
-        .bind(to_json(&r.scopes, "scopes")?)
-        .bind(r.created_at)
-        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -159,17 +159,18 @@ impl Store {
     // --- upstream providers ---
     /// Registers an upstream provider; `Conflict` on a duplicate id or (issuer, client_id).
     pub async fn create_upstream(&self, u: &Upstream) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO upstreams (tenant_id, id, issuer, client_id, name, created_at) \
+        self.write(
+            sqlx::query(
+                "INSERT INTO upstreams (tenant_id, id, issuer, client_id, name, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(u.tenant_id.as_str())
+            .bind(u.id.as_str())
+            .bind(u.issuer.as_str())
+            .bind(u.client_id.as_str())
+            .bind(u.name.clone())
+            .bind(u.created_at),
         )
-        .bind(u.tenant_id.as_str())
-        .bind(u.id.as_str())
-        .bind(u.issuer.as_str())
-        .bind(u.client_id.as_str())
-        .bind(u.name.clone())
-        .bind(u.created_at)
-        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -188,10 +189,12 @@ impl Store {
 
     /// Removes an upstream provider; `NotFound` if absent.
     pub async fn delete_upstream(&self, tenant_id: &str, id: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM upstreams WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id)
-            .bind(id)
-            .execute(&self.pool)
+        let done = self
+            .write(
+                sqlx::query("DELETE FROM upstreams WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant_id)
+                    .bind(id),
+            )
             .await?;
         found(done.rows_affected())
     }

@@ -1,21 +1,17 @@
 //! Admin: clients, including secret generation (shown once), import and rotation.
 
 use super::tenants::conflict;
-use super::{audit_change, json, json_body, respond, tenant_caller, Fields};
+use super::{json, Fields, TenantCall};
 use crate::clock::rfc3339;
 use crate::compat::internal::SERVICE_PROFILE;
 use crate::crypto::{estimated_entropy_bits, random_token};
 use crate::failure::Failure;
-use crate::http::Remote;
-use crate::http::Shared;
 use crate::keys::signer::{Alg, VerifyingKey};
 use crate::reasons;
 use crate::service::Tessera;
 use crate::tenants::{valid_id, AuthMethod, Client, ClientSecrets, SecretHash, Status, VaultRef};
-use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
-use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use serde_json::{json, Value};
 
@@ -352,203 +348,135 @@ async fn existing_client(t: &Tessera, tenant: &str, id: &str) -> Result<Client, 
 }
 
 /// `POST /admin/v1/tenants/{t}/clients`.
-pub async fn create(
-    State(t): State<Shared>,
-    addr: Remote,
-    Path(tenant): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let path = uri.path().to_string();
-    let r = async {
-        let caller = tenant_caller(&t, &headers, addr, &tenant).await?;
-        let mut f = json_body(&headers, body).await?;
-        let client_id = match f.string("client_id", false) {
-            Some(id) if valid_id(&id) => id,
-            Some(_) => {
-                f.error(
-                    "client_id",
-                    "client_id must be 1-128 characters of A-Z a-z 0-9 . _ - : @",
-                );
-                String::new()
-            }
-            None => random_token(16).map_err(|e| Failure::internal(&e))?,
-        };
-        let now = t.clock.now();
-        let mut c = Client {
-            tenant_id: tenant.clone(),
-            client_id,
-            name: String::new(),
-            project_id: None,
-            profile: "default".into(),
-            grant_types: vec![],
-            scopes: vec![],
-            default_scopes: vec![],
-            audiences: vec![],
-            token_ttl: None,
-            redirect_uris: vec![],
-            auth_method: AuthMethod::ClientSecretBasic,
-            jwks: None,
-            signing_alg: None,
-            admin_tokens: false,
-            consent_required: false,
-            refresh_token_ttl: None,
-            post_logout_redirect_uris: vec![],
-            status: Status::Active,
-            secrets: ClientSecrets::default(),
-            created_at: now,
-            updated_at: now,
-        };
-        let imported = apply(&t, &mut f, &mut c, true, caller.check_all().is_ok()).await?;
-        f.finish()?;
-        let mut shown = None;
-        if c.auth_method.uses_secret() && c.secrets.vault.is_none() {
-            match imported {
-                Some(s) => c.secrets.current = Some(hash_secret(&t, &s).await?),
-                None => {
-                    let (s, hash) = new_secret(&t)?;
-                    c.secrets.current = Some(hash);
-                    shown = Some(s);
-                }
+pub async fn create(call: TenantCall, mut f: Fields) -> Result<Response, Failure> {
+    let t = &call.t;
+    let client_id = match f.string("client_id", false) {
+        Some(id) if valid_id(&id) => id,
+        Some(_) => {
+            f.error(
+                "client_id",
+                "client_id must be 1-128 characters of A-Z a-z 0-9 . _ - : @",
+            );
+            String::new()
+        }
+        None => random_token(16).map_err(|e| Failure::internal(&e))?,
+    };
+    let now = t.clock.now();
+    let mut c = Client {
+        tenant_id: call.tenant.clone(),
+        client_id,
+        name: String::new(),
+        project_id: None,
+        profile: "default".into(),
+        grant_types: vec![],
+        scopes: vec![],
+        default_scopes: vec![],
+        audiences: vec![],
+        token_ttl: None,
+        redirect_uris: vec![],
+        auth_method: AuthMethod::ClientSecretBasic,
+        jwks: None,
+        signing_alg: None,
+        admin_tokens: false,
+        consent_required: false,
+        refresh_token_ttl: None,
+        post_logout_redirect_uris: vec![],
+        status: Status::Active,
+        secrets: ClientSecrets::default(),
+        created_at: now,
+        updated_at: now,
+    };
+    let imported = apply(t, &mut f, &mut c, true, call.caller.check_all().is_ok()).await?;
+    f.finish()?;
+    let mut shown = None;
+    if c.auth_method.uses_secret() && c.secrets.vault.is_none() {
+        match imported {
+            Some(s) => c.secrets.current = Some(hash_secret(t, &s).await?),
+            None => {
+                let (s, hash) = new_secret(t)?;
+                c.secrets.current = Some(hash);
+                shown = Some(s);
             }
         }
-        t.store
-            .create_client(&c)
-            .await
-            .map_err(|e| conflict(e, "client"))?;
-        t.forget_client(&c.client_id).await;
-        audit_change(
-            &t,
-            &caller,
-            "admin.client.created",
-            Some(&tenant),
-            &c.client_id,
-        )
-        .await;
-        let mut out = client_json(&c);
-        if let Some(s) = shown {
-            out["client_secret"] = Value::String(s);
-        }
-        Ok(json(StatusCode::CREATED, out))
     }
-    .await;
-    respond(r, &path)
+    call.recording("admin.client.created", &c.client_id)
+        .create_client(&c)
+        .await
+        .map_err(|e| conflict(e, "client"))?;
+    t.forget_client(&c.client_id).await;
+    let mut out = client_json(&c);
+    if let Some(s) = shown {
+        out["client_secret"] = Value::String(s);
+    }
+    Ok(json(StatusCode::CREATED, out))
 }
 
 /// `GET /admin/v1/tenants/{t}/clients`.
-pub async fn list(
-    State(t): State<Shared>,
-    addr: Remote,
-    Path(tenant): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let path = uri.path().to_string();
-    let r = async {
-        tenant_caller(&t, &headers, addr, &tenant).await?;
-        let items: Vec<Value> = t
-            .store
-            .list_clients(&tenant)
-            .await?
-            .iter()
-            .map(client_json)
-            .collect();
-        Ok(json(StatusCode::OK, json!({ "items": items })))
-    }
-    .await;
-    respond(r, &path)
+pub async fn list(call: TenantCall) -> Result<Response, Failure> {
+    let items: Vec<Value> = call
+        .t
+        .store
+        .list_clients(&call.tenant)
+        .await?
+        .iter()
+        .map(client_json)
+        .collect();
+    Ok(json(StatusCode::OK, json!({ "items": items })))
 }
 
 /// `GET /admin/v1/tenants/{t}/clients/{id}`.
 pub async fn get(
-    State(t): State<Shared>,
-    addr: Remote,
-    Path((tenant, id)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let path = uri.path().to_string();
-    let r = async {
-        tenant_caller(&t, &headers, addr, &tenant).await?;
-        Ok(json(
-            StatusCode::OK,
-            client_json(&existing_client(&t, &tenant, &id).await?),
-        ))
-    }
-    .await;
-    respond(r, &path)
+    call: TenantCall,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, Failure> {
+    let c = existing_client(&call.t, &call.tenant, &id).await?;
+    Ok(json(StatusCode::OK, client_json(&c)))
 }
 
 /// `PATCH /admin/v1/tenants/{t}/clients/{id}`: any create field but `client_id`.
 pub async fn patch(
-    State(t): State<Shared>,
-    addr: Remote,
-    Path((tenant, id)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let path = uri.path().to_string();
-    let r = async {
-        let caller = tenant_caller(&t, &headers, addr, &tenant).await?;
-        let mut c = existing_client(&t, &tenant, &id).await?;
-        let mut f = json_body(&headers, body).await?;
-        if f.has("client_id") {
-            f.string("client_id", false);
-            f.error("client_id", "client_id cannot be changed");
-        }
-        let imported = apply(&t, &mut f, &mut c, false, caller.check_all().is_ok()).await?;
-        f.finish()?;
-        if !c.auth_method.uses_secret() {
-            // SPEC §7.1: a method without a secret deletes the secrets (hashes and Vault
-            // reference alike), so no route can accept an old one.
-            c.secrets = ClientSecrets::default();
-        }
-        if let Some(s) = imported {
-            c.secrets = ClientSecrets {
-                current: Some(hash_secret(&t, &s).await?),
-                ..ClientSecrets::default()
-            };
-        }
-        c.updated_at = t.clock.now();
-        t.store.update_client(&c).await?;
-        t.forget_client(&c.client_id).await;
-        audit_change(
-            &t,
-            &caller,
-            "admin.client.updated",
-            Some(&tenant),
-            &c.client_id,
-        )
-        .await;
-        Ok(json(StatusCode::OK, client_json(&c)))
+    call: TenantCall,
+    Path((_, id)): Path<(String, String)>,
+    mut f: Fields,
+) -> Result<Response, Failure> {
+    let t = &call.t;
+    let mut c = existing_client(t, &call.tenant, &id).await?;
+    if f.has("client_id") {
+        f.string("client_id", false);
+        f.error("client_id", "client_id cannot be changed");
     }
-    .await;
-    respond(r, &path)
+    let imported = apply(t, &mut f, &mut c, false, call.caller.check_all().is_ok()).await?;
+    f.finish()?;
+    if !c.auth_method.uses_secret() {
+        // SPEC §7.1: a method without a secret deletes the secrets (hashes and Vault
+        // reference alike), so no route can accept an old one.
+        c.secrets = ClientSecrets::default();
+    }
+    if let Some(s) = imported {
+        c.secrets = ClientSecrets {
+            current: Some(hash_secret(t, &s).await?),
+            ..ClientSecrets::default()
+        };
+    }
+    c.updated_at = t.clock.now();
+    call.recording("admin.client.updated", &c.client_id)
+        .update_client(&c)
+        .await?;
+    t.forget_client(&c.client_id).await;
+    Ok(json(StatusCode::OK, client_json(&c)))
 }
 
 /// `DELETE /admin/v1/tenants/{t}/clients/{id}`.
 pub async fn delete(
-    State(t): State<Shared>,
-    addr: Remote,
-    Path((tenant, id)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let path = uri.path().to_string();
-    let r = async {
-        let caller = tenant_caller(&t, &headers, addr, &tenant).await?;
-        existing_client(&t, &tenant, &id).await?;
-        t.store.delete_client(&tenant, &id).await?;
-        t.forget_client(&id).await;
-        audit_change(&t, &caller, "admin.client.deleted", Some(&tenant), &id).await;
-        Ok(axum::response::IntoResponse::into_response(
-            StatusCode::NO_CONTENT,
-        ))
-    }
-    .await;
-    respond(r, &path)
+    call: TenantCall,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<StatusCode, Failure> {
+    existing_client(&call.t, &call.tenant, &id).await?;
+    call.recording("admin.client.deleted", &id)
+        .delete_client(&call.tenant, &id)
+        .await?;
+    call.t.forget_client(&id).await;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The `grace_seconds` of a secret rotation body: 0 to 30 days, default one hour.
@@ -565,46 +493,31 @@ pub(super) fn grace_seconds(f: &mut Fields) -> i64 {
 
 /// `POST /admin/v1/tenants/{t}/clients/{id}/secret/rotate` with `{"grace_seconds"?}`.
 pub async fn rotate_secret(
-    State(t): State<Shared>,
-    addr: Remote,
-    Path((tenant, id)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let path = uri.path().to_string();
-    let r = async {
-        let caller = tenant_caller(&t, &headers, addr, &tenant).await?;
-        let mut c = existing_client(&t, &tenant, &id).await?;
-        let mut f = json_body(&headers, body).await?;
-        let grace = grace_seconds(&mut f);
-        f.finish()?;
-        if !c.auth_method.uses_secret() || c.secrets.vault.is_some() {
-            return Err(Failure::invalid(
-                "client_id",
-                "this client has no Tessera-held secret to rotate",
-            ));
-        }
-        let now = t.clock.now();
-        let (secret, hash) = new_secret(&t)?;
-        c.secrets.previous = c.secrets.current.replace(hash);
-        c.secrets.previous_expires_at = Some(now + grace);
-        c.updated_at = now;
-        t.store.update_client(&c).await?;
-        t.forget_client(&c.client_id).await;
-        audit_change(
-            &t,
-            &caller,
-            "admin.client.secret_rotated",
-            Some(&tenant),
-            &c.client_id,
-        )
-        .await;
-        Ok(json(
-            StatusCode::OK,
-            json!({"client_secret": secret, "previous_expires_at": rfc3339(now + grace)}),
-        ))
+    call: TenantCall,
+    Path((_, id)): Path<(String, String)>,
+    mut f: Fields,
+) -> Result<Response, Failure> {
+    let t = &call.t;
+    let mut c = existing_client(t, &call.tenant, &id).await?;
+    let grace = grace_seconds(&mut f);
+    f.finish()?;
+    if !c.auth_method.uses_secret() || c.secrets.vault.is_some() {
+        return Err(Failure::invalid(
+            "client_id",
+            "this client has no Tessera-held secret to rotate",
+        ));
     }
-    .await;
-    respond(r, &path)
+    let now = t.clock.now();
+    let (secret, hash) = new_secret(t)?;
+    c.secrets.previous = c.secrets.current.replace(hash);
+    c.secrets.previous_expires_at = Some(now + grace);
+    c.updated_at = now;
+    call.recording("admin.client.secret_rotated", &c.client_id)
+        .update_client(&c)
+        .await?;
+    t.forget_client(&c.client_id).await;
+    Ok(json(
+        StatusCode::OK,
+        json!({"client_secret": secret, "previous_expires_at": rfc3339(now + grace)}),
+    ))
 }

@@ -2,6 +2,7 @@
 //! the bootstrap token, or an access token of this issuer with scope `tessera:admin`, whose
 //! reach is its client's tenant (every tenant for a client of tenant `default`).
 
+mod call;
 mod clients;
 mod fields;
 mod keys_audit;
@@ -10,7 +11,6 @@ mod tenants;
 pub mod users;
 
 use super::body::{media_type, parse_json_entries, read_limited};
-use super::errors::{render, Dialect};
 use super::Shared;
 use crate::crypto::ct_eq;
 use crate::failure::Failure;
@@ -18,12 +18,16 @@ use crate::oauth::introspect::active_claims;
 use crate::oauth::scope::ADMIN_SCOPE;
 use crate::reasons;
 use crate::service::{event, Tessera};
+use crate::store::StoreError;
 use crate::tenants::{ADMIN_ROLE, DEFAULT_TENANT};
 use axum::body::Body;
+use axum::extract::Request;
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
+pub use call::{AdminCall, GlobalCall, TenantCall};
 pub use fields::Fields;
 use serde_json::Value;
 
@@ -191,31 +195,6 @@ async fn admin_user(t: &Tessera, tenant: &str, user_id: &str) -> Result<String, 
     Ok(user.email)
 }
 
-/// Authenticates an admin request for tenant `tenant`: the caller must reach it and it must
-/// exist (401, 403, then 404).
-pub async fn tenant_caller(
-    t: &Tessera,
-    headers: &HeaderMap,
-    addr: crate::http::Remote,
-    tenant: &str,
-) -> Result<Caller, Failure> {
-    let c = authenticate(t, headers, &crate::http::remote_ip(addr)).await?;
-    c.check_tenant(tenant)?;
-    tenants::existing_tenant(t, tenant).await?;
-    Ok(c)
-}
-
-/// Authenticates an admin request that needs every tenant in reach (tenants, services, keys).
-pub async fn global_caller(
-    t: &Tessera,
-    headers: &HeaderMap,
-    addr: crate::http::Remote,
-) -> Result<Caller, Failure> {
-    let c = authenticate(t, headers, &crate::http::remote_ip(addr)).await?;
-    c.check_all()?;
-    Ok(c)
-}
-
 /// Reads a JSON object body (64 KiB, `application/json`, no duplicate keys).
 pub async fn json_body(headers: &HeaderMap, body: Body) -> Result<Fields, Failure> {
     let bytes = read_limited(headers, body).await?;
@@ -250,159 +229,93 @@ pub fn json(status: StatusCode, v: Value) -> Response {
         .into_response()
 }
 
-/// Renders an admin result in the problem dialect.
-pub fn respond(result: Result<Response, Failure>, path: &str) -> Response {
-    match result {
-        Ok(r) => r,
-        Err(f) => render(&f, Dialect::Problem, path),
+/// SPEC §7.3: while the database is known to be down, admin calls answer 503 `50300902` at
+/// once, and one in flight when it goes down is answered then instead of waiting on a
+/// connection a hung server may never release.
+async fn database_guard(
+    axum::extract::State(t): axum::extract::State<Shared>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let down = || Failure::database_unavailable(&StoreError::down()).into_response();
+    if t.db.is_down() {
+        return down();
+    }
+    tokio::select! {
+        r = next.run(req) => r,
+        () = t.db.went_down() => down(),
     }
 }
 
-/// Records an admin change.
-pub async fn audit_change(
-    t: &Tessera,
-    caller: &Caller,
-    name: &str,
-    tenant: Option<&str>,
-    subject: &str,
-) {
-    let mut ev = event(t.clock.now(), name, "success");
-    ev.actor = Some(caller.actor.clone());
-    ev.tenant_id = tenant.map(str::to_string);
-    ev.subject = Some(subject.to_string());
-    ev.remote = Some(caller.remote.clone());
-    if name.starts_with("admin.client.") {
-        ev.client_id = Some(subject.to_string());
-    }
-    // SPEC §7.3: an acknowledged change keeps its event through SIGKILL, so it is written
-    // before the answer instead of waiting in the queue (admin changes are rare). Should the
-    // database refuse it now, the queue takes it and retries.
-    if let Err(e) = t.store.insert_audit(std::slice::from_ref(&ev)).await {
-        tracing::warn!(error = %e, event = name, "admin change event queued: the database refused it");
-        t.audit(ev).await;
-    }
-}
-
-/// Adds the admin routes.
-pub fn routes(r: Router<Shared>) -> Router<Shared> {
-    use super::with_405;
-    r.route(
-        "/admin/v1/tenants",
-        with_405(
-            post(tenants::create).get(tenants::list),
+/// The admin routes, each path written once; while the database is known to be down they
+/// answer 503 at once (see [`database_guard`]).
+pub fn routes(state: Shared) -> Router<Shared> {
+    let table: Vec<(&'static str, MethodRouter<Shared>)> = vec![
+        (
             "/admin/v1/tenants",
+            post(tenants::create).get(tenants::list),
         ),
-    )
-    .route(
-        "/admin/v1/tenants/{tenant}",
-        with_405(
-            get(tenants::get).patch(tenants::patch),
+        (
             "/admin/v1/tenants/{tenant}",
+            get(tenants::get).patch(tenants::patch),
         ),
-    )
-    .route(
-        "/admin/v1/tenants/{tenant}/projects",
-        with_405(
-            post(tenants::create_project).get(tenants::list_projects),
+        (
             "/admin/v1/tenants/{tenant}/projects",
+            post(tenants::create_project).get(tenants::list_projects),
         ),
-    )
-    .route(
-        "/admin/v1/tenants/{tenant}/projects/{project}",
-        with_405(
-            get(tenants::get_project),
+        (
             "/admin/v1/tenants/{tenant}/projects/{project}",
+            get(tenants::get_project),
         ),
-    )
-    .route(
-        "/admin/v1/tenants/{tenant}/clients",
-        with_405(
-            post(clients::create).get(clients::list),
+        (
             "/admin/v1/tenants/{tenant}/clients",
+            post(clients::create).get(clients::list),
         ),
-    )
-    .route(
-        "/admin/v1/tenants/{tenant}/clients/{client}",
-        with_405(
+        (
+            "/admin/v1/tenants/{tenant}/clients/{client}",
             get(clients::get)
                 .patch(clients::patch)
                 .delete(clients::delete),
-            "/admin/v1/tenants/{tenant}/clients/{client}",
         ),
-    )
-    .route(
-        "/admin/v1/tenants/{tenant}/clients/{client}/secret/rotate",
-        with_405(
-            post(clients::rotate_secret),
+        (
             "/admin/v1/tenants/{tenant}/clients/{client}/secret/rotate",
+            post(clients::rotate_secret),
         ),
-    )
-    .route(
-        "/admin/v1/tenants/{tenant}/users",
-        with_405(
-            post(users::create_user).get(users::list_users),
+        (
             "/admin/v1/tenants/{tenant}/users",
+            post(users::create_user).get(users::list_users),
         ),
-    )
-    .route(
-        "/admin/v1/tenants/{tenant}/users/{user}",
-        with_405(
-            get(users::get_user).patch(users::patch_user),
+        (
             "/admin/v1/tenants/{tenant}/users/{user}",
+            get(users::get_user).patch(users::patch_user),
         ),
-    )
-    .route(
-        "/admin/v1/tenants/{tenant}/roles",
-        with_405(
-            post(users::create_role).get(users::list_roles),
+        (
             "/admin/v1/tenants/{tenant}/roles",
+            post(users::create_role).get(users::list_roles),
         ),
-    )
-    .route(
-        "/admin/v1/tenants/{tenant}/upstreams",
-        with_405(
-            post(users::create_upstream).get(users::list_upstreams),
+        (
             "/admin/v1/tenants/{tenant}/upstreams",
+            post(users::create_upstream).get(users::list_upstreams),
         ),
-    )
-    .route(
-        "/admin/v1/tenants/{tenant}/upstreams/{upstream}",
-        with_405(
-            delete(users::delete_upstream),
+        (
             "/admin/v1/tenants/{tenant}/upstreams/{upstream}",
+            delete(users::delete_upstream),
         ),
-    )
-    .route(
-        "/admin/v1/services",
-        with_405(
-            post(services::create).get(services::list),
+        (
             "/admin/v1/services",
+            post(services::create).get(services::list),
         ),
-    )
-    .route(
-        "/admin/v1/services/{service}",
-        with_405(
-            get(services::get).delete(services::delete),
+        (
             "/admin/v1/services/{service}",
+            get(services::get).delete(services::delete),
         ),
-    )
-    .route(
-        "/admin/v1/services/{service}/secret/rotate",
-        with_405(
-            post(services::rotate_secret),
+        (
             "/admin/v1/services/{service}/secret/rotate",
+            post(services::rotate_secret),
         ),
-    )
-    .route(
-        "/admin/v1/keys",
-        with_405(get(keys_audit::list_keys), "/admin/v1/keys"),
-    )
-    .route(
-        "/admin/v1/keys/rotate",
-        with_405(post(keys_audit::rotate_keys), "/admin/v1/keys/rotate"),
-    )
-    .route(
-        "/admin/v1/audit",
-        with_405(get(keys_audit::audit), "/admin/v1/audit"),
-    )
+        ("/admin/v1/keys", get(keys_audit::list_keys)),
+        ("/admin/v1/keys/rotate", post(keys_audit::rotate_keys)),
+        ("/admin/v1/audit", get(keys_audit::audit)),
+    ];
+    super::routes_of(table).route_layer(axum::middleware::from_fn_with_state(state, database_guard))
 }

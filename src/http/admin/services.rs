@@ -3,19 +3,16 @@
 
 use super::clients::{grace_seconds, new_secret};
 use super::tenants::conflict;
-use super::{audit_change, global_caller, json, json_body, respond, Fields};
+use super::{json, Fields, GlobalCall};
 use crate::clock::rfc3339;
 use crate::compat::internal::SERVICE_PROFILE;
 use crate::failure::Failure;
-use crate::http::Remote;
-use crate::http::Shared;
 use crate::reasons;
 use crate::s2s::{Binding, Service};
 use crate::service::Tessera;
 use crate::tenants::{valid_id, ClientSecrets};
-use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
@@ -147,131 +144,90 @@ async fn existing_service(t: &Tessera, name: &str) -> Result<Service, Failure> {
 }
 
 /// `POST /admin/v1/services`: 201 with `secret` once when there is a secret binding.
-pub async fn create(
-    State(t): State<Shared>,
-    addr: Remote,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let r = async {
-        let caller = global_caller(&t, &headers, addr).await?;
-        let mut f = json_body(&headers, body).await?;
-        let mut s = read_service(&t, &mut f, t.clock.now());
-        f.finish()?;
-        let mut shown = None;
-        if s.has_secret_binding() {
-            let (secret, hash) = new_secret(&t)?;
-            s.secrets.current = Some(hash);
-            shown = Some(secret);
-        }
-        t.store
-            .create_service(&s)
-            .await
-            .map_err(|e| conflict(e, "service"))?;
-        t.forget_service(&s.name).await;
-        audit_change(&t, &caller, "admin.service.created", None, &s.name).await;
-        let mut out = service_json(&s);
-        if let Some(secret) = shown {
-            out["secret"] = Value::String(secret);
-        }
-        Ok(json(StatusCode::CREATED, out))
+pub async fn create(call: GlobalCall, mut f: Fields) -> Result<Response, Failure> {
+    let t = &call.t;
+    let mut s = read_service(t, &mut f, t.clock.now());
+    f.finish()?;
+    let mut shown = None;
+    if s.has_secret_binding() {
+        let (secret, hash) = new_secret(t)?;
+        s.secrets.current = Some(hash);
+        shown = Some(secret);
     }
-    .await;
-    respond(r, "/admin/v1/services")
+    call.recording("admin.service.created", None, &s.name)
+        .create_service(&s)
+        .await
+        .map_err(|e| conflict(e, "service"))?;
+    t.forget_service(&s.name).await;
+    let mut out = service_json(&s);
+    if let Some(secret) = shown {
+        out["secret"] = Value::String(secret);
+    }
+    Ok(json(StatusCode::CREATED, out))
 }
 
 /// `GET /admin/v1/services`.
-pub async fn list(State(t): State<Shared>, addr: Remote, headers: HeaderMap) -> Response {
-    let r = async {
-        global_caller(&t, &headers, addr).await?;
-        let items: Vec<Value> = t
-            .store
-            .list_services()
-            .await?
-            .iter()
-            .map(service_json)
-            .collect();
-        Ok(json(StatusCode::OK, json!({ "items": items })))
-    }
-    .await;
-    respond(r, "/admin/v1/services")
+pub async fn list(call: GlobalCall) -> Result<Response, Failure> {
+    let items: Vec<Value> = call
+        .t
+        .store
+        .list_services()
+        .await?
+        .iter()
+        .map(service_json)
+        .collect();
+    Ok(json(StatusCode::OK, json!({ "items": items })))
 }
 
 /// `GET /admin/v1/services/{name}`.
-pub async fn get(
-    State(t): State<Shared>,
-    addr: Remote,
-    Path(name): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let r = async {
-        global_caller(&t, &headers, addr).await?;
-        Ok(json(
-            StatusCode::OK,
-            service_json(&existing_service(&t, &name).await?),
-        ))
-    }
-    .await;
-    respond(r, uri.path())
+pub async fn get(call: GlobalCall, Path(name): Path<String>) -> Result<Response, Failure> {
+    let t = &call.t;
+    Ok(json(
+        StatusCode::OK,
+        service_json(&existing_service(t, &name).await?),
+    ))
 }
 
 /// `DELETE /admin/v1/services/{name}`: the service gets no more tokens.
-pub async fn delete(
-    State(t): State<Shared>,
-    addr: Remote,
-    Path(name): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let r = async {
-        let caller = global_caller(&t, &headers, addr).await?;
-        existing_service(&t, &name).await?;
-        t.store.delete_service(&name).await?;
-        t.forget_service(&name).await;
-        audit_change(&t, &caller, "admin.service.deleted", None, &name).await;
-        Ok(StatusCode::NO_CONTENT.into_response())
-    }
-    .await;
-    respond(r, uri.path())
+pub async fn delete(call: GlobalCall, Path(name): Path<String>) -> Result<Response, Failure> {
+    let t = &call.t;
+    existing_service(t, &name).await?;
+    call.recording("admin.service.deleted", None, &name)
+        .delete_service(&name)
+        .await?;
+    t.forget_service(&name).await;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `POST /admin/v1/services/{name}/secret/rotate` with `{"grace_seconds"?}` →
 /// `{"secret","previous_expires_at"}`; the previous secret works during the grace period.
 pub async fn rotate_secret(
-    State(t): State<Shared>,
-    addr: Remote,
+    call: GlobalCall,
     Path(name): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let r = async {
-        let caller = global_caller(&t, &headers, addr).await?;
-        let mut s = existing_service(&t, &name).await?;
-        let mut f = json_body(&headers, body).await?;
-        let grace = grace_seconds(&mut f);
-        f.finish()?;
-        if !s.has_secret_binding() {
-            return Err(Failure::new(
-                reasons::FIELD_INVALID,
-                "invalid_request",
-                format!("service {name} has no secret binding to rotate"),
-            ));
-        }
-        let now = t.clock.now();
-        let (secret, hash) = new_secret(&t)?;
-        s.secrets.previous = s.secrets.current.replace(hash);
-        s.secrets.previous_expires_at = Some(now + grace);
-        s.updated_at = now;
-        t.store.update_service(&s).await?;
-        t.forget_service(&name).await;
-        audit_change(&t, &caller, "admin.service.secret_rotated", None, &name).await;
-        Ok(json(
-            StatusCode::OK,
-            json!({"secret": secret, "previous_expires_at": rfc3339(now + grace)}),
-        ))
+    mut f: Fields,
+) -> Result<Response, Failure> {
+    let t = &call.t;
+    let mut s = existing_service(t, &name).await?;
+    let grace = grace_seconds(&mut f);
+    f.finish()?;
+    if !s.has_secret_binding() {
+        return Err(Failure::new(
+            reasons::FIELD_INVALID,
+            "invalid_request",
+            format!("service {name} has no secret binding to rotate"),
+        ));
     }
-    .await;
-    respond(r, uri.path())
+    let now = t.clock.now();
+    let (secret, hash) = new_secret(t)?;
+    s.secrets.previous = s.secrets.current.replace(hash);
+    s.secrets.previous_expires_at = Some(now + grace);
+    s.updated_at = now;
+    call.recording("admin.service.secret_rotated", None, &name)
+        .update_service(&s)
+        .await?;
+    t.forget_service(&name).await;
+    Ok(json(
+        StatusCode::OK,
+        json!({"secret": secret, "previous_expires_at": rfc3339(now + grace)}),
+    ))
 }

@@ -1,20 +1,17 @@
 //! Admin: tenant users, roles and upstream OpenID providers.
 
 use super::tenants::conflict;
-use super::{audit_change, json, json_body, respond, tenant_caller, Fields};
+use super::{json, Fields, TenantCall};
 use crate::clock::rfc3339;
 use crate::crypto::random_token;
 use crate::failure::Failure;
-use crate::http::Remote;
-use crate::http::Shared;
 use crate::reasons;
 use crate::service::Tessera;
 use crate::tenants::users::{normalize_email, valid_email};
 use crate::tenants::{valid_id, Role, Status, Upstream, User, ADMIN_ROLE};
-use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::Response;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 /// Wire form of a user: never the password or its hash.
@@ -103,74 +100,51 @@ async fn apply_user(
 }
 
 /// `POST /admin/v1/tenants/{t}/users`.
-pub async fn create_user(
-    State(t): State<Shared>,
-    addr: Remote,
-    Path(tenant): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let r = async {
-        let caller = tenant_caller(&t, &headers, addr, &tenant).await?;
-        let mut f = json_body(&headers, body).await?;
-        let id = match f.string("id", false) {
-            Some(id) if valid_id(&id) => id,
-            Some(_) => {
-                f.error("id", "id must be 1-128 characters of A-Z a-z 0-9 . _ - : @");
-                String::new()
-            }
-            None => random_token(12).map_err(|e| Failure::internal(&e))?,
-        };
-        let now = t.clock.now();
-        let mut u = User {
-            tenant_id: tenant.clone(),
-            id,
-            email: String::new(),
-            name: None,
-            password_hash: None,
-            roles: vec![],
-            scopes: vec![],
-            resources: vec![],
-            groups: vec![],
-            status: Status::Active,
-            created_at: now,
-            updated_at: now,
-        };
-        apply_user(&t, &mut f, &mut u, true).await?;
-        f.finish()?;
-        t.store
-            .create_user(&u)
-            .await
-            .map_err(|e| conflict(e, "user (id or email)"))?;
-        audit_change(&t, &caller, "admin.user.created", Some(&tenant), &u.id).await;
-        Ok(json(StatusCode::CREATED, user_json(&u)))
-    }
-    .await;
-    respond(r, uri.path())
+pub async fn create_user(call: TenantCall, mut f: Fields) -> Result<Response, Failure> {
+    let t = &call.t;
+    let id = match f.string("id", false) {
+        Some(id) if valid_id(&id) => id,
+        Some(_) => {
+            f.error("id", "id must be 1-128 characters of A-Z a-z 0-9 . _ - : @");
+            String::new()
+        }
+        None => random_token(12).map_err(|e| Failure::internal(&e))?,
+    };
+    let now = t.clock.now();
+    let mut u = User {
+        tenant_id: call.tenant.clone(),
+        id,
+        email: String::new(),
+        name: None,
+        password_hash: None,
+        roles: vec![],
+        scopes: vec![],
+        resources: vec![],
+        groups: vec![],
+        status: Status::Active,
+        created_at: now,
+        updated_at: now,
+    };
+    apply_user(t, &mut f, &mut u, true).await?;
+    f.finish()?;
+    call.recording("admin.user.created", &u.id)
+        .create_user(&u)
+        .await
+        .map_err(|e| conflict(e, "user (id or email)"))?;
+    Ok(json(StatusCode::CREATED, user_json(&u)))
 }
 
 /// `GET /admin/v1/tenants/{t}/users`.
-pub async fn list_users(
-    State(t): State<Shared>,
-    addr: Remote,
-    Path(tenant): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let r = async {
-        tenant_caller(&t, &headers, addr, &tenant).await?;
-        let items: Vec<Value> = t
-            .store
-            .list_users(&tenant)
-            .await?
-            .iter()
-            .map(user_json)
-            .collect();
-        Ok(json(StatusCode::OK, json!({ "items": items })))
-    }
-    .await;
-    respond(r, uri.path())
+pub async fn list_users(call: TenantCall) -> Result<Response, Failure> {
+    let t = &call.t;
+    let items: Vec<Value> = t
+        .store
+        .list_users(&call.tenant)
+        .await?
+        .iter()
+        .map(user_json)
+        .collect();
+    Ok(json(StatusCode::OK, json!({ "items": items })))
 }
 
 async fn existing_user(t: &Tessera, tenant: &str, id: &str) -> Result<User, Failure> {
@@ -182,228 +156,155 @@ async fn existing_user(t: &Tessera, tenant: &str, id: &str) -> Result<User, Fail
 
 /// `GET /admin/v1/tenants/{t}/users/{id}`.
 pub async fn get_user(
-    State(t): State<Shared>,
-    addr: Remote,
-    Path((tenant, id)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let r = async {
-        tenant_caller(&t, &headers, addr, &tenant).await?;
-        Ok(json(
-            StatusCode::OK,
-            user_json(&existing_user(&t, &tenant, &id).await?),
-        ))
-    }
-    .await;
-    respond(r, uri.path())
+    call: TenantCall,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, Failure> {
+    let t = &call.t;
+    Ok(json(
+        StatusCode::OK,
+        user_json(&existing_user(t, &call.tenant, &id).await?),
+    ))
 }
 
 /// `PATCH /admin/v1/tenants/{t}/users/{id}`.
 pub async fn patch_user(
-    State(t): State<Shared>,
-    addr: Remote,
-    Path((tenant, id)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let r = async {
-        let caller = tenant_caller(&t, &headers, addr, &tenant).await?;
-        let mut u = existing_user(&t, &tenant, &id).await?;
-        let before = (u.status, u.password_hash.clone());
-        let mut f = json_body(&headers, body).await?;
-        apply_user(&t, &mut f, &mut u, false).await?;
-        f.finish()?;
-        u.updated_at = t.clock.now();
+    call: TenantCall,
+    Path((_, id)): Path<(String, String)>,
+    mut f: Fields,
+) -> Result<Response, Failure> {
+    let t = &call.t;
+    let mut u = existing_user(t, &call.tenant, &id).await?;
+    let before = (u.status, u.password_hash.clone());
+    apply_user(t, &mut f, &mut u, false).await?;
+    f.finish()?;
+    u.updated_at = t.clock.now();
+    call.recording("admin.user.updated", &u.id)
+        .update_user(&u)
+        .await
+        .map_err(|e| conflict(e, "user (email)"))?;
+    // SPEC §7.1: disabling a user or setting its password ends its sign-ins: token
+    // families (refresh and access tokens) revoked, login sessions gone.
+    let disabled = before.0 == Status::Active && u.status != Status::Active;
+    if disabled || before.1 != u.password_hash {
         t.store
-            .update_user(&u)
-            .await
-            .map_err(|e| conflict(e, "user (email)"))?;
-        // SPEC §7.1: disabling a user or setting its password ends its sign-ins: token
-        // families (refresh and access tokens) revoked, login sessions gone.
-        let disabled = before.0 == Status::Active && u.status != Status::Active;
-        if disabled || before.1 != u.password_hash {
-            t.store
-                .end_user_logins(&tenant, &u.id, u.updated_at)
-                .await?;
-        }
-        audit_change(&t, &caller, "admin.user.updated", Some(&tenant), &u.id).await;
-        Ok(json(StatusCode::OK, user_json(&u)))
+            .end_user_logins(&call.tenant, &u.id, u.updated_at)
+            .await?;
     }
-    .await;
-    respond(r, uri.path())
+    Ok(json(StatusCode::OK, user_json(&u)))
 }
 
 /// `POST /admin/v1/tenants/{t}/roles` with `{"name","scopes":[…]}`.
-pub async fn create_role(
-    State(t): State<Shared>,
-    addr: Remote,
-    Path(tenant): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let r = async {
-        let caller = tenant_caller(&t, &headers, addr, &tenant).await?;
-        let mut f = json_body(&headers, body).await?;
-        let name = f.string("name", true);
-        let scopes = f.strings("scopes", false).unwrap_or_default();
-        if name.as_deref().is_some_and(|n| !valid_id(n)) {
-            f.error(
-                "name",
-                "name must be 1-128 characters of A-Z a-z 0-9 . _ - : @",
-            );
-        }
-        if scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
-            f.error("scopes", "scopes must be non-empty and contain no spaces");
-        }
-        f.finish()?;
-        let Some(name) = name else {
-            return Err(Failure::missing("name"));
-        };
-        let role = Role {
-            tenant_id: tenant.clone(),
-            name,
-            scopes,
-            created_at: t.clock.now(),
-        };
-        t.store
-            .create_role(&role)
-            .await
-            .map_err(|e| conflict(e, "role"))?;
-        audit_change(&t, &caller, "admin.role.created", Some(&tenant), &role.name).await;
-        Ok(json(StatusCode::CREATED, role_json(&role)))
+pub async fn create_role(call: TenantCall, mut f: Fields) -> Result<Response, Failure> {
+    let t = &call.t;
+    let name = f.string("name", true);
+    let scopes = f.strings("scopes", false).unwrap_or_default();
+    if name.as_deref().is_some_and(|n| !valid_id(n)) {
+        f.error(
+            "name",
+            "name must be 1-128 characters of A-Z a-z 0-9 . _ - : @",
+        );
     }
-    .await;
-    respond(r, uri.path())
+    if scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
+        f.error("scopes", "scopes must be non-empty and contain no spaces");
+    }
+    f.finish()?;
+    let Some(name) = name else {
+        return Err(Failure::missing("name"));
+    };
+    let role = Role {
+        tenant_id: call.tenant.clone(),
+        name,
+        scopes,
+        created_at: t.clock.now(),
+    };
+    call.recording("admin.role.created", &role.name)
+        .create_role(&role)
+        .await
+        .map_err(|e| conflict(e, "role"))?;
+    Ok(json(StatusCode::CREATED, role_json(&role)))
 }
 
 /// `GET /admin/v1/tenants/{t}/roles` (role `admin` is always listed).
-pub async fn list_roles(
-    State(t): State<Shared>,
-    addr: Remote,
-    Path(tenant): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let r = async {
-        tenant_caller(&t, &headers, addr, &tenant).await?;
-        let items: Vec<Value> = tenant_roles(&t, &tenant)
-            .await?
-            .iter()
-            .map(role_json)
-            .collect();
-        Ok(json(StatusCode::OK, json!({ "items": items })))
-    }
-    .await;
-    respond(r, uri.path())
+pub async fn list_roles(call: TenantCall) -> Result<Response, Failure> {
+    let t = &call.t;
+    let items: Vec<Value> = tenant_roles(t, &call.tenant)
+        .await?
+        .iter()
+        .map(role_json)
+        .collect();
+    Ok(json(StatusCode::OK, json!({ "items": items })))
 }
 
 /// `POST /admin/v1/tenants/{t}/upstreams` with `{"issuer","client_id","name"?,"id"?}`.
-pub async fn create_upstream(
-    State(t): State<Shared>,
-    addr: Remote,
-    Path(tenant): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let r = async {
-        let caller = tenant_caller(&t, &headers, addr, &tenant).await?;
-        let mut f = json_body(&headers, body).await?;
-        let issuer = f.string("issuer", true);
-        let client_id = f.string("client_id", true);
-        let name = f.string("name", false);
-        let id = f.string("id", false);
-        match issuer.as_deref() {
-            Some(i)
-                if !(i.starts_with("https://") || i.starts_with("http://")) || i.ends_with('/') =>
-            {
-                f.error(
-                    "issuer",
-                    "issuer must be an http(s) URL without a trailing slash",
-                );
-            }
-            // SPEC §7.1: an issuer Tessera may not fetch from (not https to a public
-            // address, and not in upstream.allowed_networks) is refused before anything is
-            // stored.
-            Some(i) => {
-                if let Err(refused) = t.upstreams.check_issuer(i).await {
-                    f.error("issuer", format!("issuer refused: {refused}"));
-                }
-            }
-            None => {}
+pub async fn create_upstream(call: TenantCall, mut f: Fields) -> Result<Response, Failure> {
+    let t = &call.t;
+    let issuer = f.string("issuer", true);
+    let client_id = f.string("client_id", true);
+    let name = f.string("name", false);
+    let id = f.string("id", false);
+    match issuer.as_deref() {
+        Some(i) if !(i.starts_with("https://") || i.starts_with("http://")) || i.ends_with('/') => {
+            f.error(
+                "issuer",
+                "issuer must be an http(s) URL without a trailing slash",
+            );
         }
-        if id.as_deref().is_some_and(|i| !valid_id(i)) {
-            f.error("id", "id must be 1-128 characters of A-Z a-z 0-9 . _ - : @");
+        // SPEC §7.1: an issuer Tessera may not fetch from (not https to a public
+        // address, and not in upstream.allowed_networks) is refused before anything is
+        // stored.
+        Some(i) => {
+            if let Err(refused) = t.upstreams.check_issuer(i).await {
+                f.error("issuer", format!("issuer refused: {refused}"));
+            }
         }
-        f.finish()?;
-        let (Some(issuer), Some(client_id)) = (issuer, client_id) else {
-            return Err(Failure::missing("issuer"));
-        };
-        let id = match id {
-            Some(id) => id,
-            None => random_token(9).map_err(|e| Failure::internal(&e))?,
-        };
-        let u = Upstream {
-            tenant_id: tenant.clone(),
-            id,
-            issuer,
-            client_id,
-            name,
-            created_at: t.clock.now(),
-        };
-        t.store
-            .create_upstream(&u)
-            .await
-            .map_err(|e| conflict(e, "upstream (id or issuer+client_id)"))?;
-        audit_change(&t, &caller, "admin.upstream.created", Some(&tenant), &u.id).await;
-        Ok(json(StatusCode::CREATED, upstream_json(&u)))
+        None => {}
     }
-    .await;
-    respond(r, uri.path())
+    if id.as_deref().is_some_and(|i| !valid_id(i)) {
+        f.error("id", "id must be 1-128 characters of A-Z a-z 0-9 . _ - : @");
+    }
+    f.finish()?;
+    let (Some(issuer), Some(client_id)) = (issuer, client_id) else {
+        return Err(Failure::missing("issuer"));
+    };
+    let id = match id {
+        Some(id) => id,
+        None => random_token(9).map_err(|e| Failure::internal(&e))?,
+    };
+    let u = Upstream {
+        tenant_id: call.tenant.clone(),
+        id,
+        issuer,
+        client_id,
+        name,
+        created_at: t.clock.now(),
+    };
+    call.recording("admin.upstream.created", &u.id)
+        .create_upstream(&u)
+        .await
+        .map_err(|e| conflict(e, "upstream (id or issuer+client_id)"))?;
+    Ok(json(StatusCode::CREATED, upstream_json(&u)))
 }
 
 /// `GET /admin/v1/tenants/{t}/upstreams`.
-pub async fn list_upstreams(
-    State(t): State<Shared>,
-    addr: Remote,
-    Path(tenant): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let r = async {
-        tenant_caller(&t, &headers, addr, &tenant).await?;
-        let items: Vec<Value> = t
-            .store
-            .list_upstreams(&tenant)
-            .await?
-            .iter()
-            .map(upstream_json)
-            .collect();
-        Ok(json(StatusCode::OK, json!({ "items": items })))
-    }
-    .await;
-    respond(r, uri.path())
+pub async fn list_upstreams(call: TenantCall) -> Result<Response, Failure> {
+    let t = &call.t;
+    let items: Vec<Value> = t
+        .store
+        .list_upstreams(&call.tenant)
+        .await?
+        .iter()
+        .map(upstream_json)
+        .collect();
+    Ok(json(StatusCode::OK, json!({ "items": items })))
 }
 
 /// `DELETE /admin/v1/tenants/{t}/upstreams/{id}`.
 pub async fn delete_upstream(
-    State(t): State<Shared>,
-    addr: Remote,
-    Path((tenant, id)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let r = async {
-        let caller = tenant_caller(&t, &headers, addr, &tenant).await?;
-        t.store.delete_upstream(&tenant, &id).await?;
-        audit_change(&t, &caller, "admin.upstream.deleted", Some(&tenant), &id).await;
-        Ok(axum::response::IntoResponse::into_response(
-            StatusCode::NO_CONTENT,
-        ))
-    }
-    .await;
-    respond(r, uri.path())
+    call: TenantCall,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, Failure> {
+    call.recording("admin.upstream.deleted", &id)
+        .delete_upstream(&call.tenant, &id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

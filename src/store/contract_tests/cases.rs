@@ -597,5 +597,36 @@ pub async fn purging_audit_deletes_only_events_before_the_cutoff(store: Store) {
     assert!(left.iter().all(|e| e.at >= 100));
 }
 
+pub async fn a_recorded_change_commits_its_event_once_and_a_missed_write_none(store: Store) {
+    let all = |store: Store| async move {
+        store
+            .list_audit(&AuditFilter::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event)
+            .collect::<Vec<_>>()
+    };
+    let created = event(100, "admin.tenant.created", "t1", "-");
+    let recording = store.recording(created.clone());
+    recording.create_tenant(&tenant("t1")).await.unwrap();
+    // The event went with the change, once: a second write through the handle is plain.
+    recording.create_tenant(&tenant("t2")).await.unwrap();
+    assert_eq!(all(store.clone()).await, vec!["admin.tenant.created"]);
+
+    // A refused write (duplicate) and an update that touches no row leave no event.
+    let dup = store.recording(event(200, "admin.tenant.created", "t1", "-"));
+    assert!(matches!(
+        dup.create_tenant(&tenant("t1")).await,
+        Err(StoreError::Conflict)
+    ));
+    let missing = store.recording(event(300, "admin.tenant.updated", "nope", "-"));
+    assert!(matches!(
+        missing.update_tenant(&tenant("nope")).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(all(store.clone()).await, vec!["admin.tenant.created"]);
+}
+
 pub use super::login_cases::*;
 pub use super::user_cases::*;

@@ -1,0 +1,135 @@
+//! The admin caller extractors: every admin handler starts from one of them, so the bearer
+//! token, the caller's address, its reach and the tenant named in the path are checked in one
+//! place (SPEC §5, §7.1), before the handler runs and before its body is read.
+//!
+//! - [`AdminCall`]: an authenticated caller (401 otherwise), whatever its reach.
+//! - [`GlobalCall`]: a caller that reaches every tenant (403 otherwise): tenants, services, keys.
+//! - [`TenantCall`]: a caller that reaches the `{tenant}` of the path, which exists (403, 404).
+//!
+//! A refusal is a [`Failure`], rendered in the problem dialect by the failure layer.
+
+use super::{authenticate, tenants::existing_tenant, Caller, Fields};
+use crate::failure::Failure;
+use crate::http::{remote_ip, Remote, Shared};
+use crate::service::event;
+use crate::store::Store;
+use crate::tenants::Tenant;
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::http::request::Parts;
+use std::ops::Deref;
+
+/// An authenticated admin request.
+pub struct AdminCall {
+    /// The service.
+    pub t: Shared,
+    /// Who calls, from where, reaching what.
+    pub caller: Caller,
+}
+
+impl AdminCall {
+    /// The store, set to commit the audit event of the change it makes next in the same
+    /// transaction (SPEC §7.3): `event` done by this caller on `subject`.
+    pub fn recording(&self, event_name: &str, tenant: Option<&str>, subject: &str) -> Store {
+        let mut ev = event(self.t.clock.now(), event_name, "success");
+        ev.actor = Some(self.caller.actor.clone());
+        ev.tenant_id = tenant.map(str::to_string);
+        ev.subject = Some(subject.to_string());
+        ev.remote = Some(self.caller.remote.clone());
+        if event_name.starts_with("admin.client.") {
+            ev.client_id = Some(subject.to_string());
+        }
+        self.t.store.recording(ev)
+    }
+}
+
+impl FromRequestParts<Shared> for AdminCall {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, t: &Shared) -> Result<AdminCall, Failure> {
+        let Ok(remote) = Remote::from_request_parts(parts, t).await;
+        let caller = authenticate(t, &parts.headers, &remote_ip(remote)).await?;
+        Ok(AdminCall {
+            t: t.clone(),
+            caller,
+        })
+    }
+}
+
+/// An admin request from a caller that reaches every tenant.
+pub struct GlobalCall(AdminCall);
+
+impl Deref for GlobalCall {
+    type Target = AdminCall;
+
+    fn deref(&self) -> &AdminCall {
+        &self.0
+    }
+}
+
+impl FromRequestParts<Shared> for GlobalCall {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, t: &Shared) -> Result<GlobalCall, Failure> {
+        let call = AdminCall::from_request_parts(parts, t).await?;
+        call.caller.check_all()?;
+        Ok(GlobalCall(call))
+    }
+}
+
+/// An admin request about the existing tenant `{tenant}` of the path, which the caller reaches.
+pub struct TenantCall {
+    call: AdminCall,
+    /// The tenant id from the path.
+    pub tenant: String,
+    /// The tenant as read when the call was checked.
+    pub record: Tenant,
+}
+
+impl TenantCall {
+    /// [`AdminCall::recording`] for a change inside this tenant.
+    pub fn recording(&self, event_name: &str, subject: &str) -> Store {
+        self.call.recording(event_name, Some(&self.tenant), subject)
+    }
+}
+
+impl Deref for TenantCall {
+    type Target = AdminCall;
+
+    fn deref(&self) -> &AdminCall {
+        &self.call
+    }
+}
+
+impl FromRequestParts<Shared> for TenantCall {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, t: &Shared) -> Result<TenantCall, Failure> {
+        let call = AdminCall::from_request_parts(parts, t).await?;
+        let params = RawPathParams::from_request_parts(parts, t)
+            .await
+            .map_err(|e| Failure::internal(&std::io::Error::other(e.body_text())))?;
+        let Some((_, tenant)) = params.iter().find(|(name, _)| *name == "tenant") else {
+            return Err(Failure::internal(&std::io::Error::other(
+                "TenantCall on a route without {tenant}",
+            )));
+        };
+        let tenant = tenant.to_string();
+        call.caller.check_tenant(&tenant)?;
+        let record = existing_tenant(t, &tenant).await?;
+        Ok(TenantCall {
+            call,
+            tenant,
+            record,
+        })
+    }
+}
+
+impl FromRequest<Shared> for Fields {
+    type Rejection = Failure;
+
+    /// A JSON object body (see [`super::json_body`]), refused in the problem dialect.
+    async fn from_request(req: Request, _: &Shared) -> Result<Fields, Failure> {
+        let (parts, body) = req.into_parts();
+        super::json_body(&parts.headers, body).await
+    }
+}
