@@ -9,6 +9,7 @@ use crate::failure::Failure;
 use crate::http::Remote;
 use crate::http::Shared;
 use crate::keys::signer::{Alg, VerifyingKey};
+use crate::oauth::grant::GrantType;
 use crate::reasons;
 use crate::service::Tessera;
 use crate::tenants::{valid_id, AuthMethod, Client, ClientSecrets, SecretHash, Status, VaultRef};
@@ -18,14 +19,6 @@ use axum::http::StatusCode;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use serde_json::{json, Value};
-
-/// Grants a client may be registered for.
-const KNOWN_GRANTS: &[&str] = &[
-    "client_credentials",
-    "authorization_code",
-    "refresh_token",
-    "urn:ietf:params:oauth:grant-type:token-exchange",
-];
 
 /// Default grace period of a secret rotation, seconds.
 const DEFAULT_GRACE: i64 = 3600;
@@ -125,7 +118,8 @@ async fn apply(
         }
     }
     if let Some(grants) = f.strings("grant_types", creating) {
-        if let Some(bad) = grants.iter().find(|g| !KNOWN_GRANTS.contains(&g.as_str())) {
+        // A client may be registered for any grant the token endpoint implements.
+        if let Some(bad) = grants.iter().find(|g| GrantType::parse(g).is_none()) {
             f.error("grant_types", format!("unknown grant type {bad}"));
         }
         c.grant_types = grants;
