@@ -2,6 +2,7 @@
 //! exactly what this server implements.
 
 use super::Shared;
+use crate::oauth::grant::GrantType;
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -43,7 +44,7 @@ pub fn metadata(t: &crate::service::Tessera) -> Value {
         "revocation_endpoint": format!("{iss}/oauth/revoke"),
         "end_session_endpoint": format!("{iss}/oauth/logout"),
         "jwks_uri": format!("{iss}/.well-known/jwks.json"),
-        "grant_types_supported": super::oauth::GRANT_TYPES,
+        "grant_types_supported": GrantType::ALL.map(GrantType::as_str),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "token_endpoint_auth_signing_alg_values_supported": algs,
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],

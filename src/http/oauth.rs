@@ -7,20 +7,16 @@ use crate::failure::Failure;
 use crate::http::Remote;
 use crate::oauth::client_auth::{authenticate, presented};
 use crate::oauth::grant::{
-    authorization_code, client_credentials, refresh_token, token_exchange, token_response,
+    authorization_code, client_credentials, refresh_token, token_exchange, GrantType,
 };
 use crate::oauth::introspect;
+use crate::service::Tessera;
+use crate::tenants::Client;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-
-/// Grants `/oauth/token` implements, for discovery.
-pub const GRANT_TYPES: &[&str] = &[
-    "client_credentials",
-    "authorization_code",
-    "refresh_token",
-    token_exchange::GRANT_TYPE,
-];
+use serde_json::Value;
+use std::sync::Arc;
 
 /// A JSON body with `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1).
 pub fn no_store_json(status: StatusCode, body: &serde_json::Value) -> Response {
@@ -58,94 +54,92 @@ pub fn authorization(headers: &HeaderMap) -> Result<Option<&str>, Failure> {
     }
 }
 
+/// An `/oauth/*` answer: `body` as a no-store JSON 200, or the failure in the oauth dialect.
+fn answer(result: Result<Value, Failure>, path: &str) -> Response {
+    match result {
+        Ok(body) => no_store_json(StatusCode::OK, &body),
+        Err(f) => render(&f, Dialect::OAuth, path),
+    }
+}
+
 /// `POST /oauth/token` (RFC 6749 §3.2).
 pub async fn token(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
+    const ROUTE: &str = "/oauth/token";
     let remote = remote_ip(addr);
-    match token_inner(&t, &remote, req).await {
-        Ok(r) => r,
-        Err(f) => render(&f, Dialect::OAuth, "/oauth/token"),
-    }
+    answer(token_inner(&t, &remote, req, ROUTE).await, ROUTE)
 }
 
 async fn token_inner(
-    t: &crate::service::Tessera,
+    t: &Tessera,
     remote: &str,
     req: Request,
-) -> Result<Response, Failure> {
+    route: &'static str,
+) -> Result<Value, Failure> {
     let (headers, params) = read_params(req, Accept::FormOrJson).await?;
-    let grant = params
+    let name = params
         .get("grant_type")
         .ok_or_else(|| Failure::missing("grant_type"))?;
-    if !GRANT_TYPES.contains(&grant) {
-        return Err(Failure::unsupported_grant(grant));
-    }
+    let grant = GrantType::parse(name).ok_or_else(|| Failure::unsupported_grant(name))?;
     let presented = presented(authorization(&headers)?, &params)?;
-    // Public clients (PKCE) redeem codes and refresh tokens with their client_id alone.
-    let public_ok = grant != "client_credentials";
-    let client = authenticate(t, &presented, remote, public_ok).await?;
-    let body = match grant {
-        "authorization_code" => {
-            authorization_code::exchange(t, &client, &params, remote, Default::default())
+    let client = authenticate(t, &presented, remote, grant.allows_public_clients()).await?;
+    // No catch-all: a grant added to `GrantType` does not build until it is dispatched here.
+    let issued = match grant {
+        GrantType::ClientCredentials => {
+            client_credentials::issue(t, &client, &params, remote, route, Default::default())
                 .await?
-                .response()
+                .into()
         }
-        "refresh_token" => refresh_token::refresh(t, &client, &params, remote, Default::default())
-            .await?
-            .response(),
-        token_exchange::GRANT_TYPE => {
-            let issued = token_exchange::issue(t, &client, &params, remote, "/oauth/token").await?;
-            let mut body = token_response(&issued);
-            body["issued_token_type"] = token_exchange::ACCESS_TOKEN_TYPE.into();
-            body
+        GrantType::AuthorizationCode => {
+            authorization_code::exchange(t, &client, &params, remote, Default::default()).await?
         }
-        _ => {
-            let issued = client_credentials::issue(
-                t,
-                &client,
-                &params,
-                remote,
-                "/oauth/token",
-                client_credentials::Options::default(),
-            )
-            .await?;
-            token_response(&issued)
+        GrantType::RefreshToken => {
+            refresh_token::refresh(t, &client, &params, remote, Default::default()).await?
+        }
+        GrantType::TokenExchange => {
+            token_exchange::issue(t, &client, &params, remote, route).await?
         }
     };
-    Ok(no_store_json(StatusCode::OK, &body))
+    Ok(issued.response())
 }
 
-/// `POST /oauth/introspect` (RFC 7662).
+/// What introspection (RFC 7662 §2.1) and revocation (RFC 7009 §2.1) start with: the body's
+/// parameters, the calling client authenticated (a public one by its `client_id` alone when
+/// `public_ok`), then the `token` parameter.
+async fn client_and_token(
+    t: &Tessera,
+    remote: &str,
+    req: Request,
+    public_ok: bool,
+) -> Result<(Arc<Client>, String), Failure> {
+    let (headers, params) = read_params(req, Accept::FormOrJson).await?;
+    let presented = presented(authorization(&headers)?, &params)?;
+    let client = authenticate(t, &presented, remote, public_ok).await?;
+    let token = params
+        .get("token")
+        .ok_or_else(|| Failure::missing("token"))?;
+    Ok((client, token.to_owned()))
+}
+
+/// `POST /oauth/introspect` (RFC 7662): for confidential clients only.
 pub async fn introspect(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
     let remote = remote_ip(addr);
     let result = async {
-        let (headers, params) = read_params(req, Accept::FormOrJson).await?;
-        let presented = presented(authorization(&headers)?, &params)?;
-        let client = authenticate(&t, &presented, &remote, false).await?;
-        let token = params
-            .get("token")
-            .ok_or_else(|| Failure::missing("token"))?;
-        introspect::introspect(&t, &client, token).await
+        let (client, token) = client_and_token(&t, &remote, req, false).await?;
+        introspect::introspect(&t, &client, &token).await
     }
     .await;
-    match result {
-        Ok(body) => no_store_json(StatusCode::OK, &body),
-        Err(f) => render(&f, Dialect::OAuth, "/oauth/introspect"),
-    }
+    answer(result, "/oauth/introspect")
 }
 
-/// `POST /oauth/revoke` (RFC 7009): 200 whether or not the token was known.
+/// `POST /oauth/revoke` (RFC 7009): 200 whether or not the token was known. Public clients
+/// may revoke their own tokens.
 pub async fn revoke(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
     let remote = remote_ip(addr);
     let result = async {
-        let (headers, params) = read_params(req, Accept::FormOrJson).await?;
-        let presented = presented(authorization(&headers)?, &params)?;
-        let client = authenticate(&t, &presented, &remote, true).await?;
-        let token = params
-            .get("token")
-            .ok_or_else(|| Failure::missing("token"))?;
-        let revoked = match refresh_token::revoke(&t, &client, token).await? {
+        let (client, token) = client_and_token(&t, &remote, req, true).await?;
+        let revoked = match refresh_token::revoke(&t, &client, &token).await? {
             Some(r) => r,
-            None => introspect::revoke(&t, &client, token).await?,
+            None => introspect::revoke(&t, &client, &token).await?,
         };
         if revoked {
             let mut ev = crate::service::event(t.clock.now(), "token.revoked", "success");
@@ -155,11 +149,8 @@ pub async fn revoke(State(t): State<Shared>, addr: Remote, req: Request) -> Resp
             ev.remote = Some(remote.clone());
             t.audit(ev).await;
         }
-        Ok::<_, Failure>(())
+        Ok(serde_json::json!({}))
     }
     .await;
-    match result {
-        Ok(()) => no_store_json(StatusCode::OK, &serde_json::json!({})),
-        Err(f) => render(&f, Dialect::OAuth, "/oauth/revoke"),
-    }
+    answer(result, "/oauth/revoke")
 }

@@ -148,6 +148,45 @@ async fn a_bad_admin_body_is_a_400_with_a_pointer_per_field(app: TestApp) {
     problem(r, 400).await;
 }
 
+async fn clients_register_for_the_grants_discovery_lists_and_no_other(app: TestApp) {
+    // Arrange
+    let meta: Value = app
+        .http
+        .get(app.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let supported = meta["grant_types_supported"].clone();
+    // Act
+    let all = app
+        .create_client_in(
+            "default",
+            json!({"client_id": "every-grant", "name": "x", "grant_types": supported,
+            "scopes": [], "redirect_uris": ["https://app.example/cb"]}),
+        )
+        .await;
+    let unknown = app
+        .admin_post(
+            "/admin/v1/tenants/default/clients",
+            json!({"name": "x", "grant_types": ["client_credentials", "password"], "scopes": []}),
+        )
+        .await;
+    // Assert
+    let v: Value = app
+        .admin_get(&format!("/admin/v1/tenants/default/clients/{}", all.id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["grant_types"], supported);
+    let v = problem(unknown, 400).await;
+    assert_eq!(pointers(&v), ["/grant_types"]);
+    assert!(v.to_string().contains("unknown grant type password"), "{v}");
+}
+
 async fn a_created_client_shows_its_secret_once_and_never_again(app: TestApp) {
     let c = app.create_client("once").await;
     assert!(c.secret.len() >= 43, "256 random bits");
@@ -325,6 +364,7 @@ both_engines!(
     tenants_are_created_listed_read_and_disabled,
     a_disabled_tenants_clients_get_no_tokens_and_its_tokens_are_inactive_until_it_is_enabled_again,
     a_bad_admin_body_is_a_400_with_a_pointer_per_field,
+    clients_register_for_the_grants_discovery_lists_and_no_other,
     a_created_client_shows_its_secret_once_and_never_again,
     projects_are_created_in_a_tenant_and_clients_can_name_them,
     an_admin_scoped_token_administers_only_its_own_tenant,

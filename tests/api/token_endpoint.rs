@@ -325,6 +325,72 @@ async fn a_client_not_registered_for_the_grant_is_unauthorized_client(app: TestA
     assert_eq!(v["error"], "unauthorized_client");
 }
 
+async fn a_public_client_passes_authentication_for_every_grant_but_client_credentials(
+    app: TestApp,
+) {
+    // Arrange: a public client (client_id alone) registered for every grant.
+    const TX: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+    const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
+    app.create_client_in(
+        "default",
+        json!({"client_id": "pub", "name": "pub", "scopes": [],
+        "grant_types": ["client_credentials", "authorization_code", "refresh_token", TX],
+        "redirect_uris": ["https://app.example/cb"], "token_endpoint_auth_method": "none"}),
+    )
+    .await;
+    let cases = [
+        // Client credentials need a confidential client: authentication fails.
+        (
+            vec![("grant_type", "client_credentials")],
+            401,
+            "invalid_client",
+        ),
+        // Codes and refresh tokens pass authentication and fail on the grant itself.
+        (
+            vec![
+                ("grant_type", "authorization_code"),
+                ("code", "no-such-code"),
+                ("redirect_uri", "https://app.example/cb"),
+            ],
+            400,
+            "invalid_grant",
+        ),
+        (
+            vec![
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "no-such-token"),
+            ],
+            400,
+            "invalid_grant",
+        ),
+        // Token exchange lets the public client through and refuses it itself.
+        (
+            vec![
+                ("grant_type", TX),
+                ("subject_token", "x.y.z"),
+                ("subject_token_type", ID_TOKEN),
+            ],
+            400,
+            "unauthorized_client",
+        ),
+    ];
+    for (mut form, status, error) in cases {
+        form.push(("client_id", "pub"));
+        // Act
+        let r = app
+            .http
+            .post(app.url("/oauth/token"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        // Assert
+        assert_eq!(r.status().as_u16(), status, "{form:?}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"], error, "{form:?}");
+    }
+}
+
 async fn every_signing_algorithm_can_be_chosen_per_client(app: TestApp) {
     for alg in ["ES256", "EdDSA", "PS256", "RS256"] {
         let id = format!("alg-{}", alg.to_lowercase());
@@ -534,6 +600,7 @@ both_engines!(
     protocol_errors_follow_rfc6749_section_5_2,
     audiences_and_ttl_follow_the_client_and_its_profile,
     a_client_not_registered_for_the_grant_is_unauthorized_client,
+    a_public_client_passes_authentication_for_every_grant_but_client_credentials,
     every_signing_algorithm_can_be_chosen_per_client,
     private_key_jwt_authenticates_and_rejects_replay_and_wrong_audience,
     a_rotated_secret_keeps_working_only_during_the_grace_period,

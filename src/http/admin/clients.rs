@@ -7,6 +7,7 @@ use crate::compat::internal::SERVICE_PROFILE;
 use crate::crypto::{estimated_entropy_bits, random_token};
 use crate::failure::Failure;
 use crate::keys::signer::{Alg, VerifyingKey};
+use crate::oauth::grant::GrantType;
 use crate::reasons;
 use crate::service::Tessera;
 use crate::tenants::{valid_id, AuthMethod, Client, ClientSecrets, SecretHash, Status, VaultRef};
@@ -14,14 +15,6 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value};
-
-/// Grants a client may be registered for.
-const KNOWN_GRANTS: &[&str] = &[
-    "client_credentials",
-    "authorization_code",
-    "refresh_token",
-    "urn:ietf:params:oauth:grant-type:token-exchange",
-];
 
 /// Default grace period of a secret rotation, seconds.
 const DEFAULT_GRACE: i64 = 3600;
@@ -121,7 +114,8 @@ async fn apply(
         }
     }
     if let Some(grants) = f.strings("grant_types", creating) {
-        if let Some(bad) = grants.iter().find(|g| !KNOWN_GRANTS.contains(&g.as_str())) {
+        // A client may be registered for any grant the token endpoint implements.
+        if let Some(bad) = grants.iter().find(|g| GrantType::parse(g).is_none()) {
             f.error("grant_types", format!("unknown grant type {bad}"));
         }
         c.grant_types = grants;

@@ -5,7 +5,9 @@
 //! A code is single-use: the store marks it used atomically; any later use is a replay and
 //! revokes the token family the first use started (its access tokens and refresh tokens).
 
-use super::{access_ttl, invalid_grant, narrow, profile_of, require_grant};
+use super::{
+    access_ttl, allows_grant, invalid_grant, narrow, profile_of, require_grant, GrantType, Issued,
+};
 use crate::crypto::{b64url, ct_eq, random_token, sha256};
 use crate::failure::Failure;
 use crate::http::body::Params;
@@ -15,8 +17,7 @@ use crate::oauth::scope;
 use crate::service::{event, Tessera};
 use crate::store::{CodeUse, Family};
 use crate::tenants::{Client, Status, User};
-use crate::tokens::{Audience, IdTokenRequest, IssuedToken, TokenRequest, TokenUse, UserClaims};
-use serde_json::Value;
+use crate::tokens::{Audience, IdTokenRequest, TokenRequest, TokenUse, UserClaims};
 
 /// Options a compatible route can impose.
 #[derive(Debug, Clone, Copy)]
@@ -33,31 +34,6 @@ impl Default for Options {
             with_scp: false,
             route: "/oauth/token",
         }
-    }
-}
-
-/// What a user grant issued.
-#[derive(Debug, Clone)]
-pub struct Issued {
-    /// The access token.
-    pub access: IssuedToken,
-    /// The ID token, when `openid` was granted.
-    pub id_token: Option<String>,
-    /// The refresh token, when `offline_access` was granted.
-    pub refresh_token: Option<String>,
-}
-
-impl Issued {
-    /// The RFC 6749 §5.1 success body with `id_token` and `refresh_token` where issued.
-    pub fn response(&self) -> Value {
-        let mut body = super::token_response(&self.access);
-        if let Some(r) = &self.refresh_token {
-            body["refresh_token"] = Value::String(r.clone());
-        }
-        if let Some(i) = &self.id_token {
-            body["id_token"] = Value::String(i.clone());
-        }
-        body
     }
 }
 
@@ -78,7 +54,7 @@ pub async fn exchange(
     remote: &str,
     opts: Options,
 ) -> Result<Issued, Failure> {
-    require_grant(client, "authorization_code")?;
+    require_grant(client, GrantType::AuthorizationCode)?;
     let code = params.get("code").ok_or_else(|| Failure::missing("code"))?;
     let now = t.clock.now();
     let hash = t.master.hash_secret(code.as_bytes());
@@ -138,7 +114,7 @@ pub async fn exchange(
         family: &family,
         scopes,
         nonce: c.nonce.as_deref(),
-        grant: "authorization_code",
+        grant: GrantType::AuthorizationCode,
     };
     issue_for_family(t, &grant, remote, opts).await
 }
@@ -165,8 +141,8 @@ pub struct UserGrant<'a> {
     pub scopes: Vec<String>,
     /// Nonce for the ID token (code exchange only).
     pub nonce: Option<&'a str>,
-    /// Grant name, for metrics.
-    pub grant: &'static str,
+    /// The grant, for metrics.
+    pub grant: GrantType,
 }
 
 /// Issues the access token, and the ID and refresh tokens the scopes call for, recording
@@ -238,7 +214,7 @@ pub async fn issue_for_family(
     } else {
         None
     };
-    let refresh_token = if has("offline_access") && super::allows_grant(client, "refresh_token") {
+    let refresh_token = if has("offline_access") && allows_grant(client, GrantType::RefreshToken) {
         let token = random_token(32).map_err(|e| Failure::internal(&e))?;
         let life = client
             .refresh_token_ttl
@@ -257,7 +233,7 @@ pub async fn issue_for_family(
     } else {
         None
     };
-    metrics::counter!("tessera_tokens_issued_total", "grant" => g.grant, "route" => opts.route)
+    metrics::counter!("tessera_tokens_issued_total", "grant" => g.grant.as_str(), "route" => opts.route)
         .increment(1);
     for (name, jti, issued) in [
         ("token.issued", Some(access.jti.clone()), true),
@@ -277,9 +253,9 @@ pub async fn issue_for_family(
         t.audit_token(ev).await?;
     }
     Ok(Issued {
-        access,
         id_token,
         refresh_token,
+        ..Issued::from(access)
     })
 }
 

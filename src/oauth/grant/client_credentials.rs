@@ -1,5 +1,6 @@
 //! RFC 6749 §4.4 client credentials: the authenticated client gets a token for itself.
 
+use super::GrantType;
 use crate::failure::Failure;
 use crate::http::body::Params;
 use crate::keys::signer::Alg;
@@ -29,7 +30,7 @@ pub async fn issue(
     route: Route,
     opts: Options,
 ) -> Result<IssuedToken, Failure> {
-    super::require_grant(client, "client_credentials")?;
+    super::require_grant(client, GrantType::ClientCredentials)?;
     let scopes = scope::grant(client, params.get("scope"))?;
     let requested: Vec<&str> = [params.get("audience"), params.get("resource")]
         .into_iter()
@@ -55,7 +56,7 @@ pub async fn issue(
         alg: client.signing_alg.as_deref().and_then(Alg::parse),
     };
     let issued = t.issuer.issue(&req).map_err(|e| Failure::internal(&e))?;
-    metrics::counter!("tessera_tokens_issued_total", "grant" => "client_credentials", "route" => route)
+    metrics::counter!("tessera_tokens_issued_total", "grant" => GrantType::ClientCredentials.as_str(), "route" => route)
         .increment(1);
     super::audit_issued(t, client, &client.client_id, &issued, remote).await?;
     Ok(issued)

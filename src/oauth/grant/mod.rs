@@ -1,4 +1,5 @@
-//! Grants of the token endpoint, one file each.
+//! Grants of the token endpoint, one file each; [`GrantType`] names them and [`Issued`] is
+//! what each returns.
 
 pub mod authorization_code;
 pub mod client_credentials;
@@ -12,6 +13,102 @@ use crate::service::{event, Tessera};
 use crate::tenants::Client;
 use crate::tokens::{Audience, IssuedToken};
 use serde_json::{json, Value};
+
+/// A grant of the token endpoint: the one list of `grant_type` values. `/oauth/token`
+/// dispatches on it, discovery lists it (RFC 8414 §2 `grant_types_supported`) and the admin
+/// API registers clients only for its members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantType {
+    /// RFC 6749 §4.4: the client gets a token for itself.
+    ClientCredentials,
+    /// RFC 6749 §4.1.3: a code from the authorization endpoint, with PKCE (RFC 7636).
+    AuthorizationCode,
+    /// RFC 6749 §6: a refresh token for new tokens.
+    RefreshToken,
+    /// RFC 8693: an upstream ID token for a user access token.
+    TokenExchange,
+}
+
+impl GrantType {
+    /// Every grant, in the order discovery lists them.
+    pub const ALL: [GrantType; 4] = [
+        GrantType::ClientCredentials,
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::TokenExchange,
+    ];
+
+    /// The `grant_type` value naming this grant (RFC 6749 §4, RFC 8693 §2.1).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
+        }
+    }
+
+    /// The grant a `grant_type` value names; `None` for one this server does not implement.
+    pub fn parse(name: &str) -> Option<GrantType> {
+        GrantType::ALL.into_iter().find(|g| g.as_str() == name)
+    }
+
+    /// Whether a public client (RFC 6749 §2.1: `client_id` alone) passes client
+    /// authentication for this grant. Public clients redeem codes (PKCE binds those to them,
+    /// RFC 7636) and the refresh tokens those bring; a client credentials token would rest on
+    /// no proof at all. Token exchange lets them through to refuse them itself, with
+    /// `unauthorized_client` rather than `invalid_client` (SPEC §7.1).
+    pub const fn allows_public_clients(self) -> bool {
+        match self {
+            GrantType::ClientCredentials => false,
+            GrantType::AuthorizationCode | GrantType::RefreshToken | GrantType::TokenExchange => {
+                true
+            }
+        }
+    }
+}
+
+/// What a grant issued: the tokens of the RFC 6749 §5.1 success body.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// The access token.
+    pub access: IssuedToken,
+    /// The ID token, when `openid` was granted (user grants).
+    pub id_token: Option<String>,
+    /// The refresh token, when `offline_access` was granted (user grants).
+    pub refresh_token: Option<String>,
+    /// RFC 8693 §2.2.1 `issued_token_type` (token exchange).
+    pub issued_token_type: Option<&'static str>,
+}
+
+impl From<IssuedToken> for Issued {
+    fn from(access: IssuedToken) -> Issued {
+        Issued {
+            access,
+            id_token: None,
+            refresh_token: None,
+            issued_token_type: None,
+        }
+    }
+}
+
+impl Issued {
+    /// The RFC 6749 §5.1 success body, with `id_token`, `refresh_token` and
+    /// `issued_token_type` where issued.
+    pub fn response(&self) -> Value {
+        let mut body = token_response(&self.access);
+        if let Some(r) = &self.refresh_token {
+            body["refresh_token"] = Value::String(r.clone());
+        }
+        if let Some(i) = &self.id_token {
+            body["id_token"] = Value::String(i.clone());
+        }
+        if let Some(t) = self.issued_token_type {
+            body["issued_token_type"] = t.into();
+        }
+        body
+    }
+}
 
 /// The `aud` and lifetime of a token for `client`: its profile's, narrowed by the client
 /// (and by `requested` audiences, RFC 8707), the lifetime bounded by `tokens.max_ttl`.
@@ -84,7 +181,7 @@ pub fn narrow(granted: &str, requested: Option<&str>) -> Result<Vec<String>, Fai
 }
 
 /// `unauthorized_client` unless `client` is registered for `grant`.
-pub fn require_grant(client: &Client, grant: &str) -> Result<(), Failure> {
+pub fn require_grant(client: &Client, grant: GrantType) -> Result<(), Failure> {
     if allows_grant(client, grant) {
         Ok(())
     } else {
@@ -99,14 +196,44 @@ pub fn require_grant(client: &Client, grant: &str) -> Result<(), Failure> {
 /// Whether `client` may use `grant`. A client registered for `authorization_code` may also
 /// redeem refresh tokens: SPEC §3.4 issues one whenever `offline_access` is granted, so the
 /// scope, not a second grant type, decides (as in Keycloak).
-pub fn allows_grant(client: &Client, grant: &str) -> bool {
-    client
-        .grant_types
-        .iter()
-        .any(|g| g == grant || (grant == "refresh_token" && g == "authorization_code"))
+pub fn allows_grant(client: &Client, grant: GrantType) -> bool {
+    client.grant_types.iter().any(|g| {
+        g == grant.as_str()
+            || (grant == GrantType::RefreshToken && g == GrantType::AuthorizationCode.as_str())
+    })
 }
 
 /// `invalid_grant` (RFC 6749 §5.2) with a safe description.
 pub fn invalid_grant(detail: &str) -> Failure {
     Failure::new(crate::reasons::INVALID_GRANT, "invalid_grant", detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_grant_parses_from_its_name_and_nothing_else_parses() {
+        for g in GrantType::ALL {
+            assert_eq!(GrantType::parse(g.as_str()), Some(g));
+        }
+        for other in [
+            "",
+            "password",
+            "implicit",
+            "CLIENT_CREDENTIALS",
+            "token_exchange",
+        ] {
+            assert_eq!(GrantType::parse(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn only_client_credentials_needs_a_confidential_client() {
+        let confidential: Vec<GrantType> = GrantType::ALL
+            .into_iter()
+            .filter(|g| !g.allows_public_clients())
+            .collect();
+        assert_eq!(confidential, [GrantType::ClientCredentials]);
+    }
 }

@@ -2,8 +2,8 @@
 //! every use returns a new refresh token and retires the old one; presenting a retired one
 //! means it was copied, so its whole family (refresh and access tokens) is revoked.
 
-use super::authorization_code::{active_user, issue_for_family, Issued, Options, UserGrant};
-use super::{invalid_grant, narrow, require_grant};
+use super::authorization_code::{active_user, issue_for_family, Options, UserGrant};
+use super::{invalid_grant, narrow, require_grant, GrantType, Issued};
 use crate::failure::Failure;
 use crate::http::body::Params;
 use crate::oauth::authorize::user_scopes;
@@ -37,7 +37,7 @@ pub async fn refresh(
     remote: &str,
     opts: Options,
 ) -> Result<Issued, Failure> {
-    require_grant(client, "refresh_token")?;
+    require_grant(client, GrantType::RefreshToken)?;
     let token = params
         .get("refresh_token")
         .ok_or_else(|| Failure::missing("refresh_token"))?;
@@ -80,7 +80,7 @@ pub async fn refresh(
         family: &family,
         scopes,
         nonce: None,
-        grant: "refresh_token",
+        grant: GrantType::RefreshToken,
     };
     issue_for_family(t, &grant, remote, opts).await
 }

@@ -2,17 +2,14 @@
 //! provider its tenant trusts (`subject_token_type` `…:id_token`) for an access token about the
 //! tenant user with that e-mail (SPEC §2.1, §3.3), `token_use` `user`.
 
+use super::{require_grant, GrantType, Issued};
 use crate::failure::Failure;
 use crate::http::body::Params;
 use crate::oauth::upstream;
 use crate::oauth::user_token::{self, Kind, Origin};
-use crate::reasons;
 use crate::service::Tessera;
 use crate::tenants::{AuthMethod, Client};
-use crate::tokens::IssuedToken;
 
-/// The grant type (RFC 8693 §2.1).
-pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 /// The only subject token type accepted: an OpenID Connect ID token (RFC 8693 §3).
 pub const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
 /// The type of the token issued (RFC 8693 §3).
@@ -34,7 +31,7 @@ pub async fn issue(
     params: &Params,
     remote: &str,
     route: &'static str,
-) -> Result<IssuedToken, Failure> {
+) -> Result<Issued, Failure> {
     // SPEC §7.1: a public client proves nothing about itself, so it cannot exchange tokens.
     if client.auth_method == AuthMethod::None {
         return Err(Failure::new(
@@ -43,13 +40,7 @@ pub async fn issue(
             "token exchange is for confidential clients",
         ));
     }
-    if !client.grant_types.iter().any(|g| g == GRANT_TYPE) {
-        return Err(Failure::new(
-            reasons::CLIENT_NOT_ALLOWED_GRANT,
-            "unauthorized_client",
-            "client not allowed this grant",
-        ));
-    }
+    require_grant(client, GrantType::TokenExchange)?;
     let subject_token = params
         .get("subject_token")
         .ok_or_else(|| Failure::missing("subject_token"))?;
@@ -106,7 +97,7 @@ pub async fn issue(
         .into_iter()
         .flatten()
         .collect();
-    user_token::issue(
+    let access = user_token::issue(
         t,
         client,
         &user,
@@ -119,5 +110,9 @@ pub async fn issue(
             remote,
         },
     )
-    .await
+    .await?;
+    Ok(Issued {
+        issued_token_type: Some(ACCESS_TOKEN_TYPE),
+        ..Issued::from(access)
+    })
 }
