@@ -5,6 +5,7 @@ use crate::clock::{parse_time, rfc3339};
 use crate::failure::Failure;
 use crate::http::Remote;
 use crate::http::{remote_ip, Shared};
+use crate::keys::KeysError;
 use crate::store::AuditFilter;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -26,7 +27,11 @@ pub async fn list_keys(State(t): State<Shared>, addr: Remote, headers: HeaderMap
 pub async fn rotate_keys(State(t): State<Shared>, addr: Remote, headers: HeaderMap) -> Response {
     let r = async {
         let c = global_caller(&t, &headers, addr).await?;
-        t.keys.rotate().await.map_err(|e| Failure::internal(&e))?;
+        t.keys.rotate().await.map_err(|e| match e {
+            // SPEC §7.3: a database away or out of room is 503 `50300902`, never 500.
+            KeysError::Store(e) if e.is_unavailable() => Failure::database_unavailable(&e),
+            e => Failure::internal(&e),
+        })?;
         t.keys_changed().await;
         audit_change(&t, &c, "admin.keys.rotated", None, "signing-keys").await;
         Ok(json(StatusCode::OK, json!({ "items": t.keys.list() })))
