@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{Any, Executor, Transaction};
+use sqlx::{Any, Connection, Executor, Transaction};
 
 use super::{Engine, Store, StoreError};
 
@@ -56,7 +56,8 @@ impl Store {
                         }
                         Ok(())
                     })
-                }),
+                })
+                .before_acquire(|conn, _meta| Box::pin(async move { Ok(settled(conn)) })),
             Engine::Postgres => AnyPoolOptions::new().max_connections(POSTGRES_POOL_SIZE),
         }
         .acquire_timeout(acquire_timeout)
@@ -99,6 +100,23 @@ impl Store {
             Engine::Postgres => self.pool.begin().await?,
         })
     }
+}
+
+/// Whether a pooled SQLite connection may be handed out again: not if sqlx still counts a
+/// transaction as open on it. SQLite rolls a transaction back by itself on some errors
+/// (`SQLITE_FULL`, `SQLITE_IOERR`: SPEC §7.3, the disk fills); sqlx's own `ROLLBACK` then
+/// fails and it keeps counting the transaction, so it would refuse every later
+/// `BEGIN IMMEDIATE` on that connection (`InvalidSavePointStatement`) long after space
+/// returned. Such a connection is closed instead, and the pool opens a fresh one. The pool
+/// pings an idle connection before this check, which settles a rollback still queued on it.
+fn settled(conn: &mut sqlx::AnyConnection) -> bool {
+    let open = conn.is_in_transaction();
+    if open {
+        tracing::warn!(
+            "closing a pooled SQLite connection whose transaction SQLite ended by itself (disk full or I/O error)"
+        );
+    }
+    !open
 }
 
 /// Creates the SQLite file of `url` readable only by the owner (0600) if it does not exist
@@ -181,6 +199,22 @@ mod tests {
             "sqlite:t.db?cache=shared&mode=rwc"
         );
         assert_eq!(url("sqlite:t.db?mode=ro").1, "sqlite:t.db?mode=ro");
+    }
+
+    #[tokio::test]
+    async fn a_connection_whose_transaction_sqlite_ended_by_itself_is_not_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        // As after `SQLITE_FULL`: SQLite ends the transaction itself, so the `ROLLBACK` sqlx
+        // sends when it is dropped fails, and sqlx still counts it as open.
+        let mut tx = store.begin().await.unwrap();
+        sqlx::query("ROLLBACK").execute(&mut *tx).await.unwrap();
+        drop(tx);
+        for _ in 0..2 * SQLITE_POOL_SIZE {
+            let tx = store.begin().await.unwrap();
+            tx.commit().await.unwrap();
+        }
     }
 
     #[test]

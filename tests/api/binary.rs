@@ -60,7 +60,8 @@ impl Server {
         self.child.id()
     }
 
-    fn sigterm(&mut self) -> i32 {
+    /// Sends SIGTERM and waits for the exit code.
+    pub fn sigterm(&mut self) -> i32 {
         self.send_sigterm();
         self.child.wait().unwrap().code().unwrap_or(-1)
     }
@@ -166,7 +167,7 @@ async fn serve_with_no_config_bootstraps_sqlite_keys_and_a_private_admin_token_f
 /// `tessera serve` in `dir` on `engine` (SQLite in `dir`, or a fresh PostgreSQL database) with
 /// the bootstrap token, a fresh master key and `extra` variables; `None` when PostgreSQL is
 /// unavailable. Returns the server, its database URL and the PostgreSQL database to drop.
-async fn serve_on(
+pub async fn serve_on(
     engine: Engine,
     dir: &std::path::Path,
     extra: &[(&str, String)],

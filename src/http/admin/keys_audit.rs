@@ -3,6 +3,7 @@
 use super::{json, AdminCall, GlobalCall};
 use crate::clock::{parse_time, rfc3339};
 use crate::failure::Failure;
+use crate::keys::KeysError;
 use crate::store::AuditFilter;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
@@ -17,10 +18,11 @@ pub async fn list_keys(call: GlobalCall) -> Response {
 pub async fn rotate_keys(call: GlobalCall) -> Result<Response, Failure> {
     let t = &call.t;
     let recording = call.recording("admin.keys.rotated", None, "signing-keys");
-    t.keys
-        .rotate_on(&recording)
-        .await
-        .map_err(|e| Failure::internal(&e))?;
+    t.keys.rotate_on(&recording).await.map_err(|e| match e {
+        // SPEC §7.3: a database away or out of room is 503 `50300902`, never 500.
+        KeysError::Store(e) if e.is_unavailable() => Failure::database_unavailable(&e),
+        e => Failure::internal(&e),
+    })?;
     t.keys_changed().await;
     Ok(json(StatusCode::OK, json!({ "items": t.keys.list() })))
 }
