@@ -54,12 +54,12 @@ pub struct Failure {
 }
 
 impl Failure {
-    /// A failure for `reason` with its usual status.
-    pub fn new(reason: Reason, oauth_error: &'static str, detail: impl Into<String>) -> Failure {
+    /// A failure for `reason` with its usual status and RFC error code.
+    pub fn new(reason: Reason, detail: impl Into<String>) -> Failure {
         Failure {
             reason,
             status: reason.status,
-            oauth_error,
+            oauth_error: reason.error.as_str(),
             detail: detail.into(),
             errors: Vec::new(),
             basic_challenge: false,
@@ -68,6 +68,12 @@ impl Failure {
             unaudited: false,
             cause: None,
         }
+    }
+
+    /// Overrides the RFC error code (a route that answers a reason with another code).
+    pub fn with_error(mut self, oauth_error: &'static str) -> Failure {
+        self.oauth_error = oauth_error;
+        self
     }
 
     /// Overrides the status (same reason answered differently by a route, e.g. 403).
@@ -87,23 +93,19 @@ impl Failure {
 
     /// `invalid_request`: the body could not be read as the route expects.
     pub fn malformed(detail: impl Into<String>) -> Failure {
-        Failure::new(reasons::MALFORMED_BODY, "invalid_request", detail)
+        Failure::new(reasons::MALFORMED_BODY, detail)
     }
 
     /// `invalid_request`: a required field is absent.
     pub fn missing(field: &str) -> Failure {
-        Failure::new(
-            reasons::FIELD_MISSING,
-            "invalid_request",
-            format!("{field} is required"),
-        )
-        .with_field(&format!("/{field}"), format!("{field} is required"))
+        Failure::new(reasons::FIELD_MISSING, format!("{field} is required"))
+            .with_field(&format!("/{field}"), format!("{field} is required"))
     }
 
     /// `invalid_request`: a field has a bad value.
     pub fn invalid(field: &str, detail: impl Into<String>) -> Failure {
         let detail = detail.into();
-        Failure::new(reasons::FIELD_INVALID, "invalid_request", detail.clone())
+        Failure::new(reasons::FIELD_INVALID, detail.clone())
             .with_field(&format!("/{field}"), detail)
     }
 
@@ -135,7 +137,6 @@ impl Failure {
     pub fn unsupported_grant(grant: &str) -> Failure {
         Failure::new(
             reasons::UNSUPPORTED_GRANT_TYPE,
-            "unsupported_grant_type",
             format!("grant_type {grant} is not supported"),
         )
         .with_field("/grant_type", "unsupported")
@@ -160,7 +161,6 @@ impl Failure {
     pub fn bad_client() -> Failure {
         Failure::new(
             reasons::BAD_CLIENT_CREDENTIALS,
-            "invalid_client",
             "client authentication failed",
         )
     }
@@ -169,7 +169,6 @@ impl Failure {
     pub fn too_large() -> Failure {
         Failure::new(
             reasons::BODY_TOO_LARGE,
-            "invalid_request",
             "request body is larger than 64 KiB",
         )
     }
@@ -178,7 +177,6 @@ impl Failure {
     pub fn request_timeout() -> Failure {
         Failure::new(
             reasons::REQUEST_TIMEOUT,
-            "invalid_request",
             "the request took too long to arrive",
         )
     }
@@ -187,14 +185,13 @@ impl Failure {
     pub fn method_not_allowed() -> Failure {
         Failure::new(
             reasons::METHOD_NOT_ALLOWED,
-            "invalid_request",
             "method not allowed on this route",
         )
     }
 
     /// 404 for an unknown thing named in the path.
     pub fn not_found(reason: Reason, detail: impl Into<String>) -> Failure {
-        Failure::new(reason, "invalid_request", detail)
+        Failure::new(reason, detail)
     }
 
     /// 500 with no detail; the cause chain is logged once, when the failure is rendered.
@@ -206,7 +203,7 @@ impl Failure {
             chain.push_str(&s.to_string());
             src = s.source();
         }
-        let mut f = Failure::new(reasons::INTERNAL, "server_error", "internal error");
+        let mut f = Failure::new(reasons::INTERNAL, "internal error");
         f.cause = Some(Box::new(chain));
         f
     }
@@ -222,7 +219,6 @@ impl Failure {
     pub fn rate_limited(retry_after: u64) -> Failure {
         let mut f = Failure::new(
             reasons::RATE_LIMITED,
-            "temporarily_unavailable",
             "too many failed authentications; retry later",
         );
         f.retry_after = Some(retry_after);
@@ -246,11 +242,7 @@ impl Failure {
             src = s.source();
         }
         tracing::debug!(error = %chain, "database unavailable");
-        let mut f = Failure::new(
-            reasons::DATABASE_UNAVAILABLE,
-            "temporarily_unavailable",
-            detail,
-        );
+        let mut f = Failure::new(reasons::DATABASE_UNAVAILABLE, detail);
         f.retry_after = Some(1);
         f
     }
@@ -260,7 +252,6 @@ impl Failure {
     pub fn busy() -> Failure {
         let mut f = Failure::new(
             reasons::BUSY,
-            "temporarily_unavailable",
             "too many credential checks at once; retry shortly",
         );
         f.retry_after = Some(1);
@@ -269,11 +260,7 @@ impl Failure {
 
     /// 503: a dependency (Vault, upstream provider, database) is unavailable.
     pub fn unavailable(detail: impl Into<String>) -> Failure {
-        Failure::new(
-            reasons::UPSTREAM_UNAVAILABLE,
-            "temporarily_unavailable",
-            detail,
-        )
+        Failure::new(reasons::UPSTREAM_UNAVAILABLE, detail)
     }
 }
 
@@ -281,7 +268,7 @@ impl From<crate::store::StoreError> for Failure {
     fn from(e: crate::store::StoreError) -> Failure {
         match e {
             crate::store::StoreError::Conflict => {
-                Failure::new(reasons::ALREADY_EXISTS, "invalid_request", "already exists")
+                Failure::new(reasons::ALREADY_EXISTS, "already exists")
             }
             crate::store::StoreError::NotFound => {
                 Failure::not_found(reasons::NOT_FOUND, "not found")

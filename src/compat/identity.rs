@@ -37,7 +37,7 @@ pub struct IdTokenAnswer {
 
 /// 401 `invalid_client` with a Basic challenge: this API knows no other method.
 fn basic_required(detail: &str) -> Failure {
-    let mut f = Failure::new(reasons::MISSING_CLIENT_AUTH, "invalid_client", detail);
+    let mut f = Failure::new(reasons::MISSING_CLIENT_AUTH, detail);
     f.basic_challenge = true;
     f
 }

@@ -57,7 +57,6 @@ pub async fn partner_token(
     if client.profile != PARTNER_PROFILE {
         return Err(Failure::new(
             reasons::CLIENT_NOT_ALLOWED_GRANT,
-            "unauthorized_client",
             "client not allowed this grant: partner tokens are for clients of the partner profile",
         ));
     }

@@ -49,15 +49,11 @@ pub struct Call<'a> {
 }
 
 fn missing_auth() -> Failure {
-    Failure::new(
-        reasons::MISSING_CLIENT_AUTH,
-        "invalid_client",
-        "secret_id, HTTP Basic client credentials or a bearer token with scope tessera:generate is required",
-    )
+    Failure::new(reasons::MISSING_CLIENT_AUTH, "secret_id, HTTP Basic client credentials or a bearer token with scope tessera:generate is required")
 }
 
 fn bad_bearer(detail: &str) -> Failure {
-    let mut f = Failure::new(reasons::BAD_BEARER_TOKEN, "invalid_token", detail);
+    let mut f = Failure::new(reasons::BAD_BEARER_TOKEN, detail);
     f.bearer_challenge = true;
     f
 }
@@ -105,7 +101,6 @@ fn confidential(client: &Client) -> Result<(), Failure> {
     }
     Err(Failure::new(
         reasons::CLIENT_NOT_ALLOWED_GRANT,
-        "unauthorized_client",
         "a public client cannot exchange or mint tokens",
     ))
 }

@@ -146,7 +146,6 @@ fn check_duplicates(pairs: &[(String, String)]) -> Result<(), Failure> {
 fn duplicate(k: &str) -> Failure {
     Failure::new(
         reasons::DUPLICATE_PARAMETER,
-        "invalid_request",
         format!("parameter {k} is given more than once"),
     )
     .with_field(&format!("/{k}"), "given more than once")
@@ -164,7 +163,6 @@ pub fn parse_params(headers: &HeaderMap, bytes: &[u8], accept: Accept) -> Result
         }
         _ => Err(Failure::new(
             reasons::UNSUPPORTED_MEDIA_TYPE,
-            "invalid_request",
             match accept {
                 Accept::FormOrJson => {
                     "body must be application/x-www-form-urlencoded or application/json"

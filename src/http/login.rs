@@ -197,11 +197,7 @@ pub async fn authorize(State(t): State<Shared>, headers: HeaderMap, uri: Uri) ->
 }
 
 pub(super) fn csrf_failure() -> Failure {
-    Failure::new(
-        reasons::CSRF_FAILED,
-        "invalid_request",
-        "The sign-in form expired or did not come from this site. Go back to the application and start again.",
-    )
+    Failure::new(reasons::CSRF_FAILED, "The sign-in form expired or did not come from this site. Go back to the application and start again.")
 }
 
 /// Reads a posted form, checks its CSRF token and re-validates its authorization request.
@@ -279,7 +275,6 @@ pub async fn login(State(t): State<Shared>, addr: Remote, req: Request) -> Respo
         Err(LoginError::Limited(retry)) => {
             let mut f = Failure::new(
                 reasons::RATE_LIMITED,
-                "temporarily_unavailable",
                 format!("Too many failed sign-ins. Try again in {retry} seconds."),
             );
             f.retry_after = Some(retry);

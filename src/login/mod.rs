@@ -273,14 +273,13 @@ pub async fn upstream_user(
         Some(u) if u.status == Status::Active => Ok(u),
         Some(_) => Err(Failure::new(
             crate::reasons::USER_DISABLED,
-            "access_denied",
             "this account is disabled",
         )),
         None => Err(Failure::new(
             crate::reasons::USER_NOT_FOUND,
-            "access_denied",
             "no account for this e-mail here",
-        )),
+        )
+        .with_error("access_denied")),
     }
 }
 

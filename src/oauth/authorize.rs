@@ -113,7 +113,11 @@ fn page(reason: reasons::Reason, detail: &str) -> AuthorizeError {
     } else {
         400
     };
-    AuthorizeError::Page(Failure::new(reason, "invalid_request", detail).with_status(status))
+    AuthorizeError::Page(
+        Failure::new(reason, detail)
+            .with_error("invalid_request")
+            .with_status(status),
+    )
 }
 
 /// RFC 7636 §4.1: 43–128 characters of `[A-Za-z0-9-._~]` (the S256 challenge has the same form).

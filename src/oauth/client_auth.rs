@@ -97,7 +97,6 @@ pub fn presented(authorization: Option<&str>, params: &Params) -> Result<Present
     if methods > 1 {
         return Err(Failure::new(
             reasons::MULTIPLE_CLIENT_AUTH,
-            "invalid_request",
             "use exactly one client authentication method",
         ));
     }
@@ -109,7 +108,6 @@ pub fn presented(authorization: Option<&str>, params: &Params) -> Result<Present
         if params.get("client_id").is_some_and(|body_id| body_id != id) {
             return Err(Failure::new(
                 reasons::MULTIPLE_CLIENT_AUTH,
-                "invalid_request",
                 "client_id in the body differs from the HTTP Basic client id",
             ));
         }
@@ -246,7 +244,6 @@ pub async fn authenticate(
     if let Presented::Nothing = presented {
         return Err(with_challenge(Failure::new(
             reasons::MISSING_CLIENT_AUTH,
-            "invalid_client",
             "client authentication is required",
         )));
     }

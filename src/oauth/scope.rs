@@ -43,7 +43,6 @@ pub fn narrow(
         {
             return Err(Failure::new(
                 reasons::INVALID_SCOPE,
-                "invalid_scope",
                 "scope contains characters RFC 6749 §3.3 does not allow",
             )
             .with_field("/scope", "invalid characters"));
@@ -51,7 +50,6 @@ pub fn narrow(
         if !allowed(s) {
             return Err(Failure::new(
                 reasons::INVALID_SCOPE,
-                "invalid_scope",
                 format!("scope {s} is not allowed for {whose}"),
             )
             .with_field("/scope", format!("{s} is not allowed for {whose}")));
@@ -85,7 +83,6 @@ pub fn audience(
         if !allowed.contains(r) {
             return Err(Failure::new(
                 reasons::INVALID_TARGET,
-                "invalid_target",
                 format!("audience {r} is not allowed for this client"),
             ));
         }

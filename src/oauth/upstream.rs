@@ -99,7 +99,7 @@ fn send_failed(url: &str, e: &reqwest::Error) -> FetchError {
 
 /// 401 `UPSTREAM_TOKEN_INVALID`: one outward answer for every way the token is bad.
 pub fn invalid(detail: &str) -> Failure {
-    Failure::new(reasons::UPSTREAM_TOKEN_INVALID, "invalid_grant", detail)
+    Failure::new(reasons::UPSTREAM_TOKEN_INVALID, detail)
 }
 
 impl Providers {

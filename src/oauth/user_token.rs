@@ -38,11 +38,7 @@ pub async fn active_tenant(t: &Tessera, tenant_id: &str) -> Result<Tenant, Failu
         .await?
         .ok_or_else(|| Failure::not_found(reasons::TENANT_NOT_FOUND, "tenant not found"))?;
     if tenant.status != Status::Active {
-        return Err(Failure::new(
-            reasons::TENANT_DISABLED,
-            "access_denied",
-            "tenant is disabled",
-        ));
+        return Err(Failure::new(reasons::TENANT_DISABLED, "tenant is disabled"));
     }
     Ok(tenant)
 }
@@ -54,7 +50,6 @@ pub fn check_admin_client(client: &Client) -> Result<(), Failure> {
     }
     Err(Failure::new(
         reasons::CLIENT_NOT_ALLOWED_GRANT,
-        "unauthorized_client",
         "client not allowed this grant (admin tokens need admin_tokens: true)",
     )
     .with_status(403))
@@ -74,16 +69,11 @@ pub async fn tenant_user(
         .await?
         .ok_or_else(|| Failure::not_found(reasons::USER_NOT_FOUND, "user not found"))?;
     if user.status != Status::Active {
-        return Err(Failure::new(
-            reasons::USER_DISABLED,
-            "access_denied",
-            "user is disabled",
-        ));
+        return Err(Failure::new(reasons::USER_DISABLED, "user is disabled"));
     }
     if kind == Kind::Admin && !user.roles.iter().any(|r| r == ADMIN_ROLE) {
         return Err(Failure::new(
             reasons::USER_NOT_ADMIN,
-            "access_denied",
             "user does not hold the tenant's admin role",
         ));
     }

@@ -9,7 +9,7 @@ use crate::tenants::Status;
 use serde_json::{json, Value};
 
 fn invalid_token(detail: &str) -> Failure {
-    let mut f = Failure::new(reasons::INVALID_TOKEN, "invalid_token", detail);
+    let mut f = Failure::new(reasons::INVALID_TOKEN, detail);
     f.bearer_challenge = true;
     f
 }
@@ -32,7 +32,6 @@ pub async fn userinfo(t: &Tessera, token: Option<&str>) -> Result<Value, Failure
     if text("token_use") != Some("user") || !scopes.contains(&"openid") {
         let mut f = Failure::new(
             reasons::INSUFFICIENT_SCOPE,
-            "insufficient_scope",
             "the access token was not issued to a user with scope openid",
         );
         f.bearer_challenge = true;

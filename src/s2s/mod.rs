@@ -201,7 +201,6 @@ impl std::fmt::Debug for Caller<'_> {
 pub fn unauthenticated(basic_used: bool) -> Failure {
     let mut f = Failure::new(
         reasons::BAD_SERVICE_CREDENTIALS,
-        "invalid_client",
         "service authentication failed",
     );
     f.basic_challenge = basic_used;

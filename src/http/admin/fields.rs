@@ -231,7 +231,7 @@ impl Fields {
             .map(|e| e.detail.clone())
             .collect::<Vec<_>>()
             .join("; ");
-        let mut f = Failure::new(reason, "invalid_request", detail);
+        let mut f = Failure::new(reason, detail);
         f.errors = self.errors;
         Err(f)
     }

@@ -71,15 +71,11 @@ impl Caller {
 }
 
 fn forbidden() -> Failure {
-    Failure::new(
-        reasons::FORBIDDEN,
-        "access_denied",
-        "outside the caller's reach",
-    )
+    Failure::new(reasons::FORBIDDEN, "outside the caller's reach")
 }
 
 fn unauthorized(detail: &str) -> Failure {
-    let mut f = Failure::new(reasons::BAD_ADMIN_CREDENTIALS, "invalid_token", detail);
+    let mut f = Failure::new(reasons::BAD_ADMIN_CREDENTIALS, detail);
     f.bearer_challenge = true;
     f
 }
@@ -154,7 +150,6 @@ pub async fn authenticate(
     if !t.tenant_active(&tenant).await? {
         return Err(Failure::new(
             reasons::TENANT_DISABLED,
-            "access_denied",
             "the caller's tenant is disabled",
         ));
     }
@@ -188,7 +183,6 @@ async fn admin_user(t: &Tessera, tenant: &str, user_id: &str) -> Result<String, 
     if !user.roles.iter().any(|r| r == ADMIN_ROLE) {
         return Err(Failure::new(
             reasons::USER_NOT_ADMIN,
-            "access_denied",
             "the token's user no longer holds the tenant's admin role",
         ));
     }
@@ -206,7 +200,6 @@ pub async fn json_body(headers: &HeaderMap, body: Body) -> Result<Fields, Failur
         Some(_) => {
             return Err(Failure::new(
                 reasons::UNSUPPORTED_MEDIA_TYPE,
-                "invalid_request",
                 "body must be application/json",
             ))
         }

@@ -213,7 +213,6 @@ pub async fn rotate_secret(
     if !s.has_secret_binding() {
         return Err(Failure::new(
             reasons::FIELD_INVALID,
-            "invalid_request",
             format!("service {name} has no secret binding to rotate"),
         ));
     }

@@ -56,7 +56,6 @@ pub fn conflict(e: crate::store::StoreError, what: &str) -> Failure {
     match e {
         crate::store::StoreError::Conflict => Failure::new(
             reasons::ALREADY_EXISTS,
-            "invalid_request",
             format!("a {what} with this id already exists"),
         ),
         other => other.into(),

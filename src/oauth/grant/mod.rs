@@ -187,7 +187,6 @@ pub fn require_grant(client: &Client, grant: GrantType) -> Result<(), Failure> {
     } else {
         Err(Failure::new(
             crate::reasons::CLIENT_NOT_ALLOWED_GRANT,
-            "unauthorized_client",
             "client not allowed this grant",
         ))
     }
@@ -205,7 +204,7 @@ pub fn allows_grant(client: &Client, grant: GrantType) -> bool {
 
 /// `invalid_grant` (RFC 6749 §5.2) with a safe description.
 pub fn invalid_grant(detail: &str) -> Failure {
-    Failure::new(crate::reasons::INVALID_GRANT, "invalid_grant", detail)
+    Failure::new(crate::reasons::INVALID_GRANT, detail)
 }
 
 #[cfg(test)]

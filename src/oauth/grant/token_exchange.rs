@@ -36,7 +36,6 @@ pub async fn issue(
     if client.auth_method == AuthMethod::None {
         return Err(Failure::new(
             crate::reasons::CLIENT_NOT_ALLOWED_GRANT,
-            "unauthorized_client",
             "token exchange is for confidential clients",
         ));
     }
