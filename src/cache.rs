@@ -206,10 +206,10 @@ pub struct Caches {
     /// Clients by `client_id`.
     pub clients: EntityCache<crate::tenants::Client>,
     /// Services by name.
-    pub services: EntityCache<crate::s2s::Service>,
+    pub services: EntityCache<crate::tenants::Service>,
     /// The services with a name binding of one kind, in name order (keys `gateway`,
     /// `aws_iam`, `mtls`).
-    pub arn_services: EntityCache<Vec<Arc<crate::s2s::Service>>>,
+    pub arn_services: EntityCache<Vec<Arc<crate::tenants::Service>>>,
     /// Tenants by id.
     pub tenants: EntityCache<crate::tenants::Tenant>,
     /// False while notices from other nodes could be missed (PostgreSQL listener down):

@@ -262,8 +262,8 @@ pub struct LoginSettings {
 pub struct S2sSettings {
     /// Header with the caller ARN.
     pub gateway_header: String,
-    /// CIDRs allowed to set it.
-    pub trusted_proxies: Vec<String>,
+    /// Proxies whose gateway, certificate and forwarding headers are believed.
+    pub trusted_proxies: TrustedProxies,
     /// Header with the verified client certificate's SAN (from a trusted proxy).
     pub mtls_header: String,
     /// STS endpoint for `aws_iam` proofs.
@@ -478,7 +478,6 @@ impl Settings {
                 "issuer must be a URL without a trailing slash".into(),
             ));
         }
-        crate::s2s::parse_proxies(&self.s2s.trusted_proxies).map_err(ConfigError::Invalid)?;
         crate::outbound::parse_networks(&self.upstream.allowed_networks)
             .map_err(ConfigError::Invalid)?;
         let server = [
@@ -616,8 +615,72 @@ pub fn settings_markdown() -> String {
     out
 }
 
+/// `s2s.trusted_proxies`, parsed once when the settings are read: CIDRs, or bare addresses
+/// meaning one host.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "Vec<String>")]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    /// True if `peer` (IPv4-mapped IPv6 counts as IPv4) is inside one of the proxies.
+    pub fn trusts(&self, peer: std::net::IpAddr) -> bool {
+        let peer = match peer {
+            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, std::net::IpAddr::V4),
+            v4 => v4,
+        };
+        self.0.iter().any(|net| net.contains(&peer))
+    }
+
+    /// True when no proxy is trusted.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many networks are trusted.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl TryFrom<Vec<String>> for TrustedProxies {
+    type Error = String;
+
+    fn try_from(list: Vec<String>) -> Result<TrustedProxies, String> {
+        list.iter()
+            .map(|s| {
+                let s = s.trim();
+                s.parse::<ipnet::IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        format!("s2s.trusted_proxies: {s:?} is not a CIDR or an IP address")
+                    })
+            })
+            .collect::<Result<_, _>>()
+            .map(TrustedProxies)
+    }
+}
+
+impl TryFrom<&[&str]> for TrustedProxies {
+    type Error = String;
+
+    fn try_from(list: &[&str]) -> Result<TrustedProxies, String> {
+        TrustedProxies::try_from(list.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn proxies_are_cidrs_or_hosts_and_ipv4_mapped_peers_count_as_ipv4() {
+        let p = super::TrustedProxies::try_from(&["127.0.0.1/32", " 10.1.2.3 "][..]).unwrap();
+        assert!(p.trusts("127.0.0.1".parse().unwrap()));
+        assert!(p.trusts("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(p.trusts("10.1.2.3".parse().unwrap()));
+        assert!(!p.trusts("127.0.0.2".parse().unwrap()));
+        assert!(super::TrustedProxies::try_from(&["10.0.0.0/33"][..]).is_err());
+        assert!(super::TrustedProxies::try_from(&["example.com"][..]).is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -35,6 +35,12 @@ pub fn builder(timeout: i64) -> reqwest::ClientBuilder {
         .redirect(reqwest::redirect::Policy::none())
 }
 
+/// A client for an operator-configured endpoint (the STS of `aws_iam` proofs): not tenant
+/// input, so not held to the upstream address guard ([`Guarded`]).
+pub fn plain_client(timeout: i64) -> reqwest::Client {
+    builder(timeout).build().unwrap_or_default()
+}
+
 fn seconds(timeout: i64) -> Duration {
     Duration::from_secs(u64::try_from(timeout.max(1)).unwrap_or(5))
 }

@@ -10,9 +10,9 @@ use crate::failure::Failure;
 use crate::keys::Keys;
 use crate::oauth::hashing::HashPool;
 use crate::oauth::limits::{Attempt, FailureLimiter, Refusal};
-use crate::s2s::{self, Service};
 use crate::store::{AuditRecord, Engine, Store};
 use crate::tenants::Client;
+use crate::tenants::{BindingKind, Service};
 use crate::tokens::TokenIssuer;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,7 +50,7 @@ pub struct Tessera {
     /// HTTP client for STS (`aws_iam` service proofs).
     pub sts_http: reqwest::Client,
     /// Parsed `s2s.trusted_proxies`: peers whose gateway header is believed.
-    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub trusted_proxies: crate::config::TrustedProxies,
     /// Whether the database answers (SPEC §7.3): lookups are bounded by it.
     pub db: Arc<crate::store::DbHealth>,
     /// Recently read clients and services (and whether the caches can be trusted right now).
@@ -83,14 +83,14 @@ impl Tessera {
                 tracing::error!(error = %e, "no non-public network is open to upstream requests");
                 Vec::new()
             });
-        let upstreams = crate::oauth::upstream::Providers::new(settings.upstream.timeout, allowed);
-        let sts_http = s2s::aws_iam::http_client(settings.s2s.sts_timeout);
-        // Settings are validated at load; should a bad CIDR slip through, trust nobody.
-        let trusted_proxies =
-            s2s::parse_proxies(&settings.s2s.trusted_proxies).unwrap_or_else(|e| {
-                tracing::error!(error = %e, "no gateway header will be trusted");
-                Vec::new()
-            });
+        let upstreams = crate::oauth::upstream::Providers::new(
+            &settings.upstream,
+            allowed,
+            store.clone(),
+            clock.clone(),
+        );
+        let sts_http = crate::outbound::plain_client(settings.s2s.sts_timeout);
+        let trusted_proxies = settings.s2s.trusted_proxies.clone();
         Tessera {
             issuer,
             limiter,
@@ -230,7 +230,7 @@ impl Tessera {
 
     /// The services with an ARN binding of `kind` (`gateway` or `aws_iam`), in name order,
     /// from the cache or the database.
-    pub async fn arn_services(&self, kind: s2s::BindingKind) -> Result<ArnServices, Failure> {
+    pub async fn arn_services(&self, kind: BindingKind) -> Result<ArnServices, Failure> {
         let load = async {
             let all: Vec<Arc<Service>> = self
                 .store

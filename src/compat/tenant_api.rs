@@ -7,7 +7,6 @@ use crate::oauth::client_auth::{
     basic_credentials, counts_as_failure, decode_basic, verify_client_secret,
 };
 use crate::oauth::introspect::active_claims;
-use crate::oauth::upstream;
 use crate::oauth::user_token::{self, Kind, Origin};
 use crate::reasons;
 use crate::secret::Secret;
@@ -308,7 +307,10 @@ async fn oidc_inner(
     if call.kind == Kind::Admin {
         user_token::check_admin_client(&client)?;
     }
-    let verified = upstream::verify_id_token(t, &client.tenant_id, oidc_token).await?;
+    let verified = t
+        .upstreams
+        .verify_id_token(&client.tenant_id, oidc_token)
+        .await?;
     let user = user_token::tenant_user(t, &client.tenant_id, &verified.email, call.kind).await?;
     user_token::issue(
         t,

@@ -4,17 +4,16 @@
 //! written by whoever sent the request and prove nothing; an address that cannot be read
 //! stops the walk at the last trusted hop.
 
-use crate::s2s::is_trusted;
+use crate::config::TrustedProxies;
 use axum::http::HeaderMap;
-use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
 
 /// Most hops looked at: a longer chain is not a real proxy path.
 const MAX_HOPS: usize = 32;
 
 /// The address limits and audit use for a request from `peer` with `headers`.
-pub fn client_ip(trusted: &[IpNet], peer: IpAddr, headers: &HeaderMap) -> IpAddr {
-    if trusted.is_empty() || !is_trusted(trusted, peer) {
+pub fn client_ip(trusted: &TrustedProxies, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    if trusted.is_empty() || !trusted.trusts(peer) {
         return peer;
     }
     let forwarded: Vec<&str> = headers
@@ -40,7 +39,7 @@ pub fn client_ip(trusted: &[IpNet], peer: IpAddr, headers: &HeaderMap) -> IpAddr
     let mut client = peer;
     for hop in hops.into_iter().rev().take(MAX_HOPS) {
         match hop {
-            Some(ip) if is_trusted(trusted, ip) => client = ip,
+            Some(ip) if trusted.trusts(ip) => client = ip,
             Some(ip) => return ip,
             None => return client,
         }
@@ -95,7 +94,7 @@ mod tests {
 
     #[test]
     fn the_right_most_untrusted_address_is_the_client() {
-        let trusted = crate::s2s::parse_proxies(&["10.0.0.0/8".into()]).unwrap();
+        let trusted = TrustedProxies::try_from(&["10.0.0.0/8"][..]).unwrap();
         let h = headers(&[("x-forwarded-for", "6.6.6.6, 1.2.3.4, 10.0.0.2")]);
         assert_eq!(client_ip(&trusted, ip("10.0.0.1"), &h), ip("1.2.3.4"));
         let h = headers(&[
@@ -112,15 +111,18 @@ mod tests {
 
     #[test]
     fn headers_from_an_untrusted_peer_are_ignored() {
-        let trusted = crate::s2s::parse_proxies(&["10.0.0.0/8".into()]).unwrap();
+        let trusted = TrustedProxies::try_from(&["10.0.0.0/8"][..]).unwrap();
         let h = headers(&[("x-forwarded-for", "1.2.3.4")]);
         assert_eq!(client_ip(&trusted, ip("8.8.8.8"), &h), ip("8.8.8.8"));
-        assert_eq!(client_ip(&[], ip("10.0.0.1"), &h), ip("10.0.0.1"));
+        assert_eq!(
+            client_ip(&TrustedProxies::default(), ip("10.0.0.1"), &h),
+            ip("10.0.0.1")
+        );
     }
 
     #[test]
     fn an_unreadable_hop_stops_at_the_last_trusted_one() {
-        let trusted = crate::s2s::parse_proxies(&["10.0.0.0/8".into()]).unwrap();
+        let trusted = TrustedProxies::try_from(&["10.0.0.0/8"][..]).unwrap();
         let h = headers(&[("x-forwarded-for", "1.2.3.4, unknown, 10.0.0.9")]);
         assert_eq!(client_ip(&trusted, ip("10.0.0.1"), &h), ip("10.0.0.9"));
         let h = headers(&[("x-forwarded-for", "10.0.0.7")]);

@@ -364,8 +364,10 @@ pub async fn upstream_callback(
                 ],
             )
             .await?;
-        let verified =
-            crate::oauth::upstream::verify_id_token(&t, &areq.client.tenant_id, &id_token).await?;
+        let verified = t
+            .upstreams
+            .verify_id_token(&areq.client.tenant_id, &id_token)
+            .await?;
         if verified.upstream.id != up.id || verified.nonce.as_deref() != Some(&pending.nonce) {
             return Err(crate::oauth::upstream::invalid(
                 "the upstream ID token does not belong to this sign-in",

@@ -9,12 +9,14 @@
 //! addresses only, unless the address lies in `upstream.allowed_networks`; checked on the
 //! address connected; no redirects.
 
+use crate::clock::SharedClock;
+use crate::config::UpstreamSettings;
 use crate::failure::Failure;
 use crate::keys::jws::{self, JwsError};
 use crate::keys::signer::{Alg, VerifyingKey};
 use crate::outbound::{refused_in, Guarded, Refused};
 use crate::reasons;
-use crate::service::Tessera;
+use crate::store::Store;
 use crate::tenants::Upstream;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -72,6 +74,12 @@ pub struct Providers {
     http: Guarded,
     /// One lock per issuer: a fetch holds it, so concurrent misses fetch once.
     by_issuer: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<ProviderState>>>>,
+    /// The tenants' trusted providers.
+    store: Store,
+    /// Token times and cache ages.
+    clock: SharedClock,
+    /// Cache lifetimes (`upstream.*`).
+    settings: UpstreamSettings,
 }
 
 impl std::fmt::Debug for Providers {
@@ -105,10 +113,18 @@ pub fn invalid(detail: &str) -> Failure {
 impl Providers {
     /// An empty cache whose requests time out after `timeout` seconds and reach only public
     /// addresses and `allowed` (`upstream.allowed_networks`).
-    pub fn new(timeout: i64, allowed: Vec<ipnet::IpNet>) -> Providers {
+    pub fn new(
+        settings: &UpstreamSettings,
+        allowed: Vec<ipnet::IpNet>,
+        store: Store,
+        clock: SharedClock,
+    ) -> Providers {
         Providers {
-            http: Guarded::new(timeout, allowed),
+            http: Guarded::new(settings.timeout, allowed),
             by_issuer: std::sync::Mutex::new(HashMap::new()),
+            store,
+            clock,
+            settings: settings.clone(),
         }
     }
 
@@ -248,14 +264,9 @@ impl Providers {
 
     /// Verifies the signature of `token` by `issuer`'s keys, fetching or refetching them as
     /// needed. Returns the claims.
-    async fn verify_signature(
-        &self,
-        t: &Tessera,
-        issuer: &str,
-        token: &str,
-    ) -> Result<Value, Failure> {
-        let now = t.clock.now();
-        let settings = &t.settings.upstream;
+    async fn verify_signature(&self, issuer: &str, token: &str) -> Result<Value, Failure> {
+        let now = self.clock.now();
+        let settings = &self.settings;
         let state = self.state(issuer);
         let mut st = state.lock().await;
         let stale = st
@@ -306,102 +317,100 @@ impl Providers {
             ))),
         }
     }
-}
 
-/// Verifies an upstream ID token against the trusted providers of `tenant`.
-pub async fn verify_id_token(
-    t: &Tessera,
-    tenant: &str,
-    token: &str,
-) -> Result<VerifiedIdToken, Failure> {
-    // Refuse what no key could verify before talking to anyone (alg none, HMAC, garbage).
-    let header = jws::peek_header(token).map_err(|_| invalid("the upstream token is malformed"))?;
-    // SPEC §7.2: an over-long `kid` is refused before any lookup or fetch.
-    if header
-        .get("kid")
-        .and_then(Value::as_str)
-        .is_some_and(crate::failure::identifier_too_long)
-    {
-        return Err(invalid("the upstream token is malformed"));
+    /// Verifies an upstream ID token against the trusted providers of `tenant`.
+    pub async fn verify_id_token(
+        &self,
+        tenant: &str,
+        token: &str,
+    ) -> Result<VerifiedIdToken, Failure> {
+        // Refuse what no key could verify before talking to anyone (alg none, HMAC, garbage).
+        let header =
+            jws::peek_header(token).map_err(|_| invalid("the upstream token is malformed"))?;
+        // SPEC §7.2: an over-long `kid` is refused before any lookup or fetch.
+        if header
+            .get("kid")
+            .and_then(Value::as_str)
+            .is_some_and(crate::failure::identifier_too_long)
+        {
+            return Err(invalid("the upstream token is malformed"));
+        }
+        if header
+            .get("alg")
+            .and_then(Value::as_str)
+            .and_then(Alg::parse)
+            .is_none()
+        {
+            return Err(invalid("the upstream token's algorithm is not allowed"));
+        }
+        let unverified =
+            jws::peek_claims(token).map_err(|_| invalid("the upstream token is malformed"))?;
+        let iss = unverified
+            .get("iss")
+            .and_then(Value::as_str)
+            .ok_or_else(|| invalid("the upstream token has no issuer"))?;
+        let trusted: Vec<Upstream> = self
+            .store
+            .list_upstreams(tenant)
+            .await?
+            .into_iter()
+            .filter(|u| u.issuer == iss)
+            .collect();
+        let Some(first) = trusted.first() else {
+            return Err(invalid(
+                "the upstream token's issuer is not trusted by this tenant",
+            ));
+        };
+        let claims = self.verify_signature(&first.issuer, token).await?;
+        // The signed issuer is the one the keys were chosen for.
+        if claims.get("iss").and_then(Value::as_str) != Some(first.issuer.as_str()) {
+            return Err(invalid(
+                "the upstream token's issuer is not trusted by this tenant",
+            ));
+        }
+        let auds: Vec<&str> = match claims.get("aud") {
+            Some(Value::String(a)) => vec![a.as_str()],
+            Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let upstream = trusted
+            .iter()
+            .find(|u| auds.contains(&u.client_id.as_str()))
+            .ok_or_else(|| invalid("the upstream token is not meant for this tenant (aud)"))?
+            .clone();
+        check_times(&claims, self.clock.now())?;
+        // Some providers send the boolean as a string.
+        let email_verified = match claims.get("email_verified") {
+            Some(Value::Bool(b)) => Some(*b),
+            Some(Value::String(s)) => Some(s == "true"),
+            _ => None,
+        };
+        if email_verified == Some(false) {
+            return Err(invalid("the upstream token's e-mail is not verified"));
+        }
+        let email = claims
+            .get("email")
+            .and_then(Value::as_str)
+            .filter(|e| !e.is_empty())
+            .ok_or_else(|| invalid("the upstream token carries no e-mail"))?
+            .to_string();
+        let subject = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let nonce = claims
+            .get("nonce")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        Ok(VerifiedIdToken {
+            upstream,
+            subject,
+            email,
+            nonce,
+            email_verified,
+        })
     }
-    if header
-        .get("alg")
-        .and_then(Value::as_str)
-        .and_then(Alg::parse)
-        .is_none()
-    {
-        return Err(invalid("the upstream token's algorithm is not allowed"));
-    }
-    let unverified =
-        jws::peek_claims(token).map_err(|_| invalid("the upstream token is malformed"))?;
-    let iss = unverified
-        .get("iss")
-        .and_then(Value::as_str)
-        .ok_or_else(|| invalid("the upstream token has no issuer"))?;
-    let trusted: Vec<Upstream> = t
-        .store
-        .list_upstreams(tenant)
-        .await?
-        .into_iter()
-        .filter(|u| u.issuer == iss)
-        .collect();
-    let Some(first) = trusted.first() else {
-        return Err(invalid(
-            "the upstream token's issuer is not trusted by this tenant",
-        ));
-    };
-    let claims = t
-        .upstreams
-        .verify_signature(t, &first.issuer, token)
-        .await?;
-    // The signed issuer is the one the keys were chosen for.
-    if claims.get("iss").and_then(Value::as_str) != Some(first.issuer.as_str()) {
-        return Err(invalid(
-            "the upstream token's issuer is not trusted by this tenant",
-        ));
-    }
-    let auds: Vec<&str> = match claims.get("aud") {
-        Some(Value::String(a)) => vec![a.as_str()],
-        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
-        _ => vec![],
-    };
-    let upstream = trusted
-        .iter()
-        .find(|u| auds.contains(&u.client_id.as_str()))
-        .ok_or_else(|| invalid("the upstream token is not meant for this tenant (aud)"))?
-        .clone();
-    check_times(&claims, t.clock.now())?;
-    // Some providers send the boolean as a string.
-    let email_verified = match claims.get("email_verified") {
-        Some(Value::Bool(b)) => Some(*b),
-        Some(Value::String(s)) => Some(s == "true"),
-        _ => None,
-    };
-    if email_verified == Some(false) {
-        return Err(invalid("the upstream token's e-mail is not verified"));
-    }
-    let email = claims
-        .get("email")
-        .and_then(Value::as_str)
-        .filter(|e| !e.is_empty())
-        .ok_or_else(|| invalid("the upstream token carries no e-mail"))?
-        .to_string();
-    let subject = claims
-        .get("sub")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let nonce = claims
-        .get("nonce")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    Ok(VerifiedIdToken {
-        upstream,
-        subject,
-        email,
-        nonce,
-        email_verified,
-    })
 }
 
 /// `exp` required and not passed, `iat` required and not in the future, `nbf` if present

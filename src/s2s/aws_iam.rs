@@ -207,16 +207,6 @@ pub fn arns_to_match(arn: &str) -> Vec<String> {
     out
 }
 
-/// The HTTP client that talks to STS (timeouts from `s2s.sts_timeout`).
-///
-/// Its endpoint is operator-configured (`s2s.sts_endpoint`), not tenant input, so it is not
-/// held to the upstream address guard (`outbound::Guarded`).
-pub fn http_client(timeout: i64) -> reqwest::Client {
-    crate::outbound::builder(timeout)
-        .build()
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

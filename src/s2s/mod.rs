@@ -12,159 +12,10 @@ use crate::failure::Failure;
 use crate::oauth::client_auth::{burn_secret_check, check_secrets, decode_basic};
 use crate::reasons;
 use crate::service::{event, Tessera};
-use crate::tenants::ClientSecrets;
-use ipnet::IpNet;
-use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-/// How a service may prove who it is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Binding {
-    /// HTTP Basic with the service's name and a Tessera-generated secret.
-    Secret,
-    /// The caller ARN in the gateway header (exact, or a `*` pattern), from a trusted proxy.
-    Gateway {
-        /// ARN or pattern.
-        arn: String,
-    },
-    /// A presigned `sts:GetCallerIdentity` request whose ARN matches (exact or `*` pattern).
-    AwsIam {
-        /// ARN or pattern.
-        arn: String,
-    },
-    /// A client certificate whose SAN URI matches, as verified and forwarded by a trusted
-    /// TLS-terminating proxy (exact or `*` pattern).
-    Mtls {
-        /// SAN URI, e.g. a SPIFFE ID.
-        san: String,
-    },
-}
-
-/// A registered internal service. Global: it belongs to no tenant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Service {
-    /// Name: the `sub` and `client_id` of its tokens and its HTTP Basic user name.
-    pub name: String,
-    /// Audiences of its tokens; empty = the `service` profile's.
-    pub audiences: Vec<String>,
-    /// Token lifetime; narrows the `service` profile's, never widens it.
-    pub ttl: Option<i64>,
-    /// How it authenticates, in registration order.
-    pub bindings: Vec<Binding>,
-    /// Secret hashes (HMAC under the master key) for a `secret` binding; never Vault.
-    pub secrets: ClientSecrets,
-    /// Unix seconds.
-    pub created_at: i64,
-    /// Unix seconds.
-    pub updated_at: i64,
-}
-
-impl Service {
-    /// True if the service has a `secret` binding.
-    pub fn has_secret_binding(&self) -> bool {
-        self.bindings.contains(&Binding::Secret)
-    }
-
-    /// How well an ARN matches a binding of `kind`: `Some(true)` exact, `Some(false)` by
-    /// pattern.
-    fn arn_match(&self, kind: BindingKind, arn: &str) -> Option<bool> {
-        let mut by_pattern = false;
-        for pattern in self.bindings.iter().filter_map(|b| b.arn(kind)) {
-            if pattern == arn {
-                return Some(true);
-            }
-            by_pattern |= pattern.contains('*') && glob_match(pattern, arn);
-        }
-        by_pattern.then_some(false)
-    }
-}
-
-/// The bindings matched by a name (an ARN or a certificate SAN), exactly or by `*` pattern.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BindingKind {
-    /// `gateway`: the ARN a trusted gateway passes in a header.
-    Gateway,
-    /// `aws_iam`: the ARN STS answers for a presigned `GetCallerIdentity`.
-    AwsIam,
-    /// `mtls`: a SAN URI of the client certificate a trusted TLS-terminating proxy verified.
-    Mtls,
-}
-
-impl BindingKind {
-    /// The binding type's name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BindingKind::Gateway => "gateway",
-            BindingKind::AwsIam => "aws_iam",
-            BindingKind::Mtls => "mtls",
-        }
-    }
-}
-
-impl Binding {
-    /// The ARN or SAN (or pattern) of a binding of `kind`.
-    pub fn arn(&self, kind: BindingKind) -> Option<&str> {
-        match (self, kind) {
-            (Binding::Gateway { arn }, BindingKind::Gateway) => Some(arn),
-            (Binding::AwsIam { arn }, BindingKind::AwsIam) => Some(arn),
-            (Binding::Mtls { san }, BindingKind::Mtls) => Some(san),
-            _ => None,
-        }
-    }
-}
-
-/// `*` matches any run of characters (none included); every other character matches itself.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0usize, 0usize);
-    // Position after the last `*` seen and the text position it was tried at.
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        match p.get(pi) {
-            Some('*') => {
-                star = Some((pi + 1, ti));
-                pi += 1;
-            }
-            Some(c) if *c == t[ti] => {
-                pi += 1;
-                ti += 1;
-            }
-            _ => match star {
-                Some((after, tried)) => {
-                    pi = after;
-                    ti = tried + 1;
-                    star = Some((after, tried + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    p[pi.min(p.len())..].iter().all(|c| *c == '*')
-}
-
-/// Parses `s2s.trusted_proxies`: CIDRs, or bare addresses meaning one host.
-pub fn parse_proxies(list: &[String]) -> Result<Vec<IpNet>, String> {
-    list.iter()
-        .map(|s| {
-            let s = s.trim();
-            s.parse::<IpNet>()
-                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| format!("s2s.trusted_proxies: {s:?} is not a CIDR or an IP address"))
-        })
-        .collect()
-}
-
-/// True if `peer` (IPv4-mapped IPv6 counts as IPv4) is inside one of `proxies`.
-pub fn is_trusted(proxies: &[IpNet], peer: IpAddr) -> bool {
-    let peer = match peer {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
-        v4 => v4,
-    };
-    proxies.iter().any(|net| net.contains(&peer))
-}
+pub use crate::tenants::services::{glob_match, Binding, BindingKind, Service};
 
 /// What a request offers to prove which service it is.
 #[derive(Clone, Copy)]
@@ -216,7 +67,7 @@ const MAX_ARN: usize = 2048;
 pub async fn authenticate(t: &Tessera, caller: Caller<'_>) -> Result<Arc<Service>, Failure> {
     if let Some(arn) = caller.gateway_arn.filter(|a| !a.is_empty()) {
         let arn: String = arn.chars().take(MAX_ARN).collect();
-        if is_trusted(&t.trusted_proxies, caller.peer) {
+        if t.trusted_proxies.trusts(caller.peer) {
             if let Some(s) = by_names(t, BindingKind::Gateway, std::slice::from_ref(&arn)).await? {
                 return Ok(s);
             }
@@ -258,7 +109,7 @@ pub async fn authenticate(t: &Tessera, caller: Caller<'_>) -> Result<Arc<Service
         }
     }
     if let Some(value) = caller.client_cert.filter(|v| !v.is_empty()) {
-        if is_trusted(&t.trusted_proxies, caller.peer) {
+        if t.trusted_proxies.trusts(caller.peer) {
             if let Some(s) = by_names(t, BindingKind::Mtls, &cert_uris(value)).await? {
                 return Ok(s);
             }
@@ -395,6 +246,7 @@ async fn audit_failure(t: &Tessera, outcome: &str, subject: &str, remote: &str) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tenants::ClientSecrets;
 
     #[test]
     fn san_uris_come_from_an_xfcc_header_or_the_plain_value() {
@@ -481,17 +333,6 @@ mod tests {
             None,
             "a gateway binding is not an aws_iam binding"
         );
-    }
-
-    #[test]
-    fn proxies_are_cidrs_or_hosts_and_ipv4_mapped_peers_count_as_ipv4() {
-        let p = parse_proxies(&["127.0.0.1/32".into(), " 10.1.2.3 ".into()]).unwrap();
-        assert!(is_trusted(&p, "127.0.0.1".parse().unwrap()));
-        assert!(is_trusted(&p, "::ffff:127.0.0.1".parse().unwrap()));
-        assert!(is_trusted(&p, "10.1.2.3".parse().unwrap()));
-        assert!(!is_trusted(&p, "127.0.0.2".parse().unwrap()));
-        assert!(parse_proxies(&["10.0.0.0/33".into()]).is_err());
-        assert!(parse_proxies(&["example.com".into()]).is_err());
     }
 
     #[test]

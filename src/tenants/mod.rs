@@ -255,5 +255,8 @@ mod tests {
     }
 }
 
+pub mod services;
 pub mod users;
+
+pub use services::{Binding, BindingKind, Service};
 pub use users::{Role, Upstream, User, ADMIN_ROLE};

@@ -112,7 +112,7 @@ proptest! {
         fwd in "[0-9a-f.:,; =\"\\[\\]forFOR]{0,200}",
         use_fwd in any::<bool>(),
     ) {
-        let trusted = tessera::s2s::parse_proxies(&["127.0.0.0/8".into(), "::1/128".into()]).unwrap();
+        let trusted = tessera::config::TrustedProxies::try_from(&["127.0.0.0/8", "::1/128"][..]).unwrap();
         let peer: std::net::IpAddr = "127.0.0.1".parse().unwrap();
         let h = if use_fwd {
             headers(&[("forwarded", fwd.as_bytes())])

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 /// A server trusting 127.0.0.1 as a proxy, with a small failure limit.
 async fn behind_a_proxy(engine: Engine) -> Option<TestApp> {
     spawn_app_with(engine, |s| {
-        s.s2s.trusted_proxies = vec!["127.0.0.1/32".into()];
+        s.s2s.trusted_proxies = (&["127.0.0.1/32"][..]).try_into().unwrap();
         s.limits.failed_auth_per_minute = 3;
     })
     .await

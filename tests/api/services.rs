@@ -203,7 +203,7 @@ async fn only_a_caller_reaching_every_tenant_manages_services(app: TestApp) {
 /// same header from 127.0.0.2 is ignored and audited.
 async fn the_gateway_header_is_believed_only_from_trusted_proxies(engine: Engine) {
     let Some(app) = spawn_app_with(engine, |s| {
-        s.s2s.trusted_proxies = vec!["127.0.0.1/32".into()];
+        s.s2s.trusted_proxies = (&["127.0.0.1/32"][..]).try_into().unwrap();
     })
     .await
     else {
@@ -388,7 +388,7 @@ async fn an_aws_iam_proof_with_sts_unreachable_is_a_503_and_a_bad_one_a_400() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_certificate_san_forwarded_by_a_trusted_proxy_maps_to_its_service() {
     let app = spawn_app_with(Engine::Sqlite, |s| {
-        s.s2s.trusted_proxies = vec!["127.0.0.1/32".into()];
+        s.s2s.trusted_proxies = (&["127.0.0.1/32"][..]).try_into().unwrap();
     })
     .await
     .unwrap();

@@ -5,7 +5,6 @@
 use super::{require_grant, GrantType, Issued};
 use crate::failure::Failure;
 use crate::http::body::Params;
-use crate::oauth::upstream;
 use crate::oauth::user_token::{self, Kind, Origin};
 use crate::service::Tessera;
 use crate::tenants::{AuthMethod, Client};
@@ -70,7 +69,10 @@ pub async fn issue(
     }
     let result = async {
         user_token::active_tenant(t, &client.tenant_id).await?;
-        let verified = upstream::verify_id_token(t, &client.tenant_id, subject_token).await?;
+        let verified = t
+            .upstreams
+            .verify_id_token(&client.tenant_id, subject_token)
+            .await?;
         let user =
             user_token::tenant_user(t, &client.tenant_id, &verified.email, Kind::User).await?;
         Ok::<_, Failure>(user)
