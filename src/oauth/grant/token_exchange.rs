@@ -4,9 +4,9 @@
 
 use super::{require_grant, GrantType, Issued};
 use crate::failure::Failure;
-use crate::http::body::Params;
 use crate::oauth::upstream;
 use crate::oauth::user_token::{self, Kind, Origin};
+use crate::params::Params;
 use crate::service::Tessera;
 use crate::tenants::{AuthMethod, Client};
 
