@@ -5,6 +5,7 @@
 //! - `clock`: time as a parameter; tests inject a manual clock.
 //! - `secret`, `crypto`: secret wrappers, keyed hashing, argon2id, encryption at rest.
 //! - `reasons`, `failure`: the reason catalogue and the one failure type every dialect renders.
+//! - `params`: form and JSON request parameters (`Params`), decoded strictly from bytes.
 //! - `tenants`: domain types (tenants, projects, clients).
 //! - `store`: the only module that speaks SQL (SQLite and PostgreSQL).
 //! - `keys`: signing keys, rotation, JWKS, JWS verification.
@@ -44,6 +45,7 @@ pub mod keys;
 pub mod login;
 pub mod oauth;
 pub mod outbound;
+pub mod params;
 pub mod reasons;
 pub mod s2s;
 pub mod secret;

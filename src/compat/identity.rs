@@ -5,10 +5,10 @@
 //! `openid` / `offline_access` were granted.
 
 use crate::failure::Failure;
-use crate::http::body::Params;
 use crate::oauth::client_auth::{authenticate, basic_credentials, presented};
 use crate::oauth::grant::authorization_code;
 use crate::oauth::grant::client_credentials::{self, Options};
+use crate::params::Params;
 use crate::reasons;
 use crate::service::Tessera;
 use serde::Serialize;

@@ -4,9 +4,9 @@
 
 use super::{partner_token, TokenAnswer};
 use crate::failure::Failure;
-use crate::http::body::Params;
 use crate::oauth::client_auth::{authenticate, presented};
 use crate::oauth::scope;
+use crate::params::Params;
 use crate::s2s::{self, Service};
 use crate::service::{event, Tessera};
 use crate::tokens::{Audience, IssuedToken, TokenRequest, TokenUse};

@@ -12,8 +12,8 @@ pub mod partner;
 pub mod tenant_api;
 
 use crate::failure::Failure;
-use crate::http::body::Params;
 use crate::oauth::grant::client_credentials::{self, Options, Route};
+use crate::params::Params;
 use crate::reasons;
 use crate::service::Tessera;
 use crate::tenants::Client;

@@ -4,8 +4,8 @@
 
 use super::{partner_token, TokenAnswer};
 use crate::failure::Failure;
-use crate::http::body::Params;
 use crate::oauth::client_auth::{authenticate, presented};
+use crate::params::Params;
 use crate::service::Tessera;
 
 /// The route, for metrics and audit.

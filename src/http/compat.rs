@@ -2,7 +2,7 @@
 //! `compat::*`, answer in the route's dialect. Every refusal is audited here as
 //! `token.refused` (a failed authentication is also `auth.failed`, recorded where it happens).
 
-use super::body::{Accept, Params};
+use super::body::Accept;
 use super::errors::{render, Dialect};
 use super::oauth::{authorization, no_store_text, read_params};
 use super::{remote_ip, Shared};
@@ -10,6 +10,7 @@ use crate::compat::{identity, internal, partner};
 use crate::failure::Failure;
 use crate::http::Remote;
 use crate::oauth::client_auth::{basic_credentials, decode_basic};
+use crate::params::Params;
 use crate::s2s;
 use crate::service::{event, Tessera};
 use axum::extract::{Request, State};

@@ -204,15 +204,7 @@ pub(super) fn csrf_failure() -> Failure {
 async fn posted(
     t: &Tessera,
     req: Request,
-) -> Result<
-    (
-        HeaderMap,
-        crate::http::body::Params,
-        AuthorizeRequest,
-        String,
-    ),
-    Response,
-> {
+) -> Result<(HeaderMap, crate::params::Params, AuthorizeRequest, String), Response> {
     let (headers, params) = read_params(req, Accept::FormOnly)
         .await
         .map_err(|f| error_page(&f))?;
@@ -316,7 +308,7 @@ pub async fn upstream_callback(
 ) -> Response {
     let remote = remote_ip(addr);
     let r = async {
-        let pairs = crate::http::body::parse_form(uri.query().unwrap_or("").as_bytes())?;
+        let pairs = crate::params::parse_form(uri.query().unwrap_or("").as_bytes())?;
         let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         let pending = get("state")
             .and_then(|s| upstream_login::Pending::from_state(&t, s))

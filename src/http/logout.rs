@@ -4,13 +4,14 @@
 //! (with `state`), or say "signed out". A return address that is not registered is an error
 //! page, never a redirect.
 
-use super::body::{parse_form, Accept, Params};
+use super::body::Accept;
 use super::login::{error_page, html, redirect};
 use super::oauth::read_params;
 use super::Shared;
 use crate::failure::Failure;
 use crate::login::{self as session, page};
 use crate::oauth::authorize::with_query;
+use crate::params::{parse_form, Params};
 use crate::service::{event, Tessera};
 use crate::tenants::{Client, Status};
 use axum::extract::{Request, State};

@@ -103,7 +103,7 @@ fn path_segment_too_long(path: &str) -> bool {
         && path.split('/').any(|seg| {
             seg.len() > crate::failure::MAX_IDENTIFIER
                 && crate::failure::identifier_too_long(&String::from_utf8_lossy(
-                    &body::percent_decode(seg.as_bytes()),
+                    &crate::params::percent_decode(seg.as_bytes()),
                 ))
         })
 }

@@ -1,6 +1,6 @@
 //! `/oauth/*` routes (oauth dialect): token, introspection, revocation.
 
-use super::body::{parse_params, read_limited, Accept, Params};
+use super::body::{parse_params, read_limited, Accept};
 use super::errors::{render, Dialect};
 use super::{remote_ip, Shared};
 use crate::failure::Failure;
@@ -10,6 +10,7 @@ use crate::oauth::grant::{
     authorization_code, client_credentials, refresh_token, token_exchange, GrantType,
 };
 use crate::oauth::introspect;
+use crate::params::Params;
 use crate::service::Tessera;
 use crate::tenants::Client;
 use axum::extract::{Request, State};

@@ -16,7 +16,7 @@ use crate::failure::Failure;
 use crate::service::{event, Tessera};
 use crate::store::LoginSession;
 use crate::tenants::{Status, User};
-use axum::http::{header, HeaderMap};
+use http::{header, HeaderMap};
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "tessera_session";
@@ -286,7 +286,7 @@ pub async fn upstream_user(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
+    use http::HeaderValue;
 
     #[test]
     fn cookies_are_found_among_several() {

@@ -7,8 +7,8 @@
 
 use crate::crypto::random_token;
 use crate::failure::Failure;
-use crate::http::body::{parse_form, Params};
 use crate::oauth::scope;
+use crate::params::{parse_form, Params};
 use crate::reasons;
 use crate::service::Tessera;
 use crate::store::{AuthCode, LoginSession};

@@ -4,8 +4,8 @@
 
 use crate::crypto::{b64_decode, ct_eq};
 use crate::failure::Failure;
-use crate::http::body::{form_decode, Params};
 use crate::keys::{jws, signer::VerifyingKey};
+use crate::params::{form_decode, Params};
 use crate::reasons;
 use crate::service::{event, Tessera};
 use crate::tenants::{AuthMethod, Client, ClientSecrets, SecretHash, Status};

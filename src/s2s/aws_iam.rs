@@ -12,7 +12,7 @@
 //! trusts the same STS (Vault, another Tessera) cannot be replayed here.
 
 use crate::failure::Failure;
-use crate::http::body::Params;
+use crate::params::Params;
 use crate::service::Tessera;
 use serde_json::Value;
 
@@ -100,7 +100,7 @@ impl Proof {
 
 /// `Action=GetCallerIdentity` and `Version=…`, nothing else.
 fn is_get_caller_identity(body: &str) -> bool {
-    let Ok(pairs) = crate::http::body::parse_form(body.as_bytes()) else {
+    let Ok(pairs) = crate::params::parse_form(body.as_bytes()) else {
         return false;
     };
     let has = |k: &str, ok: &dyn Fn(&str) -> bool| pairs.iter().any(|(n, v)| n == k && ok(v));
@@ -125,8 +125,8 @@ fn parse_headers(json: &str) -> Option<Vec<(String, String)>> {
             _ => return None,
         };
         // Refused here (400) rather than failing later as if STS were down.
-        let valid = axum::http::HeaderName::from_bytes(name.as_bytes()).is_ok()
-            && axum::http::HeaderValue::from_str(&value).is_ok();
+        let valid = http::HeaderName::from_bytes(name.as_bytes()).is_ok()
+            && http::HeaderValue::from_str(&value).is_ok();
         if !valid {
             return None;
         }

@@ -6,7 +6,8 @@
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
-use tessera::http::body::{parse_form, parse_json_object, parse_params, Accept, IDENTIFIER_PARAMS};
+use tessera::http::body::{parse_params, Accept};
+use tessera::params::{parse_form, parse_json_object, IDENTIFIER_PARAMS};
 
 fn headers(pairs: &[(&str, &[u8])]) -> HeaderMap {
     let mut h = HeaderMap::new();

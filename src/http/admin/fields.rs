@@ -52,11 +52,11 @@ impl Fields {
     }
 
     /// A string field (max 1024 chars; an identifier, see
-    /// [`IDENTIFIER_PARAMS`](crate::http::body::IDENTIFIER_PARAMS), max 255).
+    /// [`IDENTIFIER_PARAMS`](crate::params::IDENTIFIER_PARAMS), max 255).
     pub fn string(&mut self, name: &str, required: bool) -> Option<String> {
         match self.take(name) {
             Some(Value::String(s))
-                if crate::http::body::IDENTIFIER_PARAMS.contains(&name)
+                if crate::params::IDENTIFIER_PARAMS.contains(&name)
                     && crate::failure::identifier_too_long(&s) =>
             {
                 self.error(

@@ -31,8 +31,8 @@ pub async fn rotate_keys(call: GlobalCall) -> Result<Response, Failure> {
 pub async fn audit(call: AdminCall, uri: Uri) -> Result<Response, Failure> {
     let (t, c) = (&call.t, &call.caller);
     let query = uri.query().unwrap_or("");
-    let pairs = crate::http::body::parse_form(query.as_bytes())?;
-    let params = crate::http::body::Params::from_pairs(pairs)?;
+    let pairs = crate::params::parse_form(query.as_bytes())?;
+    let params = crate::params::Params::from_pairs(pairs)?;
     let mut filter = AuditFilter {
         tenant_id: params.get("tenant").map(str::to_string),
         client_id: params.get("client").map(str::to_string),

@@ -10,12 +10,13 @@ mod services;
 mod tenants;
 pub mod users;
 
-use super::body::{media_type, parse_json_entries, read_limited};
+use super::body::{media_type, read_limited};
 use super::Shared;
 use crate::crypto::ct_eq;
 use crate::failure::Failure;
 use crate::oauth::introspect::active_claims;
 use crate::oauth::scope::ADMIN_SCOPE;
+use crate::params::parse_json_entries;
 use crate::reasons;
 use crate::service::{event, Tessera};
 use crate::store::StoreError;

@@ -10,10 +10,10 @@ use super::{
 };
 use crate::crypto::{b64url, ct_eq, random_token, sha256};
 use crate::failure::Failure;
-use crate::http::body::Params;
 use crate::keys::signer::Alg;
 use crate::oauth::authorize::valid_pkce_string;
 use crate::oauth::scope;
+use crate::params::Params;
 use crate::service::{event, Tessera};
 use crate::store::{CodeUse, Family};
 use crate::tenants::{Client, Status, User};

@@ -2,9 +2,9 @@
 
 use super::GrantType;
 use crate::failure::Failure;
-use crate::http::body::Params;
 use crate::keys::signer::Alg;
 use crate::oauth::scope;
+use crate::params::Params;
 use crate::service::Tessera;
 use crate::tenants::Client;
 use crate::tokens::{IssuedToken, TokenRequest, TokenUse};

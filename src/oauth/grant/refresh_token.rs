@@ -5,8 +5,8 @@
 use super::authorization_code::{active_user, issue_for_family, Options, UserGrant};
 use super::{invalid_grant, narrow, require_grant, GrantType, Issued};
 use crate::failure::Failure;
-use crate::http::body::Params;
 use crate::oauth::authorize::user_scopes;
+use crate::params::Params;
 use crate::service::{event, Tessera};
 use crate::store::{Family, RefreshUse};
 use crate::tenants::Client;

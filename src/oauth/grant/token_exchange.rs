@@ -4,8 +4,8 @@
 
 use super::{require_grant, GrantType, Issued};
 use crate::failure::Failure;
-use crate::http::body::Params;
 use crate::oauth::user_token::{self, Kind, Origin};
+use crate::params::Params;
 use crate::service::Tessera;
 use crate::tenants::{AuthMethod, Client};
 
