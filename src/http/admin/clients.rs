@@ -153,23 +153,22 @@ async fn apply(
             None => {}
         }
     }
-    if let Some(uris) = f.strings("redirect_uris", false) {
-        if let Some(bad) = uris.iter().find(|u| !valid_redirect_uri(u)) {
-            f.error(
-                "redirect_uris",
-                format!("{bad} is not an absolute http(s) URI without a fragment"),
-            );
+    for (field, target) in [
+        ("redirect_uris", &mut c.redirect_uris),
+        (
+            "post_logout_redirect_uris",
+            &mut c.post_logout_redirect_uris,
+        ),
+    ] {
+        if let Some(uris) = f.strings(field, false) {
+            if let Some(bad) = uris.iter().find(|u| !valid_redirect_uri(u)) {
+                f.error(
+                    field,
+                    format!("{bad} is not an absolute http(s) URI without a fragment"),
+                );
+            }
+            *target = uris;
         }
-        c.redirect_uris = uris;
-    }
-    if let Some(uris) = f.strings("post_logout_redirect_uris", false) {
-        if let Some(bad) = uris.iter().find(|u| !valid_redirect_uri(u)) {
-            f.error(
-                "post_logout_redirect_uris",
-                format!("{bad} is not an absolute http(s) URI without a fragment"),
-            );
-        }
-        c.post_logout_redirect_uris = uris;
     }
     if let Some(m) = f.string("token_endpoint_auth_method", false) {
         match AuthMethod::parse(&m) {

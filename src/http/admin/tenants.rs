@@ -27,17 +27,23 @@ pub async fn existing_tenant(t: &Tessera, id: &str) -> Result<Tenant, Failure> {
     })
 }
 
-/// `POST /admin/v1/tenants`.
-pub async fn create(call: GlobalCall, mut f: Fields) -> Result<Response, Failure> {
+/// The required `id` and `name` of a tenant or project body.
+fn id_and_name(mut f: Fields) -> Result<(String, String), Failure> {
     let id = f.string("id", true);
     let name = f.string("name", true);
     if id.as_deref().is_some_and(|i| !valid_id(i)) {
         f.error("id", "id must be 1-128 characters of A-Z a-z 0-9 . _ - : @");
     }
     f.finish()?;
-    let (Some(id), Some(name)) = (id, name) else {
-        return Err(Failure::missing("id"));
-    };
+    match (id, name) {
+        (Some(id), Some(name)) => Ok((id, name)),
+        _ => Err(Failure::missing("id")),
+    }
+}
+
+/// `POST /admin/v1/tenants`.
+pub async fn create(call: GlobalCall, f: Fields) -> Result<Response, Failure> {
+    let (id, name) = id_and_name(f)?;
     let tenant = Tenant {
         id,
         name,
@@ -106,16 +112,8 @@ pub async fn patch(call: TenantCall, mut f: Fields) -> Result<Response, Failure>
 }
 
 /// `POST /admin/v1/tenants/{t}/projects`.
-pub async fn create_project(call: TenantCall, mut f: Fields) -> Result<Response, Failure> {
-    let id = f.string("id", true);
-    let name = f.string("name", true);
-    if id.as_deref().is_some_and(|i| !valid_id(i)) {
-        f.error("id", "id must be 1-128 characters of A-Z a-z 0-9 . _ - : @");
-    }
-    f.finish()?;
-    let (Some(id), Some(name)) = (id, name) else {
-        return Err(Failure::missing("id"));
-    };
+pub async fn create_project(call: TenantCall, f: Fields) -> Result<Response, Failure> {
+    let (id, name) = id_and_name(f)?;
     let p = Project {
         tenant_id: call.tenant.clone(),
         id,
