@@ -163,15 +163,16 @@ mod tests {
     use super::*;
     use clap::Parser;
 
+    /// The service commands alone, as `tessera service` sees them.
     #[derive(Parser)]
-    struct Cli {
+    struct ServiceCommandLine {
         #[command(subcommand)]
         cmd: ServiceCmd,
     }
 
     #[test]
     fn service_add_maps_every_flag_to_its_appendix_a_binding() {
-        let cli = Cli::try_parse_from([
+        let cli = ServiceCommandLine::try_parse_from([
             "t",
             "add",
             "orders",

@@ -1,4 +1,5 @@
-//! Plain-text rendering for the CLI: aligned tables and `key: value` listings.
+//! Plain-text rendering for the CLI: aligned tables (laid out by `comfy-table`) and
+//! `key: value` listings.
 //!
 //! Everything here returns a `String` instead of printing, so output is unit-tested and the
 //! caller decides where it goes. Cell text comes from the server, and some of it (audit
@@ -23,7 +24,8 @@ pub struct Table {
 }
 
 impl Table {
-    /// An empty table with these column titles.
+    /// An empty table with these column titles (not empty: a column with no text at all
+    /// would still be one space wide).
     pub fn new(headers: &[&str]) -> Self {
         Self {
             headers: headers.iter().map(|h| (*h).to_owned()).collect(),
@@ -37,33 +39,27 @@ impl Table {
     }
 
     /// The table as text: header row, then one line per row, columns separated by two
-    /// spaces, no trailing whitespace, a final newline.
+    /// spaces, no trailing whitespace, a final newline. Widths count terminal columns, so
+    /// wide characters (CJK) stay aligned.
     pub fn render(&self) -> String {
         let width = self.headers.len();
-        let rows: Vec<Vec<String>> = std::iter::once(&self.headers)
-            .chain(self.rows.iter())
-            .map(|row| {
-                (0..width)
-                    .map(|i| row.get(i).map(|c| sanitize(c)).unwrap_or_default())
-                    .collect()
-            })
-            .collect();
-        let mut widths = vec![0usize; width];
-        for row in &rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
-            }
+        let cells = |row: &Vec<String>| -> Vec<String> {
+            (0..width)
+                .map(|i| row.get(i).map(|c| sanitize(c)).unwrap_or_default())
+                .collect()
+        };
+        let mut grid = comfy_table::Table::new();
+        // No borders and no line under the header: only the cells and their padding.
+        grid.load_style(comfy_table::presets::NOTHING)
+            .set_header(cells(&self.headers));
+        for row in &self.rows {
+            grid.add_row(cells(row));
+        }
+        for (i, column) in grid.column_iter_mut().enumerate() {
+            column.set_padding((0, if i + 1 < width { GAP.len() as u16 } else { 0 }));
         }
         let mut out = String::new();
-        for row in &rows {
-            let mut line = String::new();
-            for (i, (cell, w)) in row.iter().zip(&widths).enumerate() {
-                if i > 0 {
-                    line.push_str(GAP);
-                }
-                line.push_str(cell);
-                line.extend(std::iter::repeat_n(' ', w - cell.chars().count()));
-            }
+        for line in grid.lines() {
             out.push_str(line.trim_end());
             out.push('\n');
         }
@@ -197,6 +193,13 @@ mod tests {
         let mut t = Table::new(&["NAME", "X"]);
         t.push(vec!["Zürich".into(), "1".into()]);
         assert_eq!(t.render(), "NAME    X\nZürich  1\n");
+    }
+
+    #[test]
+    fn wide_characters_take_two_terminal_columns() {
+        let mut t = Table::new(&["NAME", "X"]);
+        t.push(vec!["東京".into(), "1".into()]);
+        assert_eq!(t.render(), "NAME  X\n東京  1\n");
     }
 
     #[test]
