@@ -20,7 +20,7 @@ pub const SERVICE_PROFILE: &str = "service";
 /// Answers one request.
 pub async fn token(
     t: &Tessera,
-    caller: s2s::Caller<'_>,
+    caller: s2s::Presented<'_>,
     params: &Params,
 ) -> Result<TokenAnswer, Failure> {
     match params.get("grant_type") {

@@ -12,7 +12,7 @@ pub mod partner;
 pub mod tenant_api;
 
 use crate::failure::Failure;
-use crate::oauth::grant::client_credentials::{self, Options, Route};
+use crate::oauth::grant::client_credentials::{self, Options, RoutePath};
 use crate::params::Params;
 use crate::reasons;
 use crate::service::Tessera;
@@ -52,7 +52,7 @@ pub async fn partner_token(
     client: &Client,
     params: &Params,
     remote: &str,
-    route: Route,
+    route: RoutePath,
 ) -> Result<IssuedToken, Failure> {
     if client.profile != PARTNER_PROFILE {
         return Err(Failure::new(

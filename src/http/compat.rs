@@ -30,7 +30,7 @@ fn named_caller(headers: &HeaderMap, params: &Params) -> Option<String> {
 
 /// Where and how a route answers.
 #[derive(Debug, Clone, Copy)]
-struct Route<'a> {
+struct RouteContext<'a> {
     /// The route path (problem `instance`, audit subject).
     path: &'static str,
     /// Its error dialect.
@@ -39,9 +39,9 @@ struct Route<'a> {
     remote: &'a str,
 }
 
-impl<'a> Route<'a> {
-    fn new(path: &'static str, dialect: Dialect, remote: &'a str) -> Route<'a> {
-        Route {
+impl<'a> RouteContext<'a> {
+    fn new(path: &'static str, dialect: Dialect, remote: &'a str) -> RouteContext<'a> {
+        RouteContext {
             path,
             dialect,
             remote,
@@ -50,7 +50,12 @@ impl<'a> Route<'a> {
 }
 
 /// Audits a refusal as `token.refused` and renders it in the route's dialect.
-async fn refuse(t: &Tessera, f: &Failure, who: Option<String>, route: Route<'_>) -> Response {
+async fn refuse(
+    t: &Tessera,
+    f: &Failure,
+    who: Option<String>,
+    route: RouteContext<'_>,
+) -> Response {
     if f.unaudited {
         return render(f, route.dialect, route.path);
     }
@@ -69,7 +74,7 @@ async fn finish<T: Serialize>(
     result: Result<T, Failure>,
     headers: &HeaderMap,
     params: &Params,
-    route: Route<'_>,
+    route: RouteContext<'_>,
 ) -> Response {
     // Serialized straight from the struct so the fields keep the order callers know.
     let body = result.and_then(|b| serde_json::to_string(&b).map_err(|e| Failure::internal(&e)));
@@ -84,7 +89,7 @@ async fn read(
     t: &Tessera,
     req: Request,
     accept: Accept,
-    route: Route<'_>,
+    route: RouteContext<'_>,
 ) -> Result<(HeaderMap, Params), Response> {
     match read_params(req, accept).await {
         Ok(read) => Ok(read),
@@ -107,7 +112,7 @@ fn single_header<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h st
 /// `POST /v1/auth/token` (SPEC §3.1).
 pub async fn internal_token(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
     let remote = remote_ip(addr);
-    let route = Route::new(internal::ROUTE, Dialect::Problem, &remote);
+    let route = RouteContext::new(internal::ROUTE, Dialect::Problem, &remote);
     let (headers, params) = match read(&t, req, Accept::FormOrJson, route).await {
         Ok(read) => read,
         Err(refused) => return refused,
@@ -116,7 +121,7 @@ pub async fn internal_token(State(t): State<Shared>, addr: Remote, req: Request)
         let gateway = single_header(&headers, &t.settings.s2s.gateway_header)?;
         let client_cert = single_header(&headers, &t.settings.s2s.mtls_header)?;
         let iam = s2s::aws_iam::Proof::from_params(&params)?;
-        let caller = s2s::Caller {
+        let caller = s2s::Presented {
             authorization: authorization(&headers)?,
             gateway_arn: gateway,
             iam: iam.as_ref(),
@@ -133,7 +138,7 @@ pub async fn internal_token(State(t): State<Shared>, addr: Remote, req: Request)
 /// `POST /v1/oauth/token` (SPEC §3.2).
 pub async fn partner_token(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
     let remote = remote_ip(addr);
-    let route = Route::new(partner::ROUTE, Dialect::Problem, &remote);
+    let route = RouteContext::new(partner::ROUTE, Dialect::Problem, &remote);
     let (headers, params) = match read(&t, req, Accept::FormOrJson, route).await {
         Ok(read) => read,
         Err(refused) => return refused,
@@ -145,7 +150,7 @@ pub async fn partner_token(State(t): State<Shared>, addr: Remote, req: Request) 
 /// `POST /api/id/v1/auth/token` (SPEC §3.4).
 pub async fn identity_token(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
     let remote = remote_ip(addr);
-    let route = Route::new(identity::ROUTE, Dialect::IdApi, &remote);
+    let route = RouteContext::new(identity::ROUTE, Dialect::IdApi, &remote);
     let (headers, params) = match read(&t, req, Accept::FormOnly, route).await {
         Ok(read) => read,
         Err(refused) => return refused,

@@ -19,7 +19,7 @@ pub use crate::tenants::services::{glob_match, Binding, BindingKind, Service};
 
 /// What a request offers to prove which service it is.
 #[derive(Clone, Copy)]
-pub struct Caller<'a> {
+pub struct Presented<'a> {
     /// The `Authorization` header, if any.
     pub authorization: Option<&'a str>,
     /// The gateway header (`s2s.gateway_header`), if any.
@@ -35,9 +35,9 @@ pub struct Caller<'a> {
 }
 
 /// Written by hand so the `Authorization` header (it may hold a secret) never reaches `{:?}`.
-impl std::fmt::Debug for Caller<'_> {
+impl std::fmt::Debug for Presented<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Caller")
+        f.debug_struct("Presented")
             .field("authorization", &self.authorization.map(|_| "[redacted]"))
             .field("gateway_arn", &self.gateway_arn)
             .field("iam", &self.iam.map(|_| "[presigned request]"))
@@ -64,7 +64,7 @@ const MAX_ARN: usize = 2048;
 /// Authenticates the calling service: the gateway header (trusted proxies only), then an
 /// AWS IAM proof, then HTTP Basic `name:secret`. A binding that does not match falls through
 /// to the next.
-pub async fn authenticate(t: &Tessera, caller: Caller<'_>) -> Result<Arc<Service>, Failure> {
+pub async fn authenticate(t: &Tessera, caller: Presented<'_>) -> Result<Arc<Service>, Failure> {
     if let Some(arn) = caller.gateway_arn.filter(|a| !a.is_empty()) {
         let arn: String = arn.chars().take(MAX_ARN).collect();
         if t.trusted_proxies.trusts(caller.peer) {
@@ -337,7 +337,7 @@ mod tests {
 
     #[test]
     fn a_caller_never_shows_its_authorization_header_in_debug_output() {
-        let c = Caller {
+        let c = Presented {
             authorization: Some("Basic b3JkZXJzOnMzY3IzdA=="),
             gateway_arn: None,
             iam: None,

@@ -8,7 +8,7 @@
 //!
 //! A refusal is a [`Failure`], rendered in the problem dialect by the failure layer.
 
-use super::{authenticate, tenants::existing_tenant, Caller, Fields};
+use super::{authenticate, tenants::existing_tenant, AdminCaller, Fields};
 use crate::failure::Failure;
 use crate::http::{remote_ip, Remote, Shared};
 use crate::service::event;
@@ -23,7 +23,7 @@ pub struct AdminCall {
     /// The service.
     pub t: Shared,
     /// Who calls, from where, reaching what.
-    pub caller: Caller,
+    pub caller: AdminCaller,
 }
 
 impl AdminCall {

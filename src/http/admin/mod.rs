@@ -43,7 +43,7 @@ pub enum Reach {
 
 /// An authenticated admin caller.
 #[derive(Debug, Clone)]
-pub struct Caller {
+pub struct AdminCaller {
     /// For audit: `bootstrap` or the client id.
     pub actor: String,
     /// What it may touch.
@@ -52,7 +52,7 @@ pub struct Caller {
     pub remote: String,
 }
 
-impl Caller {
+impl AdminCaller {
     /// 403 unless the caller reaches tenant `t`.
     pub fn check_tenant(&self, t: &str) -> Result<(), Failure> {
         match &self.reach {
@@ -86,7 +86,7 @@ pub async fn authenticate(
     t: &Tessera,
     headers: &HeaderMap,
     remote: &str,
-) -> Result<Caller, Failure> {
+) -> Result<AdminCaller, Failure> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(unauthorized("a bearer token is required"));
     };
@@ -103,7 +103,7 @@ pub async fn authenticate(
     if let Some(expected) = &t.admin_token_hash {
         if ct_eq(&t.master.hash_secret(token.as_bytes()), expected) {
             attempt.succeeded();
-            return Ok(Caller {
+            return Ok(AdminCaller {
                 actor: "bootstrap".into(),
                 reach: Reach::All,
                 remote: remote.to_string(),
@@ -165,7 +165,7 @@ pub async fn authenticate(
     } else {
         Reach::Tenant(tenant)
     };
-    Ok(Caller {
+    Ok(AdminCaller {
         actor,
         reach,
         remote: remote.to_string(),

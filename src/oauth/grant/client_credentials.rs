@@ -19,7 +19,7 @@ pub struct Options {
 }
 
 /// The route the token was asked on, for metrics and audit.
-pub type Route = &'static str;
+pub type RoutePath = &'static str;
 
 /// Issues a client-credentials token to `client` per the request parameters.
 pub async fn issue(
@@ -27,7 +27,7 @@ pub async fn issue(
     client: &Client,
     params: &Params,
     remote: &str,
-    route: Route,
+    route: RoutePath,
     opts: Options,
 ) -> Result<IssuedToken, Failure> {
     super::require_grant(client, GrantType::ClientCredentials)?;
