@@ -82,9 +82,9 @@ pub fn dialect_of(path: &str) -> Dialect {
 
 /// Adds a 405 in the route's dialect for methods the route does not serve.
 fn with_405(route: MethodRouter<Shared>, path: &'static str) -> MethodRouter<Shared> {
-    route.fallback(
-        move || async move { render(&Failure::method_not_allowed(), dialect_of(path), path) },
-    )
+    route.fallback(move |uri: axum::http::Uri| async move {
+        render(&Failure::method_not_allowed(), dialect_of(path), uri.path())
+    })
 }
 
 async fn not_found(req: Request) -> Response {

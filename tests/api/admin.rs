@@ -359,6 +359,42 @@ async fn audit_events_record_tokens_failures_and_changes_without_secrets(app: Te
     assert!(since.is_empty());
 }
 
+async fn paths_that_are_not_utf8_missing_clients_and_wrong_methods_answer_problems(app: TestApp) {
+    let send = |method: Method, path: &str, body: &'static str| {
+        app.http
+            .request(method, app.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    // A path value that is not UTF-8 names nothing: 400 in the problem dialect, never a 500
+    // or axum's plain text.
+    for path in [
+        "/admin/v1/tenants/%FF/clients",
+        "/admin/v1/tenants/default/clients/%FF",
+        "/admin/v1/tenants/default/users/%C3",
+        "/admin/v1/services/%FF",
+    ] {
+        let v = problem(send(Method::GET, path, "").await.unwrap(), 400).await;
+        assert_eq!(v["instance"], path);
+    }
+    // The client is looked up before its body is read: a missing one is 404 whatever is sent.
+    let missing = "/admin/v1/tenants/default/clients/nope";
+    problem(send(Method::PATCH, missing, "{").await.unwrap(), 404).await;
+    let rotate = "/admin/v1/tenants/default/clients/nope/secret/rotate";
+    problem(send(Method::POST, rotate, "{").await.unwrap(), 404).await;
+    // A 405 names the path asked for, not the route's pattern.
+    let v = problem(
+        send(Method::DELETE, "/admin/v1/tenants/default", "")
+            .await
+            .unwrap(),
+        405,
+    )
+    .await;
+    assert_eq!(v["instance"], "/admin/v1/tenants/default");
+}
+
 both_engines!(
     the_admin_api_refuses_missing_and_wrong_bearer_tokens,
     tenants_are_created_listed_read_and_disabled,
@@ -369,4 +405,5 @@ both_engines!(
     projects_are_created_in_a_tenant_and_clients_can_name_them,
     an_admin_scoped_token_administers_only_its_own_tenant,
     audit_events_record_tokens_failures_and_changes_without_secrets,
+    paths_that_are_not_utf8_missing_clients_and_wrong_methods_answer_problems,
 );

@@ -105,9 +105,7 @@ impl FromRequestParts<Shared> for TenantCall {
 
     async fn from_request_parts(parts: &mut Parts, t: &Shared) -> Result<TenantCall, Failure> {
         let call = AdminCall::from_request_parts(parts, t).await?;
-        let params = RawPathParams::from_request_parts(parts, t)
-            .await
-            .map_err(|e| Failure::internal(&std::io::Error::other(e.body_text())))?;
+        let params = path_params(parts, t).await?;
         let Some((_, tenant)) = params.iter().find(|(name, _)| *name == "tenant") else {
             return Err(Failure::internal(&std::io::Error::other(
                 "TenantCall on a route without {tenant}",
@@ -121,6 +119,31 @@ impl FromRequestParts<Shared> for TenantCall {
             tenant,
             record,
         })
+    }
+}
+
+/// The path's parameters, percent-decoded: one that is not UTF-8 names nothing (400).
+async fn path_params(parts: &mut Parts, t: &Shared) -> Result<RawPathParams, Failure> {
+    RawPathParams::from_request_parts(parts, t)
+        .await
+        .map_err(|_| Failure::malformed("the request path is not valid UTF-8"))
+}
+
+/// The id of the object a route names: its last path parameter (`{client}`, `{user}`,
+/// `{service}` …), refused in the problem dialect when it is not UTF-8.
+pub struct Id(pub String);
+
+impl FromRequestParts<Shared> for Id {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, t: &Shared) -> Result<Id, Failure> {
+        let params = path_params(parts, t).await?;
+        match params.iter().last() {
+            Some((_, id)) => Ok(Id(id.to_string())),
+            None => Err(Failure::internal(&std::io::Error::other(
+                "Id on a route without parameters",
+            ))),
+        }
     }
 }
 

@@ -1,17 +1,19 @@
 //! Admin: clients, including secret generation (shown once), import and rotation.
 
 use super::tenants::conflict;
-use super::{json, Fields, TenantCall};
+use super::{json, Fields, Id, TenantCall};
 use crate::clock::rfc3339;
 use crate::compat::internal::SERVICE_PROFILE;
 use crate::crypto::{estimated_entropy_bits, random_token};
 use crate::failure::Failure;
+use crate::http::Shared;
 use crate::keys::signer::{Alg, VerifyingKey};
 use crate::oauth::grant::GrantType;
 use crate::reasons;
 use crate::service::Tessera;
 use crate::tenants::{valid_id, AuthMethod, Client, ClientSecrets, SecretHash, Status, VaultRef};
-use axum::extract::Path;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value};
@@ -417,23 +419,42 @@ pub async fn list(call: TenantCall) -> Result<Response, Failure> {
     Ok(json(StatusCode::OK, json!({ "items": items })))
 }
 
-/// `GET /admin/v1/tenants/{t}/clients/{id}`.
-pub async fn get(
+/// An admin request about the existing client `{client}` of a tenant the caller reaches: the
+/// client is looked up (404) before any body is read.
+pub struct ClientCall {
     call: TenantCall,
-    Path((_, id)): Path<(String, String)>,
-) -> Result<Response, Failure> {
-    let c = existing_client(&call.t, &call.tenant, &id).await?;
-    Ok(json(StatusCode::OK, client_json(&c)))
+    /// The client as read.
+    pub client: Client,
+}
+
+impl std::ops::Deref for ClientCall {
+    type Target = TenantCall;
+
+    fn deref(&self) -> &TenantCall {
+        &self.call
+    }
+}
+
+impl FromRequestParts<Shared> for ClientCall {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, t: &Shared) -> Result<ClientCall, Failure> {
+        let call = TenantCall::from_request_parts(parts, t).await?;
+        let Id(id) = Id::from_request_parts(parts, t).await?;
+        let client = existing_client(t, &call.tenant, &id).await?;
+        Ok(ClientCall { call, client })
+    }
+}
+
+/// `GET /admin/v1/tenants/{t}/clients/{id}`.
+pub async fn get(call: ClientCall) -> Response {
+    json(StatusCode::OK, client_json(&call.client))
 }
 
 /// `PATCH /admin/v1/tenants/{t}/clients/{id}`: any create field but `client_id`.
-pub async fn patch(
-    call: TenantCall,
-    Path((_, id)): Path<(String, String)>,
-    mut f: Fields,
-) -> Result<Response, Failure> {
+pub async fn patch(call: ClientCall, mut f: Fields) -> Result<Response, Failure> {
     let t = &call.t;
-    let mut c = existing_client(t, &call.tenant, &id).await?;
+    let mut c = call.client.clone();
     if f.has("client_id") {
         f.string("client_id", false);
         f.error("client_id", "client_id cannot be changed");
@@ -460,15 +481,12 @@ pub async fn patch(
 }
 
 /// `DELETE /admin/v1/tenants/{t}/clients/{id}`.
-pub async fn delete(
-    call: TenantCall,
-    Path((_, id)): Path<(String, String)>,
-) -> Result<StatusCode, Failure> {
-    existing_client(&call.t, &call.tenant, &id).await?;
-    call.recording("admin.client.deleted", &id)
-        .delete_client(&call.tenant, &id)
+pub async fn delete(call: ClientCall) -> Result<StatusCode, Failure> {
+    let id = &call.client.client_id;
+    call.recording("admin.client.deleted", id)
+        .delete_client(&call.tenant, id)
         .await?;
-    call.t.forget_client(&id).await;
+    call.t.forget_client(id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -485,13 +503,9 @@ pub(super) fn grace_seconds(f: &mut Fields) -> i64 {
 }
 
 /// `POST /admin/v1/tenants/{t}/clients/{id}/secret/rotate` with `{"grace_seconds"?}`.
-pub async fn rotate_secret(
-    call: TenantCall,
-    Path((_, id)): Path<(String, String)>,
-    mut f: Fields,
-) -> Result<Response, Failure> {
+pub async fn rotate_secret(call: ClientCall, mut f: Fields) -> Result<Response, Failure> {
     let t = &call.t;
-    let mut c = existing_client(t, &call.tenant, &id).await?;
+    let mut c = call.client.clone();
     let grace = grace_seconds(&mut f);
     f.finish()?;
     if !c.auth_method.uses_secret() || c.secrets.vault.is_some() {

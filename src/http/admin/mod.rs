@@ -28,7 +28,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
-pub use call::{AdminCall, GlobalCall, TenantCall};
+pub use call::{AdminCall, GlobalCall, Id, TenantCall};
 pub use fields::Fields;
 use serde_json::Value;
 

@@ -3,7 +3,7 @@
 
 use super::clients::{grace_seconds, new_secret};
 use super::tenants::conflict;
-use super::{json, Fields, GlobalCall};
+use super::{json, Fields, GlobalCall, Id};
 use crate::clock::rfc3339;
 use crate::compat::internal::SERVICE_PROFILE;
 use crate::failure::Failure;
@@ -11,7 +11,6 @@ use crate::reasons;
 use crate::s2s::{Binding, Service};
 use crate::service::Tessera;
 use crate::tenants::{valid_id, ClientSecrets};
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
@@ -180,7 +179,7 @@ pub async fn list(call: GlobalCall) -> Result<Response, Failure> {
 }
 
 /// `GET /admin/v1/services/{name}`.
-pub async fn get(call: GlobalCall, Path(name): Path<String>) -> Result<Response, Failure> {
+pub async fn get(call: GlobalCall, Id(name): Id) -> Result<Response, Failure> {
     let t = &call.t;
     Ok(json(
         StatusCode::OK,
@@ -189,7 +188,7 @@ pub async fn get(call: GlobalCall, Path(name): Path<String>) -> Result<Response,
 }
 
 /// `DELETE /admin/v1/services/{name}`: the service gets no more tokens.
-pub async fn delete(call: GlobalCall, Path(name): Path<String>) -> Result<Response, Failure> {
+pub async fn delete(call: GlobalCall, Id(name): Id) -> Result<Response, Failure> {
     let t = &call.t;
     existing_service(t, &name).await?;
     call.recording("admin.service.deleted", None, &name)
@@ -203,7 +202,7 @@ pub async fn delete(call: GlobalCall, Path(name): Path<String>) -> Result<Respon
 /// `{"secret","previous_expires_at"}`; the previous secret works during the grace period.
 pub async fn rotate_secret(
     call: GlobalCall,
-    Path(name): Path<String>,
+    Id(name): Id,
     mut f: Fields,
 ) -> Result<Response, Failure> {
     let t = &call.t;

@@ -1,12 +1,11 @@
 //! Admin: tenants and projects.
 
-use super::{json, Fields, GlobalCall, TenantCall};
+use super::{json, Fields, GlobalCall, Id, TenantCall};
 use crate::clock::rfc3339;
 use crate::failure::Failure;
 use crate::reasons;
 use crate::service::Tessera;
 use crate::tenants::{valid_id, Project, Status, Tenant};
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value};
@@ -141,10 +140,7 @@ pub async fn list_projects(call: TenantCall) -> Result<Response, Failure> {
 }
 
 /// `GET /admin/v1/tenants/{t}/projects/{p}`.
-pub async fn get_project(
-    call: TenantCall,
-    Path((_, id)): Path<(String, String)>,
-) -> Result<Response, Failure> {
+pub async fn get_project(call: TenantCall, Id(id): Id) -> Result<Response, Failure> {
     let p = call
         .t
         .store

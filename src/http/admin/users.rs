@@ -1,7 +1,7 @@
 //! Admin: tenant users, roles and upstream OpenID providers.
 
 use super::tenants::conflict;
-use super::{json, Fields, TenantCall};
+use super::{json, Fields, Id, TenantCall};
 use crate::clock::rfc3339;
 use crate::crypto::random_token;
 use crate::failure::Failure;
@@ -9,7 +9,6 @@ use crate::reasons;
 use crate::service::Tessera;
 use crate::tenants::users::{normalize_email, valid_email};
 use crate::tenants::{valid_id, Role, Status, Upstream, User, ADMIN_ROLE};
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
@@ -155,10 +154,7 @@ async fn existing_user(t: &Tessera, tenant: &str, id: &str) -> Result<User, Fail
 }
 
 /// `GET /admin/v1/tenants/{t}/users/{id}`.
-pub async fn get_user(
-    call: TenantCall,
-    Path((_, id)): Path<(String, String)>,
-) -> Result<Response, Failure> {
+pub async fn get_user(call: TenantCall, Id(id): Id) -> Result<Response, Failure> {
     let t = &call.t;
     Ok(json(
         StatusCode::OK,
@@ -167,11 +163,7 @@ pub async fn get_user(
 }
 
 /// `PATCH /admin/v1/tenants/{t}/users/{id}`.
-pub async fn patch_user(
-    call: TenantCall,
-    Path((_, id)): Path<(String, String)>,
-    mut f: Fields,
-) -> Result<Response, Failure> {
+pub async fn patch_user(call: TenantCall, Id(id): Id, mut f: Fields) -> Result<Response, Failure> {
     let t = &call.t;
     let mut u = existing_user(t, &call.tenant, &id).await?;
     let before = (u.status, u.password_hash.clone());
@@ -299,10 +291,7 @@ pub async fn list_upstreams(call: TenantCall) -> Result<Response, Failure> {
 }
 
 /// `DELETE /admin/v1/tenants/{t}/upstreams/{id}`.
-pub async fn delete_upstream(
-    call: TenantCall,
-    Path((_, id)): Path<(String, String)>,
-) -> Result<Response, Failure> {
+pub async fn delete_upstream(call: TenantCall, Id(id): Id) -> Result<Response, Failure> {
     call.recording("admin.upstream.deleted", &id)
         .delete_upstream(&call.tenant, &id)
         .await?;
