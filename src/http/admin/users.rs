@@ -170,14 +170,22 @@ pub async fn patch_user(call: TenantCall, Id(id): Id, mut f: Fields) -> Result<R
     apply_user(t, &mut f, &mut u, false).await?;
     f.finish()?;
     u.updated_at = t.clock.now();
+    // SPEC §7.1: disabling a user or setting its password ends its sign-ins: token
+    // families (refresh and access tokens) revoked, login sessions gone. Ended before the
+    // change is committed (a SIGKILL in between cannot leave a changed user's sign-ins alive)
+    // and again after it (none begun in between survives).
+    let disabled = before.0 == Status::Active && u.status != Status::Active;
+    let ends_logins = disabled || before.1 != u.password_hash;
+    if ends_logins {
+        t.store
+            .end_user_logins(&call.tenant, &u.id, u.updated_at)
+            .await?;
+    }
     call.recording("admin.user.updated", &u.id)
         .update_user(&u)
         .await
         .map_err(|e| conflict(e, "user (email)"))?;
-    // SPEC §7.1: disabling a user or setting its password ends its sign-ins: token
-    // families (refresh and access tokens) revoked, login sessions gone.
-    let disabled = before.0 == Status::Active && u.status != Status::Active;
-    if disabled || before.1 != u.password_hash {
+    if ends_logins {
         t.store
             .end_user_logins(&call.tenant, &u.id, u.updated_at)
             .await?;
