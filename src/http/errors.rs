@@ -30,8 +30,9 @@ impl IntoResponse for Failure {
     }
 }
 
-/// The failure layer: renders a [`Failure`] a handler or extractor returned in the dialect of
-/// the request's route family, with the request path as the problem `instance`.
+/// The failure layer (on the admin routes): renders a [`Failure`] a handler or extractor
+/// returned in the dialect of the request's route family, with the request path as the problem
+/// `instance`.
 pub async fn render_failures(req: Request, next: Next) -> Response {
     // A `Uri` clone shares its bytes: nothing is copied on the way in.
     let uri = req.uri().clone();

@@ -233,7 +233,6 @@ pub fn router(state: Shared) -> Router {
     routes_of(table)
         .merge(admin::routes(state.clone()))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(errors::render_failures))
         .layer(axum::middleware::from_fn(buffer_body))
         .layer(axum::middleware::from_fn(track))
         .with_state(state)

@@ -311,5 +311,10 @@ pub fn routes(state: Shared) -> Router<Shared> {
         ("/admin/v1/keys/rotate", post(keys_audit::rotate_keys)),
         ("/admin/v1/audit", get(keys_audit::audit)),
     ];
-    super::routes_of(table).route_layer(axum::middleware::from_fn_with_state(state, database_guard))
+    // The failure layer wraps the guard, so both hand it a `Failure`. It sits on these
+    // routes only: handlers elsewhere still render their own, and the token hot path pays
+    // nothing for it.
+    super::routes_of(table)
+        .route_layer(axum::middleware::from_fn_with_state(state, database_guard))
+        .route_layer(axum::middleware::from_fn(super::errors::render_failures))
 }
