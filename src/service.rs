@@ -119,8 +119,18 @@ impl Tessera {
         }
     }
 
-    /// A client by id, from the cache or the database.
+    /// A client by id, from the cache or the database; `tessera-console:{tenant}` is the
+    /// console's built-in client of each existing tenant.
     pub async fn client(&self, client_id: &str) -> Result<Option<Arc<Client>>, Failure> {
+        if let Some(tenant) = client_id.strip_prefix(crate::tenants::CONSOLE_CLIENT_PREFIX) {
+            let exists = crate::tenants::valid_id(tenant) && self.tenant(tenant).await?.is_some();
+            return Ok(exists.then(|| {
+                Arc::new(crate::tenants::console_client(
+                    &self.settings.issuer,
+                    tenant,
+                ))
+            }));
+        }
         let found = self
             .caches
             .clients

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod body;
 pub mod compat;
+pub mod console;
 pub mod discovery;
 pub mod errors;
 pub mod forwarded;
@@ -232,6 +233,7 @@ pub fn router(state: Shared) -> Router {
     ];
     routes_of(table)
         .merge(admin::routes(state.clone()))
+        .merge(console::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(buffer_body))
         .layer(axum::middleware::from_fn(track))

@@ -39,8 +39,14 @@ pub fn cookie_name(t: &Tessera, name: &str) -> String {
     }
 }
 
-/// The value of cookie `name` in the request, if present.
+/// The value of cookie `name` in the request, if present (128 characters at most: every
+/// cookie of the login flow is one random token).
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    cookie_up_to(headers, name, 128)
+}
+
+/// The value of cookie `name` in the request, if present and at most `max` characters long.
+pub fn cookie_up_to<'a>(headers: &'a HeaderMap, name: &str, max: usize) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -49,7 +55,7 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.trim())
-        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .filter(|v| !v.is_empty() && v.len() <= max)
 }
 
 /// A `Set-Cookie` value: `HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure` and the `__Host-`

@@ -1,22 +1,8 @@
-//! Server-rendered pages of the login flow: plain HTML, no script, every inserted value
-//! escaped. Forms post back with the original authorization request in a hidden field, so
-//! no per-request state is kept between the page and the post.
+//! Server-rendered pages of the login flow: plain HTML from maud templates (every inserted
+//! value escaped), no script. Forms post back with the original authorization request in a
+//! hidden field, so no per-request state is kept between the page and the post.
 
-/// Escapes text for HTML element content and double-quoted attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 16);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;background:#f3f4f6;\
 margin:0;color:#111827}main{max-width:24rem;margin:4rem auto;background:#fff;padding:2rem;\
@@ -28,21 +14,24 @@ padding:.7rem;border:0;border-radius:.4rem;background:#1d4ed8;color:#fff;font-si
 button.secondary{background:#e5e7eb;color:#111827;margin-top:.5rem}.error{background:#fee2e2;\
 color:#991b1b;padding:.6rem .8rem;border-radius:.4rem;margin-bottom:1rem}ul{padding-left:1.2rem}";
 
-fn document(title: &str, body: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>\n",
-        escape(title)
-    )
+fn document(title: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body { main { (body) } }
+        }
+    }
+    .into_string()
 }
 
-fn hidden(name: &str, value: &str) -> String {
-    format!(
-        "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-        escape(name),
-        escape(value)
-    )
+fn hidden(name: &str, value: &str) -> Markup {
+    html! { input type="hidden" name=(name) value=(value); }
 }
 
 /// What the login page shows.
@@ -66,93 +55,93 @@ pub struct LoginPage<'a> {
 
 /// The e-mail + password form; posts to `/login`.
 pub fn login(p: &LoginPage<'_>) -> String {
-    let error = p
-        .error
-        .map(|e| format!("<div class=\"error\" role=\"alert\">{}</div>", escape(e)))
-        .unwrap_or_default();
-    let body = format!(
-        "<h1>Sign in</h1><p class=\"sub\">to continue to <strong>{client}</strong> ({tenant})</p>{error}\
-         <form method=\"post\" action=\"/login\" id=\"login\">{csrf}{request}\
-         <label for=\"email\">E-mail</label>\
-         <input type=\"email\" id=\"email\" name=\"email\" value=\"{email}\" autocomplete=\"username\" required autofocus>\
-         <label for=\"password\">Password</label>\
-         <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
-         <button type=\"submit\" id=\"submit\">Sign in</button></form>{upstreams}",
-        client = escape(p.client_name),
-        tenant = escape(p.tenant),
-        csrf = hidden("csrf", p.csrf),
-        request = hidden("request", p.request),
-        email = escape(p.email),
-        upstreams = p
-            .upstreams
-            .iter()
-            .map(|(id, label)| format!(
-                "<form method=\"post\" action=\"/login/upstream\" class=\"upstream\">{}{}{}\
-                 <button type=\"submit\" class=\"secondary\">Sign in with {}</button></form>",
-                hidden("csrf", p.csrf),
-                hidden("request", p.request),
-                hidden("upstream", id),
-                escape(label)
-            ))
-            .collect::<String>(),
-    );
-    document("Sign in", &body)
+    document(
+        "Sign in",
+        html! {
+            h1 { "Sign in" }
+            p.sub { "to continue to " strong { (p.client_name) } " (" (p.tenant) ")" }
+            @if let Some(e) = p.error { div.error role="alert" { (e) } }
+            form method="post" action="/login" id="login" {
+                (hidden("csrf", p.csrf))
+                (hidden("request", p.request))
+                label for="email" { "E-mail" }
+                input type="email" id="email" name="email" value=(p.email) autocomplete="username" required autofocus;
+                label for="password" { "Password" }
+                input type="password" id="password" name="password" autocomplete="current-password" required;
+                button type="submit" id="submit" { "Sign in" }
+            }
+            @for (id, label) in p.upstreams {
+                form.upstream method="post" action="/login/upstream" {
+                    (hidden("csrf", p.csrf))
+                    (hidden("request", p.request))
+                    (hidden("upstream", id))
+                    button.secondary type="submit" { "Sign in with " (label) }
+                }
+            }
+        },
+    )
 }
 
 /// The consent screen; posts `decision=allow|deny` to `/login/consent`.
 pub fn consent(client_name: &str, scopes: &[String], request: &str, csrf: &str) -> String {
-    let items: String = scopes
-        .iter()
-        .map(|s| format!("<li>{}</li>", escape(s)))
-        .collect();
-    let list = if items.is_empty() {
-        "<p>No specific permissions.</p>".to_string()
-    } else {
-        format!("<ul>{items}</ul>")
-    };
-    let body = format!(
-        "<h1>Allow access?</h1><p class=\"sub\"><strong>{client}</strong> asks for:</p>{list}\
-         <form method=\"post\" action=\"/login/consent\" id=\"consent\">{csrf}{request}\
-         <button type=\"submit\" name=\"decision\" value=\"allow\" id=\"allow\">Allow</button>\
-         <button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\" class=\"secondary\">Deny</button>\
-         </form>",
-        client = escape(client_name),
-        csrf = hidden("csrf", csrf),
-        request = hidden("request", request),
-    );
-    document("Allow access?", &body)
+    document(
+        "Allow access?",
+        html! {
+            h1 { "Allow access?" }
+            p.sub { strong { (client_name) } " asks for:" }
+            @if scopes.is_empty() {
+                p { "No specific permissions." }
+            } @else {
+                ul { @for s in scopes { li { (s) } } }
+            }
+            form method="post" action="/login/consent" id="consent" {
+                (hidden("csrf", csrf))
+                (hidden("request", request))
+                button type="submit" name="decision" value="allow" id="allow" { "Allow" }
+                button.secondary type="submit" name="decision" value="deny" id="deny" { "Deny" }
+            }
+        },
+    )
 }
 
 /// Asks the user to confirm signing out (RP-Initiated Logout without a valid
 /// `id_token_hint`); posts `fields` and the CSRF token to `/logout`.
 pub fn logout_confirm(csrf: &str, fields: &[(&str, &str)]) -> String {
-    let hidden_fields: String = fields.iter().map(|(k, v)| hidden(k, v)).collect();
-    let body = format!(
-        "<h1>Sign out?</h1><p class=\"sub\">You will be signed out of this identity provider.</p>\
-         <form method=\"post\" action=\"/logout\" id=\"logout\">{csrf}{hidden_fields}\
-         <button type=\"submit\" id=\"signout\">Sign out</button></form>",
-        csrf = hidden("csrf", csrf),
-    );
-    document("Sign out?", &body)
+    document(
+        "Sign out?",
+        html! {
+            h1 { "Sign out?" }
+            p.sub { "You will be signed out of this identity provider." }
+            form method="post" action="/logout" id="logout" {
+                (hidden("csrf", csrf))
+                @for (k, v) in fields { (hidden(k, v)) }
+                button type="submit" id="signout" { "Sign out" }
+            }
+        },
+    )
 }
 
 /// Said after signing out when there is nowhere to return to.
 pub fn signed_out() -> String {
     document(
         "Signed out",
-        "<h1>Signed out</h1><p>You have been signed out. You may close this window.</p>",
+        html! {
+            h1 { "Signed out" }
+            p { "You have been signed out. You may close this window." }
+        },
     )
 }
 
 /// An error page (no redirect: used when the client or redirect URI cannot be trusted).
 pub fn error(title: &str, detail: &str) -> String {
-    let body = format!(
-        "<h1>{}</h1><div class=\"error\" role=\"alert\">{}</div>\
-         <p>Return to the application and try again.</p>",
-        escape(title),
-        escape(detail)
-    );
-    document(title, &body)
+    document(
+        title,
+        html! {
+            h1 { (title) }
+            div.error role="alert" { (detail) }
+            p { "Return to the application and try again." }
+        },
+    )
 }
 
 #[cfg(test)]
@@ -172,7 +161,7 @@ mod tests {
         });
         assert!(!html.contains("<script>x"));
         assert!(!html.contains("\"><img>"));
-        assert!(html.contains("a=&quot;b&quot;&amp;c=&#x27;d&#x27;"));
+        assert!(html.contains("a=&quot;b&quot;&amp;c='d'"));
         assert!(html.contains("&lt;b&gt;"));
         assert!(html.contains("Sign in with &lt;Corp&gt;"));
     }

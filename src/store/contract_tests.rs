@@ -66,6 +66,7 @@ contract_cases!(
     a_revoked_jti_is_remembered_until_purged,
     replaying_an_assertion_jti_returns_false,
     audit_events_list_newest_first_with_filters_and_limit,
+    audit_events_filter_by_subject_event_outcome_and_time_and_page_and_count,
     a_large_audit_batch_is_stored_whole,
     purging_audit_deletes_only_events_before_the_cutoff,
     a_recorded_change_commits_its_event_once_and_a_missed_write_none,

@@ -183,10 +183,20 @@ pub struct AuditFilter {
     pub tenant_id: Option<String>,
     /// Only this client's events.
     pub client_id: Option<String>,
+    /// Only events about this subject.
+    pub subject: Option<String>,
+    /// Only events of this name.
+    pub event: Option<String>,
+    /// `success`, or `failure` for every `failure…` outcome.
+    pub outcome: Option<String>,
     /// Only events at or after this unix time.
     pub since: Option<i64>,
+    /// Only events before this unix time.
+    pub until: Option<i64>,
     /// At most this many (newest first).
     pub limit: i64,
+    /// Skip this many of the newest first (paging).
+    pub offset: i64,
 }
 
 /// The database handle; cheap to clone.
@@ -701,41 +711,97 @@ impl Store {
         } else {
             f.limit.min(AUDIT_MAX_LIMIT)
         };
-        // Only the filters present appear in the WHERE clause, so each combination is its
-        // own statement and can use its index (`x IS NULL OR …` would defeat the planner).
-        let mut conditions = Vec::new();
-        if f.tenant_id.is_some() {
-            conditions.push("tenant_id = $");
-        }
-        if f.client_id.is_some() {
-            conditions.push("client_id = $");
-        }
-        if f.since.is_some() {
-            conditions.push("at >= $");
-        }
-        let mut sql = format!("SELECT {} FROM audit_events", rows::AUDIT_COLUMNS);
-        let mut n = 0;
-        for (i, condition) in conditions.iter().enumerate() {
-            n += 1;
-            sql.push_str(if i == 0 { " WHERE " } else { " AND " });
-            sql.push_str(condition);
-            sql.push_str(&n.to_string());
-        }
-        sql.push_str(&format!(" ORDER BY at DESC, id DESC LIMIT ${}", n + 1));
-
-        let mut q = sqlx::query(&sql);
-        if let Some(tenant_id) = &f.tenant_id {
-            q = q.bind(tenant_id.as_str());
-        }
-        if let Some(client_id) = &f.client_id {
-            q = q.bind(client_id.as_str());
-        }
-        if let Some(since) = f.since {
-            q = q.bind(since);
-        }
-        let all = q.bind(limit).fetch_all(self.db()).await?;
+        let (mut sql, n) = audit_where(
+            &format!("SELECT {} FROM audit_events", rows::AUDIT_COLUMNS),
+            f,
+        );
+        sql.push_str(&format!(
+            " ORDER BY at DESC, id DESC LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        ));
+        let q = bind_audit_filter(sqlx::query(&sql), f);
+        let all = q
+            .bind(limit)
+            .bind(f.offset.max(0))
+            .fetch_all(self.db())
+            .await?;
         all.iter().map(rows::audit).collect()
     }
+
+    /// How many audit events match `f` (its limit and offset aside): the console's figures.
+    pub async fn count_audit(&self, f: &AuditFilter) -> Result<i64, StoreError> {
+        let (sql, _) = audit_where("SELECT COUNT(*) FROM audit_events", f);
+        let row = bind_audit_filter(sqlx::query(&sql), f)
+            .fetch_one(self.db())
+            .await?;
+        Ok(sqlx::Row::try_get::<i64, _>(&row, 0)?)
+    }
+}
+
+/// `select` with the WHERE clause of `f`, numbered from `$1`; returns it with the number of
+/// parameters used. Only the filters present appear, so each combination is its own
+/// statement and can use its index (`x IS NULL OR …` would defeat the planner).
+fn audit_where(select: &str, f: &AuditFilter) -> (String, usize) {
+    let mut conditions = Vec::new();
+    if f.tenant_id.is_some() {
+        conditions.push("tenant_id = $");
+    }
+    if f.client_id.is_some() {
+        conditions.push("client_id = $");
+    }
+    if f.subject.is_some() {
+        conditions.push("subject = $");
+    }
+    if f.event.is_some() {
+        conditions.push("event = $");
+    }
+    if f.outcome.is_some() {
+        // `failure` matches every `failure:reason`; `success` only itself.
+        conditions.push("(outcome = $");
+    }
+    if f.since.is_some() {
+        conditions.push("at >= $");
+    }
+    if f.until.is_some() {
+        conditions.push("at < $");
+    }
+    let mut sql = select.to_string();
+    let mut n = 0;
+    for (i, condition) in conditions.iter().enumerate() {
+        n += 1;
+        sql.push_str(if i == 0 { " WHERE " } else { " AND " });
+        sql.push_str(condition);
+        sql.push_str(&n.to_string());
+        if condition.starts_with("(outcome") {
+            n += 1;
+            sql.push_str(&format!(" OR outcome LIKE ${n})"));
+        }
+    }
+    (sql, n)
+}
+
+/// Binds the parameters of [`audit_where`] in its order.
+fn bind_audit_filter<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    f: &'q AuditFilter,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for v in [&f.tenant_id, &f.client_id, &f.subject, &f.event]
+        .into_iter()
+        .flatten()
+    {
+        q = q.bind(v.as_str());
+    }
+    if let Some(o) = &f.outcome {
+        q = q.bind(o.as_str()).bind(format!("{o}:%"));
+    }
+    if let Some(since) = f.since {
+        q = q.bind(since);
+    }
+    if let Some(until) = f.until {
+        q = q.bind(until);
+    }
+    q
 }
 
 /// `NotFound` when an update or delete touched no row.

@@ -98,6 +98,19 @@ impl Store {
         row.as_ref().map(user).transpose()
     }
 
+    /// True when `tenant_id` has an active user holding the `admin` role (the console's
+    /// first-run hint). Roles are a JSON array of names, so the name appears quoted.
+    pub async fn has_admin_user(&self, tenant_id: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT 1 FROM users WHERE tenant_id = $1 AND status = 'active' AND roles LIKE $2 LIMIT 1",
+        )
+        .bind(tenant_id)
+        .bind(format!("%\"{}\"%", crate::tenants::ADMIN_ROLE))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
     /// A tenant's users ordered by e-mail.
     pub async fn list_users(&self, tenant_id: &str) -> Result<Vec<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 ORDER BY email");

@@ -225,6 +225,40 @@ pub struct Client {
     pub updated_at: i64,
 }
 
+/// The client id prefix of the console's built-in clients: `tessera-console:{tenant}`.
+pub const CONSOLE_CLIENT_PREFIX: &str = "tessera-console:";
+
+/// The web console's built-in public client of `tenant` (SPEC §8): authorization code with
+/// PKCE, scope `openid`, redirecting only to the console's callback, with no admin rights of
+/// its own (the console checks the signed-in user's role itself). It exists in every tenant
+/// without being stored; client ids with its prefix cannot be registered.
+pub fn console_client(issuer: &str, tenant: &str) -> Client {
+    Client {
+        tenant_id: tenant.to_string(),
+        client_id: format!("{CONSOLE_CLIENT_PREFIX}{tenant}"),
+        name: "Tessera console".into(),
+        project_id: None,
+        profile: "default".into(),
+        grant_types: vec!["authorization_code".into()],
+        scopes: vec!["openid".into()],
+        default_scopes: vec!["openid".into()],
+        audiences: vec![],
+        token_ttl: Some(300),
+        redirect_uris: vec![format!("{issuer}/console/callback")],
+        auth_method: AuthMethod::None,
+        jwks: None,
+        signing_alg: None,
+        admin_tokens: false,
+        consent_required: false,
+        refresh_token_ttl: None,
+        post_logout_redirect_uris: vec![],
+        status: Status::Active,
+        secrets: ClientSecrets::default(),
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
 /// Checks an identifier used in paths and tokens: 1–128 chars of `[A-Za-z0-9._:@-]`.
 pub fn valid_id(id: &str) -> bool {
     !id.is_empty()

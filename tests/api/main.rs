@@ -19,6 +19,8 @@ mod cluster;
 mod compat;
 /// Connection limits: slow heads, idle connections, slow bodies, too many connections.
 mod connections;
+/// The web admin console (SPEC §8) over HTTP.
+mod console;
 /// The disk fills under the real binary on SQLite (SPEC §7.3): 503s, no lost event, recovery.
 mod disk_full;
 /// README tables generated from the code.

@@ -19,6 +19,7 @@ use axum::http::request::Parts;
 use std::ops::Deref;
 
 /// An authenticated admin request.
+#[derive(Clone)]
 pub struct AdminCall {
     /// The service.
     pub t: Shared,
@@ -66,13 +67,19 @@ impl Deref for GlobalCall {
     }
 }
 
+impl GlobalCall {
+    /// `call`, if its caller reaches every tenant (403 otherwise).
+    pub fn of(call: AdminCall) -> Result<GlobalCall, Failure> {
+        call.caller.check_all()?;
+        Ok(GlobalCall(call))
+    }
+}
+
 impl FromRequestParts<Shared> for GlobalCall {
     type Rejection = Failure;
 
     async fn from_request_parts(parts: &mut Parts, t: &Shared) -> Result<GlobalCall, Failure> {
-        let call = AdminCall::from_request_parts(parts, t).await?;
-        call.caller.check_all()?;
-        Ok(GlobalCall(call))
+        GlobalCall::of(AdminCall::from_request_parts(parts, t).await?)
     }
 }
 
@@ -86,6 +93,17 @@ pub struct TenantCall {
 }
 
 impl TenantCall {
+    /// `call` about tenant `tenant`: 403 outside the caller's reach, 404 for no such tenant.
+    pub async fn for_tenant(call: AdminCall, tenant: &str) -> Result<TenantCall, Failure> {
+        call.caller.check_tenant(tenant)?;
+        let record = existing_tenant(&call.t, tenant).await?;
+        Ok(TenantCall {
+            call,
+            tenant: tenant.to_string(),
+            record,
+        })
+    }
+
     /// [`AdminCall::recording`] for a change inside this tenant.
     pub fn recording(&self, event_name: &str, subject: &str) -> Store {
         self.call.recording(event_name, Some(&self.tenant), subject)
@@ -112,13 +130,7 @@ impl FromRequestParts<Shared> for TenantCall {
             )));
         };
         let tenant = tenant.to_string();
-        call.caller.check_tenant(&tenant)?;
-        let record = existing_tenant(t, &tenant).await?;
-        Ok(TenantCall {
-            call,
-            tenant,
-            record,
-        })
+        TenantCall::for_tenant(call, &tenant).await
     }
 }
 

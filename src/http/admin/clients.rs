@@ -1,7 +1,7 @@
 //! Admin: clients, including secret generation (shown once), import and rotation.
 
 use super::tenants::conflict;
-use super::{json, Fields, Id, TenantCall};
+use super::{json, Answer, Fields, Id, TenantCall};
 use crate::clock::rfc3339;
 use crate::compat::internal::SERVICE_PROFILE;
 use crate::crypto::{estimated_entropy_bits, random_token};
@@ -11,11 +11,13 @@ use crate::keys::signer::{Alg, VerifyingKey};
 use crate::oauth::grant::GrantType;
 use crate::reasons;
 use crate::service::Tessera;
-use crate::tenants::{valid_id, AuthMethod, Client, ClientSecrets, SecretHash, Status, VaultRef};
+use crate::tenants::{
+    valid_id, AuthMethod, Client, ClientSecrets, SecretHash, Status, VaultRef,
+    CONSOLE_CLIENT_PREFIX,
+};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::response::Response;
 use serde_json::{json, Value};
 
 /// Default grace period of a secret rotation, seconds.
@@ -343,9 +345,16 @@ async fn existing_client(t: &Tessera, tenant: &str, id: &str) -> Result<Client, 
 }
 
 /// `POST /admin/v1/tenants/{t}/clients`.
-pub async fn create(call: TenantCall, mut f: Fields) -> Result<Response, Failure> {
+pub async fn create(call: TenantCall, mut f: Fields) -> Result<Answer, Failure> {
     let t = &call.t;
     let client_id = match f.string("client_id", false) {
+        Some(id) if id.starts_with(CONSOLE_CLIENT_PREFIX) => {
+            f.error(
+                "client_id",
+                format!("client ids starting with {CONSOLE_CLIENT_PREFIX} are the console's own"),
+            );
+            String::new()
+        }
         Some(id) if valid_id(&id) => id,
         Some(_) => {
             f.error(
@@ -407,7 +416,7 @@ pub async fn create(call: TenantCall, mut f: Fields) -> Result<Response, Failure
 }
 
 /// `GET /admin/v1/tenants/{t}/clients`.
-pub async fn list(call: TenantCall) -> Result<Response, Failure> {
+pub async fn list(call: TenantCall) -> Result<Answer, Failure> {
     let items: Vec<Value> = call
         .t
         .store
@@ -435,24 +444,31 @@ impl std::ops::Deref for ClientCall {
     }
 }
 
+impl ClientCall {
+    /// The client `id` of the call's tenant (404 if there is none).
+    pub async fn of(call: TenantCall, id: &str) -> Result<ClientCall, Failure> {
+        let client = existing_client(&call.t, &call.tenant, id).await?;
+        Ok(ClientCall { call, client })
+    }
+}
+
 impl FromRequestParts<Shared> for ClientCall {
     type Rejection = Failure;
 
     async fn from_request_parts(parts: &mut Parts, t: &Shared) -> Result<ClientCall, Failure> {
         let call = TenantCall::from_request_parts(parts, t).await?;
         let Id(id) = Id::from_request_parts(parts, t).await?;
-        let client = existing_client(t, &call.tenant, &id).await?;
-        Ok(ClientCall { call, client })
+        ClientCall::of(call, &id).await
     }
 }
 
 /// `GET /admin/v1/tenants/{t}/clients/{id}`.
-pub async fn get(call: ClientCall) -> Response {
+pub async fn get(call: ClientCall) -> Answer {
     json(StatusCode::OK, client_json(&call.client))
 }
 
 /// `PATCH /admin/v1/tenants/{t}/clients/{id}`: any create field but `client_id`.
-pub async fn patch(call: ClientCall, mut f: Fields) -> Result<Response, Failure> {
+pub async fn patch(call: ClientCall, mut f: Fields) -> Result<Answer, Failure> {
     let t = &call.t;
     let mut c = call.client.clone();
     if f.has("client_id") {
@@ -503,7 +519,7 @@ pub(super) fn grace_seconds(f: &mut Fields) -> i64 {
 }
 
 /// `POST /admin/v1/tenants/{t}/clients/{id}/secret/rotate` with `{"grace_seconds"?}`.
-pub async fn rotate_secret(call: ClientCall, mut f: Fields) -> Result<Response, Failure> {
+pub async fn rotate_secret(call: ClientCall, mut f: Fields) -> Result<Answer, Failure> {
     let t = &call.t;
     let mut c = call.client.clone();
     let grace = grace_seconds(&mut f);

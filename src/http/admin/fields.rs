@@ -27,6 +27,11 @@ impl Fields {
         }
     }
 
+    /// Adds a member (the console builds a body from a form).
+    pub fn push(&mut self, name: &str, value: Value) {
+        self.entries.push((name.to_string(), value));
+    }
+
     fn take(&mut self, name: &str) -> Option<Value> {
         let i = self.entries.iter().position(|(k, _)| k == name)?;
         let (_, v) = self.entries.remove(i);

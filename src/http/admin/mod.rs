@@ -3,11 +3,11 @@
 //! reach is its client's tenant (every tenant for a client of tenant `default`).
 
 mod call;
-mod clients;
+pub mod clients;
 mod fields;
-mod keys_audit;
-mod services;
-mod tenants;
+pub mod keys_audit;
+pub mod services;
+pub mod tenants;
 pub mod users;
 
 use super::body::{media_type, read_limited};
@@ -210,17 +210,33 @@ pub async fn json_body(headers: &HeaderMap, body: Body) -> Result<Fields, Failur
     Ok(Fields::new(parse_json_entries(text)?))
 }
 
-/// A JSON response.
-pub fn json(status: StatusCode, v: Value) -> Response {
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, "application/json"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        v.to_string(),
-    )
-        .into_response()
+/// What an admin operation answers: a status and a JSON body. The API sends it as JSON; the
+/// console (SPEC §8) calls the same operation and shows the body.
+#[derive(Debug)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The body.
+    pub body: Value,
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            self.body.to_string(),
+        )
+            .into_response()
+    }
+}
+
+/// An [`Answer`].
+pub fn json(status: StatusCode, body: Value) -> Answer {
+    Answer { status, body }
 }
 
 /// SPEC §7.3: while the database is known to be down, admin calls answer 503 `50300902` at

@@ -3,7 +3,7 @@
 
 use super::clients::{grace_seconds, new_secret};
 use super::tenants::conflict;
-use super::{json, Fields, GlobalCall, Id};
+use super::{json, Answer, Fields, GlobalCall, Id};
 use crate::clock::rfc3339;
 use crate::compat::internal::SERVICE_PROFILE;
 use crate::failure::Failure;
@@ -12,7 +12,6 @@ use crate::s2s::{Binding, Service};
 use crate::service::Tessera;
 use crate::tenants::{valid_id, ClientSecrets};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 /// Longest ARN or SAN accepted in a binding.
@@ -143,7 +142,7 @@ async fn existing_service(t: &Tessera, name: &str) -> Result<Service, Failure> {
 }
 
 /// `POST /admin/v1/services`: 201 with `secret` once when there is a secret binding.
-pub async fn create(call: GlobalCall, mut f: Fields) -> Result<Response, Failure> {
+pub async fn create(call: GlobalCall, mut f: Fields) -> Result<Answer, Failure> {
     let t = &call.t;
     let mut s = read_service(t, &mut f, t.clock.now());
     f.finish()?;
@@ -166,7 +165,7 @@ pub async fn create(call: GlobalCall, mut f: Fields) -> Result<Response, Failure
 }
 
 /// `GET /admin/v1/services`.
-pub async fn list(call: GlobalCall) -> Result<Response, Failure> {
+pub async fn list(call: GlobalCall) -> Result<Answer, Failure> {
     let items: Vec<Value> = call
         .t
         .store
@@ -179,7 +178,7 @@ pub async fn list(call: GlobalCall) -> Result<Response, Failure> {
 }
 
 /// `GET /admin/v1/services/{name}`.
-pub async fn get(call: GlobalCall, Id(name): Id) -> Result<Response, Failure> {
+pub async fn get(call: GlobalCall, Id(name): Id) -> Result<Answer, Failure> {
     let t = &call.t;
     Ok(json(
         StatusCode::OK,
@@ -188,14 +187,14 @@ pub async fn get(call: GlobalCall, Id(name): Id) -> Result<Response, Failure> {
 }
 
 /// `DELETE /admin/v1/services/{name}`: the service gets no more tokens.
-pub async fn delete(call: GlobalCall, Id(name): Id) -> Result<Response, Failure> {
+pub async fn delete(call: GlobalCall, Id(name): Id) -> Result<StatusCode, Failure> {
     let t = &call.t;
     existing_service(t, &name).await?;
     call.recording("admin.service.deleted", None, &name)
         .delete_service(&name)
         .await?;
     t.forget_service(&name).await;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /admin/v1/services/{name}/secret/rotate` with `{"grace_seconds"?}` →
@@ -204,7 +203,7 @@ pub async fn rotate_secret(
     call: GlobalCall,
     Id(name): Id,
     mut f: Fields,
-) -> Result<Response, Failure> {
+) -> Result<Answer, Failure> {
     let t = &call.t;
     let mut s = existing_service(t, &name).await?;
     let grace = grace_seconds(&mut f);

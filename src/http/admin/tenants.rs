@@ -1,13 +1,12 @@
 //! Admin: tenants and projects.
 
-use super::{json, Fields, GlobalCall, Id, TenantCall};
+use super::{json, Answer, Fields, GlobalCall, Id, TenantCall};
 use crate::clock::rfc3339;
 use crate::failure::Failure;
 use crate::reasons;
 use crate::service::Tessera;
 use crate::tenants::{valid_id, Project, Status, Tenant};
 use axum::http::StatusCode;
-use axum::response::Response;
 use serde_json::{json, Value};
 
 /// Wire form of a tenant.
@@ -41,7 +40,7 @@ fn id_and_name(mut f: Fields) -> Result<(String, String), Failure> {
 }
 
 /// `POST /admin/v1/tenants`.
-pub async fn create(call: GlobalCall, f: Fields) -> Result<Response, Failure> {
+pub async fn create(call: GlobalCall, f: Fields) -> Result<Answer, Failure> {
     let (id, name) = id_and_name(f)?;
     let tenant = Tenant {
         id,
@@ -68,7 +67,7 @@ pub fn conflict(e: crate::store::StoreError, what: &str) -> Failure {
 }
 
 /// `GET /admin/v1/tenants`.
-pub async fn list(call: GlobalCall) -> Result<Response, Failure> {
+pub async fn list(call: GlobalCall) -> Result<Answer, Failure> {
     let items: Vec<Value> = call
         .t
         .store
@@ -81,12 +80,12 @@ pub async fn list(call: GlobalCall) -> Result<Response, Failure> {
 }
 
 /// `GET /admin/v1/tenants/{t}`.
-pub async fn get(call: TenantCall) -> Result<Response, Failure> {
+pub async fn get(call: TenantCall) -> Result<Answer, Failure> {
     Ok(json(StatusCode::OK, tenant_json(&call.record)))
 }
 
 /// `PATCH /admin/v1/tenants/{t}` with `{"name"?,"status"?}`.
-pub async fn patch(call: TenantCall, mut f: Fields) -> Result<Response, Failure> {
+pub async fn patch(call: TenantCall, mut f: Fields) -> Result<Answer, Failure> {
     let mut tenant = call.record.clone();
     if let Some(name) = f.string("name", false) {
         tenant.name = name;
@@ -111,7 +110,7 @@ pub async fn patch(call: TenantCall, mut f: Fields) -> Result<Response, Failure>
 }
 
 /// `POST /admin/v1/tenants/{t}/projects`.
-pub async fn create_project(call: TenantCall, f: Fields) -> Result<Response, Failure> {
+pub async fn create_project(call: TenantCall, f: Fields) -> Result<Answer, Failure> {
     let (id, name) = id_and_name(f)?;
     let p = Project {
         tenant_id: call.tenant.clone(),
@@ -127,7 +126,7 @@ pub async fn create_project(call: TenantCall, f: Fields) -> Result<Response, Fai
 }
 
 /// `GET /admin/v1/tenants/{t}/projects`.
-pub async fn list_projects(call: TenantCall) -> Result<Response, Failure> {
+pub async fn list_projects(call: TenantCall) -> Result<Answer, Failure> {
     let items: Vec<Value> = call
         .t
         .store
@@ -140,7 +139,7 @@ pub async fn list_projects(call: TenantCall) -> Result<Response, Failure> {
 }
 
 /// `GET /admin/v1/tenants/{t}/projects/{p}`.
-pub async fn get_project(call: TenantCall, Id(id): Id) -> Result<Response, Failure> {
+pub async fn get_project(call: TenantCall, Id(id): Id) -> Result<Answer, Failure> {
     let p = call
         .t
         .store

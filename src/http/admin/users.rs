@@ -1,7 +1,7 @@
 //! Admin: tenant users, roles and upstream OpenID providers.
 
 use super::tenants::conflict;
-use super::{json, Fields, Id, TenantCall};
+use super::{json, Answer, Fields, Id, TenantCall};
 use crate::clock::rfc3339;
 use crate::crypto::random_token;
 use crate::failure::Failure;
@@ -10,7 +10,6 @@ use crate::service::Tessera;
 use crate::tenants::users::{normalize_email, valid_email};
 use crate::tenants::{valid_id, Role, Status, Upstream, User, ADMIN_ROLE};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 /// Wire form of a user: never the password or its hash.
@@ -99,7 +98,7 @@ async fn apply_user(
 }
 
 /// `POST /admin/v1/tenants/{t}/users`.
-pub async fn create_user(call: TenantCall, mut f: Fields) -> Result<Response, Failure> {
+pub async fn create_user(call: TenantCall, mut f: Fields) -> Result<Answer, Failure> {
     let t = &call.t;
     let id = match f.string("id", false) {
         Some(id) if valid_id(&id) => id,
@@ -134,7 +133,7 @@ pub async fn create_user(call: TenantCall, mut f: Fields) -> Result<Response, Fa
 }
 
 /// `GET /admin/v1/tenants/{t}/users`.
-pub async fn list_users(call: TenantCall) -> Result<Response, Failure> {
+pub async fn list_users(call: TenantCall) -> Result<Answer, Failure> {
     let t = &call.t;
     let items: Vec<Value> = t
         .store
@@ -154,7 +153,7 @@ async fn existing_user(t: &Tessera, tenant: &str, id: &str) -> Result<User, Fail
 }
 
 /// `GET /admin/v1/tenants/{t}/users/{id}`.
-pub async fn get_user(call: TenantCall, Id(id): Id) -> Result<Response, Failure> {
+pub async fn get_user(call: TenantCall, Id(id): Id) -> Result<Answer, Failure> {
     let t = &call.t;
     Ok(json(
         StatusCode::OK,
@@ -163,7 +162,7 @@ pub async fn get_user(call: TenantCall, Id(id): Id) -> Result<Response, Failure>
 }
 
 /// `PATCH /admin/v1/tenants/{t}/users/{id}`.
-pub async fn patch_user(call: TenantCall, Id(id): Id, mut f: Fields) -> Result<Response, Failure> {
+pub async fn patch_user(call: TenantCall, Id(id): Id, mut f: Fields) -> Result<Answer, Failure> {
     let t = &call.t;
     let mut u = existing_user(t, &call.tenant, &id).await?;
     let before = (u.status, u.password_hash.clone());
@@ -194,7 +193,7 @@ pub async fn patch_user(call: TenantCall, Id(id): Id, mut f: Fields) -> Result<R
 }
 
 /// `POST /admin/v1/tenants/{t}/roles` with `{"name","scopes":[…]}`.
-pub async fn create_role(call: TenantCall, mut f: Fields) -> Result<Response, Failure> {
+pub async fn create_role(call: TenantCall, mut f: Fields) -> Result<Answer, Failure> {
     let t = &call.t;
     let name = f.string("name", true);
     let scopes = f.strings("scopes", false).unwrap_or_default();
@@ -225,7 +224,7 @@ pub async fn create_role(call: TenantCall, mut f: Fields) -> Result<Response, Fa
 }
 
 /// `GET /admin/v1/tenants/{t}/roles` (role `admin` is always listed).
-pub async fn list_roles(call: TenantCall) -> Result<Response, Failure> {
+pub async fn list_roles(call: TenantCall) -> Result<Answer, Failure> {
     let t = &call.t;
     let items: Vec<Value> = tenant_roles(t, &call.tenant)
         .await?
@@ -236,7 +235,7 @@ pub async fn list_roles(call: TenantCall) -> Result<Response, Failure> {
 }
 
 /// `POST /admin/v1/tenants/{t}/upstreams` with `{"issuer","client_id","name"?,"id"?}`.
-pub async fn create_upstream(call: TenantCall, mut f: Fields) -> Result<Response, Failure> {
+pub async fn create_upstream(call: TenantCall, mut f: Fields) -> Result<Answer, Failure> {
     let t = &call.t;
     let issuer = f.string("issuer", true);
     let client_id = f.string("client_id", true);
@@ -286,7 +285,7 @@ pub async fn create_upstream(call: TenantCall, mut f: Fields) -> Result<Response
 }
 
 /// `GET /admin/v1/tenants/{t}/upstreams`.
-pub async fn list_upstreams(call: TenantCall) -> Result<Response, Failure> {
+pub async fn list_upstreams(call: TenantCall) -> Result<Answer, Failure> {
     let t = &call.t;
     let items: Vec<Value> = t
         .store
@@ -299,9 +298,9 @@ pub async fn list_upstreams(call: TenantCall) -> Result<Response, Failure> {
 }
 
 /// `DELETE /admin/v1/tenants/{t}/upstreams/{id}`.
-pub async fn delete_upstream(call: TenantCall, Id(id): Id) -> Result<Response, Failure> {
+pub async fn delete_upstream(call: TenantCall, Id(id): Id) -> Result<StatusCode, Failure> {
     call.recording("admin.upstream.deleted", &id)
         .delete_upstream(&call.tenant, &id)
         .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -535,6 +535,7 @@ pub async fn audit_events_list_newest_first_with_filters_and_limit(store: Store)
         client_id: Some("c1".into()),
         since: Some(200),
         limit: 0,
+        ..AuditFilter::default()
     })
     .await;
     assert_eq!(c1_since, vec![events[3].clone()]);
@@ -554,6 +555,73 @@ pub async fn audit_events_list_newest_first_with_filters_and_limit(store: Store)
     })
     .await;
     assert_eq!(client, vec![events[2].clone()]);
+}
+
+pub async fn audit_events_filter_by_subject_event_outcome_and_time_and_page_and_count(
+    store: Store,
+) {
+    let mut events: Vec<AuditRecord> = (0..10)
+        .map(|i| event(i * 10, "token.issued", "t1", "c1"))
+        .collect();
+    events[3].subject = Some("ann".into());
+    events[4].event = "auth.failed".into();
+    events[4].outcome = "failure:bad_secret".into();
+    events[5].outcome = "failure".into();
+    events[5].event = "auth.failed".into();
+    events[6].outcome = "failures_are_not_a_prefix".into();
+    store.insert_audit(&events).await.unwrap();
+    let both = |f: AuditFilter| {
+        let store = store.clone();
+        async move {
+            let listed = store.list_audit(&f).await.unwrap();
+            let counted = store.count_audit(&f).await.unwrap();
+            (listed.iter().map(|e| e.at).collect::<Vec<_>>(), counted)
+        }
+    };
+    let f = |edit: fn(&mut AuditFilter)| {
+        let mut f = AuditFilter::default();
+        edit(&mut f);
+        f
+    };
+    assert_eq!(
+        both(f(|f| f.subject = Some("ann".into()))).await,
+        (vec![30], 1)
+    );
+    assert_eq!(
+        both(f(|f| f.event = Some("auth.failed".into()))).await,
+        (vec![50, 40], 2)
+    );
+    // `failure` takes every `failure:…` and `failure` itself, nothing merely starting so.
+    assert_eq!(
+        both(f(|f| f.outcome = Some("failure".into()))).await,
+        (vec![50, 40], 2)
+    );
+    assert_eq!(both(f(|f| f.outcome = Some("success".into()))).await.1, 7);
+    assert_eq!(
+        both(f(|f| {
+            f.since = Some(20);
+            f.until = Some(50);
+        }))
+        .await,
+        (vec![40, 30, 20], 3)
+    );
+    // Paging: the count ignores limit and offset.
+    assert_eq!(
+        both(f(|f| {
+            f.limit = 3;
+            f.offset = 3;
+        }))
+        .await,
+        (vec![60, 50, 40], 10)
+    );
+    assert_eq!(
+        both(f(|f| {
+            f.tenant_id = Some("t1".into());
+            f.offset = 9;
+        }))
+        .await,
+        (vec![0], 10)
+    );
 }
 
 pub async fn a_large_audit_batch_is_stored_whole(store: Store) {
