@@ -28,8 +28,21 @@
 //! - `app`: bootstrap, serve, graceful shutdown.
 //! - `cli`: the command line.
 #![recursion_limit = "256"]
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod app;
 pub mod audit;
@@ -41,6 +54,7 @@ pub mod config;
 pub mod crypto;
 pub mod failure;
 pub mod http;
+pub mod json;
 pub mod keys;
 pub mod login;
 pub mod oauth;

@@ -86,27 +86,31 @@ pub async fn authorization_server(State(t): State<Shared>) -> Response {
 /// `GET /.well-known/openid-configuration` (OIDC Discovery 1.0 §3).
 pub async fn openid_configuration(State(t): State<Shared>) -> Response {
     let mut m = metadata(&t);
-    m["subject_types_supported"] = json!(["public"]);
-    m["claims_supported"] = json!([
-        "iss",
-        "sub",
-        "aud",
-        "exp",
-        "iat",
-        "nbf",
-        "jti",
-        "client_id",
-        "scope",
-        "token_use",
-        "tenant_id",
-        "project_id",
-        "auth_time",
-        "nonce",
-        "at_hash",
-        "azp",
-        "name",
-        "email",
-        "email_verified"
-    ]);
+    crate::json::set(&mut m, "subject_types_supported", json!(["public"]));
+    crate::json::set(
+        &mut m,
+        "claims_supported",
+        json!([
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "nbf",
+            "jti",
+            "client_id",
+            "scope",
+            "token_use",
+            "tenant_id",
+            "project_id",
+            "auth_time",
+            "nonce",
+            "at_hash",
+            "azp",
+            "name",
+            "email",
+            "email_verified"
+        ]),
+    );
     json_doc(m)
 }

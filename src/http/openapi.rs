@@ -765,7 +765,11 @@ pub fn document(issuer: &str) -> Value {
             for t in types {
                 content.insert((*t).to_string(), json!({"schema": r(schema)}));
             }
-            op["requestBody"] = json!({"required": true, "content": content});
+            crate::json::set(
+                &mut op,
+                "requestBody",
+                json!({"required": true, "content": content}),
+            );
         }
         let params: Vec<Value> = route
             .path
@@ -774,16 +778,17 @@ pub fn document(issuer: &str) -> Value {
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
         if !params.is_empty() {
-            op["parameters"] = Value::Array(params);
+            crate::json::set(&mut op, "parameters", Value::Array(params));
         }
-        match route.security {
-            "client" => op["security"] = json!([{"basic": []}, {}]),
-            "basic" => op["security"] = json!([{"basic": []}]),
-            "service" => {
-                op["security"] = json!([{"gateway": []}, {"client_cert": []}, {"basic": []}, {}])
-            }
-            "bearer" => op["security"] = json!([{"bearer": []}]),
-            _ => {}
+        let security = match route.security {
+            "client" => Some(json!([{"basic": []}, {}])),
+            "basic" => Some(json!([{"basic": []}])),
+            "service" => Some(json!([{"gateway": []}, {"client_cert": []}, {"basic": []}, {}])),
+            "bearer" => Some(json!([{"bearer": []}])),
+            _ => None,
+        };
+        if let Some(s) = security {
+            crate::json::set(&mut op, "security", s);
         }
         let entry = paths
             .entry(route.path.to_string())

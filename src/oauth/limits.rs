@@ -181,6 +181,8 @@ impl FailureLimiter {
         }
     }
 
+    // `in_flight` holds BUCKETS counters and `i` is a remainder of BUCKETS.
+    #[allow(clippy::indexing_slicing)]
     fn bucket(&self, key: u64) -> &AtomicU32 {
         let i = usize::try_from(key % BUCKETS as u64).unwrap_or(0);
         &self.in_flight[i]
@@ -244,8 +246,8 @@ impl FailureLimiter {
     /// when there were some in the last minute).
     fn try_begin(&self, keys: Keys) -> Step {
         let mut before = [0u32; 2];
-        for (i, k) in keys.iter().enumerate() {
-            before[i] = self.bucket(k).fetch_add(1, SeqCst);
+        for (slot, k) in before.iter_mut().zip(keys.iter()) {
+            *slot = self.bucket(k).fetch_add(1, SeqCst);
         }
         let now = self.clock.now();
         // `last_failure` is read after the counters were raised and a failure is stored
@@ -258,7 +260,7 @@ impl FailureLimiter {
             let mut map = self.lock();
             let mut retry: Option<u64> = None;
             let mut wait = false;
-            for (i, k) in keys.iter().enumerate() {
+            for (k, in_flight) in keys.iter().zip(before) {
                 let failed = map.get_mut(&k).map_or(0, |e| e.recent(now));
                 let failed = u32::try_from(failed).unwrap_or(u32::MAX);
                 if failed >= self.limit {
@@ -268,7 +270,7 @@ impl FailureLimiter {
                         .unwrap_or(now);
                     let secs = u64::try_from(oldest + WINDOW - now).unwrap_or(1).max(1);
                     retry = Some(retry.map_or(secs, |r| r.max(secs)));
-                } else if failed.saturating_add(before[i]) >= self.limit {
+                } else if failed.saturating_add(in_flight) >= self.limit {
                     wait = true;
                 }
             }

@@ -52,12 +52,12 @@ pub async fn userinfo(t: &Tessera, token: Option<&str>) -> Result<Value, Failure
     let mut out = json!({ "sub": user.id });
     if scopes.contains(&"profile") {
         if let Some(n) = &user.name {
-            out["name"] = Value::String(n.clone());
+            crate::json::set(&mut out, "name", Value::String(n.clone()));
         }
     }
     if scopes.contains(&"email") {
-        out["email"] = Value::String(user.email.clone());
-        out["email_verified"] = Value::Bool(false);
+        crate::json::set(&mut out, "email", Value::String(user.email.clone()));
+        crate::json::set(&mut out, "email_verified", Value::Bool(false));
     }
     Ok(out)
 }

@@ -108,13 +108,13 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     let (mut pi, mut ti) = (0usize, 0usize);
     // Position after the last `*` seen and the text position it was tried at.
     let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
+    while let Some(tc) = t.get(ti) {
         match p.get(pi) {
             Some('*') => {
                 star = Some((pi + 1, ti));
                 pi += 1;
             }
-            Some(c) if *c == t[ti] => {
+            Some(c) if c == tc => {
                 pi += 1;
                 ti += 1;
             }
@@ -128,5 +128,5 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
             },
         }
     }
-    p[pi.min(p.len())..].iter().all(|c| *c == '*')
+    p.iter().skip(pi).all(|c| *c == '*')
 }

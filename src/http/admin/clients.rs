@@ -49,10 +49,14 @@ pub fn client_json(c: &Client) -> Value {
         "updated_at": rfc3339(c.updated_at),
     });
     if let Some(vault) = &c.secrets.vault {
-        v["secret"] = json!({ "vault": vault });
+        crate::json::set(&mut v, "secret", json!({ "vault": vault }));
     }
     if let Some(until) = c.secrets.previous_expires_at {
-        v["previous_secret_expires_at"] = Value::String(rfc3339(until));
+        crate::json::set(
+            &mut v,
+            "previous_secret_expires_at",
+            Value::String(rfc3339(until)),
+        );
     }
     v
 }
@@ -410,7 +414,7 @@ pub async fn create(call: TenantCall, mut f: Fields) -> Result<Answer, Failure> 
     t.forget_client(&c.client_id).await;
     let mut out = client_json(&c);
     if let Some(s) = shown {
-        out["client_secret"] = Value::String(s);
+        crate::json::set(&mut out, "client_secret", Value::String(s));
     }
     Ok(json(StatusCode::CREATED, out))
 }

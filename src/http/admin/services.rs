@@ -28,7 +28,11 @@ fn service_json(s: &Service) -> Value {
         "updated_at": rfc3339(s.updated_at),
     });
     if let Some(until) = s.secrets.previous_expires_at {
-        v["previous_secret_expires_at"] = Value::String(rfc3339(until));
+        crate::json::set(
+            &mut v,
+            "previous_secret_expires_at",
+            Value::String(rfc3339(until)),
+        );
     }
     v
 }
@@ -159,7 +163,7 @@ pub async fn create(call: GlobalCall, mut f: Fields) -> Result<Answer, Failure> 
     t.forget_service(&s.name).await;
     let mut out = service_json(&s);
     if let Some(secret) = shown {
-        out["secret"] = Value::String(secret);
+        crate::json::set(&mut out, "secret", Value::String(secret));
     }
     Ok(json(StatusCode::CREATED, out))
 }

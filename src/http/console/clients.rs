@@ -55,14 +55,12 @@ fn client_fields(form: &Form, creating: bool) -> crate::http::admin::Fields {
     }
     spec.push(("jwks", Kind::Json));
     let mut f = fields_of(form, &spec);
-    let vault: Vec<&str> = ["vault_mount", "vault_path", "vault_field"]
-        .iter()
-        .map(|k| form.text(k).unwrap_or(""))
-        .collect();
-    if vault.iter().any(|v| !v.is_empty()) {
+    let [mount, path, field] =
+        ["vault_mount", "vault_path", "vault_field"].map(|k| form.text(k).unwrap_or(""));
+    if [mount, path, field].iter().any(|v| !v.is_empty()) {
         f.push(
             "secret",
-            json!({"vault": {"mount": vault[0], "path": vault[1], "field": vault[2]}}),
+            json!({"vault": {"mount": mount, "path": path, "field": field}}),
         );
     }
     f
@@ -520,7 +518,7 @@ pub async fn update(
         Err(f) if !f.errors.is_empty() => {
             let mut shown = posted_value(&form);
             for k in ["client_id", "status", "updated_at", "created_at"] {
-                shown[k] = before.get(k).cloned().unwrap_or(Value::Null);
+                crate::json::set(&mut shown, k, before.get(k).cloned().unwrap_or(Value::Null));
             }
             let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::BAD_REQUEST);
             client_page(&call, &tenant, &shown, None, &field_errors(&f), status)

@@ -98,13 +98,13 @@ impl Issued {
     pub fn response(&self) -> Value {
         let mut body = token_response(&self.access);
         if let Some(r) = &self.refresh_token {
-            body["refresh_token"] = Value::String(r.clone());
+            crate::json::set(&mut body, "refresh_token", Value::String(r.clone()));
         }
         if let Some(i) = &self.id_token {
-            body["id_token"] = Value::String(i.clone());
+            crate::json::set(&mut body, "id_token", Value::String(i.clone()));
         }
         if let Some(t) = self.issued_token_type {
-            body["issued_token_type"] = t.into();
+            crate::json::set(&mut body, "issued_token_type", t);
         }
         body
     }
