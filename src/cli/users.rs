@@ -28,7 +28,15 @@ pub enum UserCmd {
         #[arg(long, default_value = "default")]
         tenant: String,
         /// E-mail address.
-        email: String,
+        #[arg(
+            long,
+            required_unless_present = "email_arg",
+            conflicts_with = "email_arg"
+        )]
+        email: Option<String>,
+        /// E-mail address, as the first argument (the older form of `--email`).
+        #[arg(value_name = "EMAIL", hide = true)]
+        email_arg: Option<String>,
         /// Display name.
         #[arg(long)]
         name: Option<String>,
@@ -139,6 +147,7 @@ pub async fn run_user(opts: &AdminOpts, cmd: UserCmd) -> anyhow::Result<()> {
         UserCmd::Add {
             tenant,
             email,
+            email_arg,
             name,
             password,
             roles,
@@ -147,6 +156,9 @@ pub async fn run_user(opts: &AdminOpts, cmd: UserCmd) -> anyhow::Result<()> {
             groups,
             id,
         } => {
+            let email = email
+                .or(email_arg)
+                .ok_or_else(|| anyhow::anyhow!("--email is required"))?;
             let mut body = json!({"email": email, "roles": roles, "scopes": scopes, "resources": resources, "groups": groups});
             put(&mut body, "name", name);
             put(&mut body, "password", password);

@@ -16,6 +16,8 @@ use crate::failure::Failure;
 use crate::service::{event, Tessera};
 use crate::store::LoginSession;
 use crate::tenants::{Status, User};
+use cookie::Cookie;
+pub use cookie::SameSite;
 use http::{header, HeaderMap};
 
 /// The session cookie.
@@ -45,29 +47,43 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     cookie_up_to(headers, name, 128)
 }
 
-/// The value of cookie `name` in the request, if present and at most `max` characters long.
+/// The value of cookie `name` in the request, if present and at most `max` characters long
+/// (the first of that name, as browsers send the most specific first; RFC 6265 §5.4).
 pub fn cookie_up_to<'a>(headers: &'a HeaderMap, name: &str, max: usize) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .and_then(|c| c.value_raw())
         .filter(|v| !v.is_empty() && v.len() <= max)
 }
 
-/// A `Set-Cookie` value: `HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure` and the `__Host-`
-/// prefix on an https issuer.
+/// A `Set-Cookie` value for `name` (see [`cookie_name`]): `Path=/`, `HttpOnly`, `same_site`,
+/// and `Secure` on an https issuer.
+pub fn build_cookie(
+    t: &Tessera,
+    name: &str,
+    value: &str,
+    max_age: i64,
+    same_site: SameSite,
+) -> String {
+    Cookie::build((cookie_name(t, name), value.to_string()))
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(max_age))
+        .http_only(true)
+        .same_site(same_site)
+        .secure(t.settings.issuer.starts_with("https://"))
+        .build()
+        .to_string()
+}
+
+/// A `Set-Cookie` value of the login flow: `HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure` and
+/// the `__Host-` prefix on an https issuer.
 pub fn set_cookie(t: &Tessera, name: &str, value: &str, max_age: i64) -> String {
-    let name = cookie_name(t, name);
-    let secure = if t.settings.issuer.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
+    build_cookie(t, name, value, max_age, SameSite::Lax)
 }
 
 /// The CSRF token for a browser whose `tessera_csrf` cookie is `binding`.

@@ -125,9 +125,8 @@ def test_an_operator_signs_in_creates_a_client_rotates_and_disables_it_and_finds
     assert printed[printed.index("--role") + 1] == "admin"
     assert "--password" in printed
     c.shot("signin-first-run")
-    # The page prints `--email …`; the CLI takes the e-mail as its positional argument (see
-    # test_the_first_run_command_printed_on_the_sign_in_page_works_as_printed).
-    made = cli(server, "user", "add", "--tenant", "default", ADMIN_EMAIL,
+    # The command exactly as the page prints it (SPEC 8), with this test's e-mail and password.
+    made = cli(server, "user", "add", "--tenant", "default", "--email", ADMIN_EMAIL,
                "--password", ADMIN_PASSWORD, "--role", "admin")
     assert made["email"] == ADMIN_EMAIL and "admin" in made["roles"]
     c.get("/console")
@@ -286,8 +285,6 @@ def test_an_operator_signs_in_creates_a_client_rotates_and_disables_it_and_finds
     print("screenshots:", ", ".join(c.shots))
 
 
-@pytest.mark.xfail(strict=True, reason="the sign-in page prints `tessera user add --email …`, as SPEC §8 "
-                   "says, but the CLI takes the e-mail as a positional argument and refuses --email")
 def test_the_first_run_command_printed_on_the_sign_in_page_works_as_printed():
     base, proc = start_tessera()
     try:

@@ -15,16 +15,12 @@ const PAGE: i64 = 50;
 
 /// The audit page's filters as typed, each optional.
 const FILTERS: [(&str, &str, &str); 6] = [
-    ("client", "Client", "a client id"),
-    ("subject", "Subject", "a user, service or object id"),
-    (
-        "event",
-        "Event",
-        "e.g. token.issued, auth.failed, admin.client.created",
-    ),
-    ("outcome", "Outcome", "success or failure"),
-    ("since", "From", "RFC 3339, unix seconds, or 1h / 24h / 7d"),
-    ("until", "Until", "RFC 3339 or unix seconds"),
+    ("client", "Client", "client id"),
+    ("subject", "Subject", "user or object id"),
+    ("event", "Event", "token.issued"),
+    ("outcome", "Outcome", ""),
+    ("since", "From", "1h, 7d or a time"),
+    ("until", "Until", "a time"),
 ];
 
 /// `GET /console/t/{tenant}/audit?client=&subject=&event=&outcome=&since=&until=&page=`.
@@ -88,7 +84,15 @@ pub async fn audit(
             @for (k, label, hint) in FILTERS {
                 div.field {
                     label for=(k) { (label) }
-                    input type="text" id=(k) name=(k) value=(get(k).unwrap_or_default()) placeholder=(hint);
+                    @if k == "outcome" {
+                        select id=(k) name=(k) {
+                            @for (v, l) in [("", "any"), ("success", "success"), ("failure", "failure")] {
+                                option value=(v) selected[get(k).as_deref().unwrap_or("") == v] { (l) }
+                            }
+                        }
+                    } @else {
+                        input type="text" id=(k) name=(k) value=(get(k).unwrap_or_default()) placeholder=(hint);
+                    }
                 }
             }
             button type="submit" id="filter" { "Filter" }
@@ -98,7 +102,7 @@ pub async fn audit(
         @if items.is_empty() {
             div.empty { p { "No events match." } }
         } @else {
-            table.audit {
+            div.scroll { table.audit {
                 thead { tr { th { "Time" } th { "Event" } th { "Outcome" } th { "Actor" } th { "Client" } th { "Subject" } th { "Address" } } }
                 tbody {
                     @for e in items.iter().take(PAGE as usize) {
@@ -113,7 +117,7 @@ pub async fn audit(
                         }
                     }
                 }
-            }
+            } }
             (view::pager(&query_base, page as usize, has_more))
         }
     };
@@ -152,7 +156,7 @@ fn keys_page(call: &ConsoleCall, notice: Option<&str>) -> Response {
     let body = html! {
         @if let Some(n) = notice { (view::notice(n)) }
         p { "Each algorithm has an " strong { "active" } " key that signs, a " strong { "next" } " key already published so caches have it before it signs, and " strong { "retired" } " keys kept while tokens they signed are still valid." }
-        table {
+        div.scroll { table {
             thead { tr { th { "Key id" } th { "Algorithm" } th { "Status" } th { "Created" } th { "Active since" } th { "Retired" } } }
             tbody {
                 @for k in keys.as_array().into_iter().flatten() {
@@ -166,7 +170,7 @@ fn keys_page(call: &ConsoleCall, notice: Option<&str>) -> Response {
                     }
                 }
             }
-        }
+        } }
         form method="post" action="/console/keys/rotate" id="rotate-keys" {
             (view::csrf(frame.csrf))
             button type="submit" id="rotate" { "Rotate every algorithm" }

@@ -138,7 +138,7 @@ pub async fn list(
                 }
             }
         } @else {
-            table {
+            div.scroll { table {
                 thead { tr { th { "Client" } th { "Name" } th { "Grants" } th { "Authentication" } th { "Status" } } }
                 tbody {
                     @for c in &shown {
@@ -155,7 +155,7 @@ pub async fn list(
                         }
                     }
                 }
-            }
+            } }
             p.muted { (items.len()) " client" @if items.len() != 1 { "s" } }
             (view::pager(&search_base, page, has_more))
         }
@@ -466,8 +466,10 @@ fn client_page(
                 @if has_secret {
                     form method="post" action={ (base) "/rotate" } id="rotate-form" {
                         (view::csrf(frame.csrf))
-                        label for="grace_seconds" { "Old secret keeps working for (seconds)" }
-                        input type="number" id="grace_seconds" name="grace_seconds" value="3600" min="0" max="2592000";
+                        div.stack {
+                            label for="grace_seconds" { "Old secret keeps working for (seconds)" }
+                            input type="number" id="grace_seconds" name="grace_seconds" value="3600" min="0" max="2592000";
+                        }
                         button type="submit" id="rotate" { "Rotate secret" }
                     }
                 }
@@ -548,8 +550,13 @@ pub async fn rotate(
                 .get("previous_expires_at")
                 .and_then(Value::as_str)
                 .unwrap_or("");
+            let old = if form.text("grace_seconds") == Some("0") {
+                "The old one no longer works.".to_string()
+            } else {
+                format!("The old one keeps working until {until}.")
+            };
             let body = html! {
-                (view::notice(&format!("The secret of {id} was rotated. The old one works until {until}.")))
+                (view::notice(&format!("The secret of {id} was rotated. {old}")))
                 (view::secret_once("New client secret", secret))
                 p { a.button href=(back) id="back" { "Back to the client" } }
             };

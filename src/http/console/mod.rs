@@ -83,20 +83,6 @@ fn see_other(location: &str, cookies: &[String]) -> Response {
     (StatusCode::SEE_OTHER, h).into_response()
 }
 
-/// A `Set-Cookie` value for the console: `Path=/`, `HttpOnly`, `SameSite` as given, `Secure`
-/// (and the `__Host-` prefix, see [`cookie_name`]) on an https issuer.
-fn console_cookie(t: &Tessera, name: &str, value: &str, max_age: i64, same_site: &str) -> String {
-    let secure = if t.settings.issuer.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!(
-        "{}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}",
-        cookie_name(t, name)
-    )
-}
-
 /// A signed-in console user who administers `caller.reach`.
 pub struct ConsoleCall {
     /// The admin call the pages make, with the user's e-mail as actor.
@@ -374,6 +360,7 @@ async fn root() -> Response {
 
 const STYLE: &str = include_str!("console.css");
 const SCRIPT: &str = include_str!("console.js");
+const ICON: &str = include_str!("favicon.svg");
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
@@ -402,6 +389,10 @@ pub fn routes() -> Router<Shared> {
         (
             "/console/assets/console.js",
             get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }),
+        ),
+        (
+            "/console/assets/favicon.svg",
+            get(|| async { asset("image/svg+xml", ICON) }),
         ),
         ("/console/t/{tenant}", get(overview::overview)),
         (

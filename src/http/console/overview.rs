@@ -49,6 +49,15 @@ async fn figures(call: &ConsoleCall, tenant: &str) -> Result<Figures, Failure> {
     })
 }
 
+/// `word` after `n`, with an `s` unless `n` is one.
+fn counted(n: impl Into<i64>, word: &str) -> String {
+    if n.into() == 1 {
+        word.to_string()
+    } else {
+        format!("{word}s")
+    }
+}
+
 /// `GET /console/t/{tenant}`.
 pub async fn overview(call: ConsoleCall, Path(tenant): Path<String>) -> Response {
     let f = match figures(&call, &tenant).await {
@@ -59,20 +68,20 @@ pub async fn overview(call: ConsoleCall, Path(tenant): Path<String>) -> Response
     let body = html! {
         div.cards {
             @if let Some(n) = f.tenants {
-                a.card href="/console/tenants" { span.figure id="count-tenants" { (n) } span { "tenants" } }
+                a.card href="/console/tenants" { span.figure id="count-tenants" { (n) } span { (counted(n as i64, "tenant")) } }
             }
-            a.card href={ (base) "/clients" } { span.figure id="count-clients" { (f.clients) } span { "clients" } }
-            a.card href={ (base) "/users" } { span.figure id="count-users" { (f.users) } span { "users" } }
+            a.card href={ (base) "/clients" } { span.figure id="count-clients" { (f.clients) } span { (counted(f.clients as i64, "client")) } }
+            a.card href={ (base) "/users" } { span.figure id="count-users" { (f.users) } span { (counted(f.users as i64, "user")) } }
             @if call.global() {
-                a.card href="/console/keys" { span.figure id="count-keys" { (f.keys) } span { "signing keys" } }
+                a.card href="/console/keys" { span.figure id="count-keys" { (f.keys) } span { (counted(f.keys as i64, "signing key")) } }
             } @else {
-                div.card { span.figure id="count-keys" { (f.keys) } span { "signing keys" } }
+                div.card { span.figure id="count-keys" { (f.keys) } span { (counted(f.keys as i64, "signing key")) } }
             }
         }
         h2 { "Last hour" }
         div.cards {
-            a.card href={ (base) "/audit?event=token.issued&since=1h" } { span.figure id="issued-hour" { (f.issued) } span { "tokens issued" } }
-            a.card.alert[f.failed > 0] href={ (base) "/audit?outcome=failure&since=1h" } { span.figure id="failed-hour" { (f.failed) } span { "failed authentications" } }
+            a.card href={ (base) "/audit?event=token.issued&since=1h" } { span.figure id="issued-hour" { (f.issued) } span { (if f.issued == 1 { "token issued" } else { "tokens issued" }) } }
+            a.card.alert[f.failed > 0] href={ (base) "/audit?outcome=failure&since=1h" } { span.figure id="failed-hour" { (f.failed) } span { (counted(f.failed, "failed authentication")) } }
         }
         @if f.clients == 0 {
             div.empty {

@@ -8,13 +8,13 @@
 //! grant: single use, PKCE, the user still active) and starts the console session.
 
 use super::{
-    administers, console_cookie, csrf_token, error_page, html, see_other, session_hash,
-    session_user, view, CONSOLE_COOKIE,
+    administers, csrf_token, error_page, html, see_other, session_hash, session_user, view,
+    CONSOLE_COOKIE,
 };
 use crate::crypto::{b64url, b64url_decode, ct_eq, random_token, sha256};
 use crate::failure::Failure;
 use crate::http::{remote_ip, Remote, Shared};
-use crate::login::{cookie_name, cookie_up_to};
+use crate::login::{build_cookie, cookie_name, cookie_up_to, SameSite};
 use crate::oauth::authorize::with_query;
 use crate::oauth::grant::authorization_code::{self, Options};
 use crate::params::Params;
@@ -43,6 +43,13 @@ fn callback_uri(t: &Tessera) -> String {
 fn signin_page(t: &Tessera, tenant: &str, message: Option<&str>, first_run: bool) -> Response {
     let body = html! {
         @if let Some(m) = message { div.error role="alert" { (m) } }
+        @if first_run {
+            div.notice role="status" {
+                p { strong { "No administrator exists yet." } " Create the first one on the server:" }
+                pre { "tessera user add --tenant default --email you@example.com \\\n  --password '…' --role admin" }
+                p { "(or with the admin API: " code { "POST /admin/v1/tenants/default/users" } " with " code { "\"roles\": [\"admin\"]" } ")." }
+            }
+        }
         p.sub { "Administer Tessera with your own account: you sign in through Tessera's login page." }
         form method="get" action="/console/signin" id="signin" {
             div.field {
@@ -52,13 +59,6 @@ fn signin_page(t: &Tessera, tenant: &str, message: Option<&str>, first_run: bool
                 p.hint id="tenant-hint" { "Administrators of tenant " code { "default" } " administer every tenant." }
             }
             button type="submit" id="continue" { "Continue to sign-in" }
-        }
-        @if first_run {
-            div.notice role="status" {
-                p { strong { "No administrator exists yet." } " Create the first one on the server:" }
-                pre { "tessera user add --tenant default --email you@example.com \\\n  --password '…' --role admin" }
-                p { "(or with the admin API: " code { "POST /admin/v1/tenants/default/users" } " with " code { "\"roles\": [\"admin\"]" } ")." }
-            }
         }
     };
     html(
@@ -118,7 +118,7 @@ pub async fn start(State(t): State<Shared>, Query(q): Query<Start>) -> Response 
             ("code_challenge_method", "S256"),
         ],
     );
-    let cookie = console_cookie(&t, FLOW_COOKIE, &flow, FLOW_TTL, "Lax");
+    let cookie = build_cookie(&t, FLOW_COOKIE, &flow, FLOW_TTL, SameSite::Lax);
     see_other(&location, &[cookie])
 }
 
@@ -145,7 +145,7 @@ pub async fn callback(
     headers: HeaderMap,
     Query(q): Query<Callback>,
 ) -> Response {
-    let cleared = console_cookie(&t, FLOW_COOKIE, "", 0, "Lax");
+    let cleared = build_cookie(&t, FLOW_COOKIE, "", 0, SameSite::Lax);
     let Some((state, verifier, tenant)) = flow(&t, &headers) else {
         return signin_page(
             &t,
@@ -258,7 +258,7 @@ async fn start_session(t: &Tessera, user: &User) -> Result<String, Failure> {
     t.store
         .create_login_session(&t.master.hash_secret(id.as_bytes()), &s)
         .await?;
-    Ok(console_cookie(t, CONSOLE_COOKIE, &id, ttl, "Strict"))
+    Ok(build_cookie(t, CONSOLE_COOKIE, &id, ttl, SameSite::Strict))
 }
 
 /// The 403 page for a signed-in user who administers nothing.
@@ -305,7 +305,7 @@ pub async fn signout(
             return error_page(&t, None, &e.into());
         }
     }
-    let mut cleared = vec![console_cookie(&t, CONSOLE_COOKIE, "", 0, "Strict")];
+    let mut cleared = vec![build_cookie(&t, CONSOLE_COOKIE, "", 0, SameSite::Strict)];
     match crate::login::end_session(&t, &headers).await {
         Ok(c) => cleared.push(c),
         Err(f) => return error_page(&t, None, &f),

@@ -23,6 +23,7 @@ fn head(title: &str) -> Markup {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
             title { (title) " · Tessera console" }
+            link rel="icon" href="/console/assets/favicon.svg" type="image/svg+xml";
             link rel="stylesheet" href="/console/assets/console.css";
             script src="/console/assets/console.js" defer {}
         }
@@ -287,6 +288,7 @@ pub fn encode(segment: &str) -> String {
 pub fn pager(base: &str, page: usize, has_more: bool) -> Markup {
     let sep = if base.contains('?') { '&' } else { '?' };
     html! {
+        @if page > 1 || has_more {
         nav.pager aria-label="Pages" {
             @if page > 1 {
                 a href={ (base) (sep) "page=" (page - 1) } rel="prev" { "← Previous" }
@@ -295,6 +297,7 @@ pub fn pager(base: &str, page: usize, has_more: bool) -> Markup {
             @if has_more {
                 a href={ (base) (sep) "page=" (page + 1) } rel="next" { "Next →" }
             }
+        }
         }
     }
 }
