@@ -3,8 +3,10 @@
 
 use crate::both_engines;
 use crate::helpers::*;
+use crate::idp::{key, Idp, IDP_CLIENT_ID};
 use crate::login_helpers::*;
 use serde_json::{json, Value};
+use tessera::keys::signer::Alg;
 
 /// Signs `email` (password [`PASSWORD`]) in to the console of `tenant` the way a browser does:
 /// the sign-in form, the authorization endpoint, the login page, the callback. Returns the
@@ -399,7 +401,63 @@ async fn the_console_client_id_is_reserved(app: TestApp) {
     assert_eq!(r.status(), 400);
 }
 
+async fn an_admin_signs_in_to_the_console_with_an_upstream_provider(app: TestApp) {
+    let idp = Idp::start().await;
+    let k = key("corp-1", Alg::RS256);
+    idp.publish(&k);
+    idp.login_as(k, "root@example.com", T0);
+    let r = app
+        .admin_post(
+            "/admin/v1/tenants/default/upstreams",
+            json!({"id": "corp", "issuer": idp.issuer, "client_id": IDP_CLIENT_ID, "name": "Corp SSO"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    create_user(
+        &app,
+        "default",
+        "root@example.com",
+        json!({"roles": ["admin"]}),
+    )
+    .await;
+    let mut b = Browser::new();
+    let r = b.get(&app.url("/console/signin?tenant=default")).await;
+    let authorize = r.headers()["location"].to_str().unwrap().to_string();
+    let login = b.get(&app.url(&authorize)).await.text().await.unwrap();
+    let form = &login[login
+        .find("action=\"/login/upstream\"")
+        .expect("Sign in with Corp SSO")..];
+    let out = b
+        .post(
+            &app.url("/login/upstream"),
+            &[
+                ("csrf", &hidden(form, "csrf").unwrap()),
+                ("request", &hidden(form, "request").unwrap()),
+                ("upstream", "corp"),
+            ],
+        )
+        .await;
+    assert_eq!(out.status(), 303);
+    let back = b.get(out.headers()["location"].to_str().unwrap()).await;
+    let to_tessera = back.headers()["location"]
+        .to_str()
+        .unwrap()
+        .replacen(ISSUER, &app.url(""), 1);
+    let done = b.get(&to_tessera).await;
+    assert_eq!(done.status(), 303, "{:?}", done.text().await);
+    let callback = reqwest::Url::parse(done.headers()["location"].to_str().unwrap()).unwrap();
+    assert_eq!(callback.path(), "/console/callback");
+    let r = b
+        .get(&app.url(&format!("/console/callback?{}", callback.query().unwrap())))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("Signed in as"));
+    let (status, html) = page(&mut b, &app.url("/console/t/default")).await;
+    assert_eq!(status, 200, "{html}");
+}
+
 both_engines!(
+    an_admin_signs_in_to_the_console_with_an_upstream_provider,
     an_admin_signs_in_through_the_login_page_and_gets_a_strict_session,
     pages_without_a_session_send_the_browser_to_sign_in,
     a_user_without_the_admin_role_gets_a_403_page,
