@@ -20,6 +20,7 @@ mod clients;
 mod directory;
 mod overview;
 mod signin;
+mod tenants;
 mod view;
 
 use super::admin::{AdminCall, AdminCaller, Answer, Fields, Reach, TenantCall};
