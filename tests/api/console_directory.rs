@@ -7,7 +7,7 @@ use crate::both_engines;
 use crate::console::{csrf_of, page, signed_in_admin};
 use crate::helpers::*;
 use crate::login_helpers::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const ROOT: &str = "root@example.com";
 
@@ -222,8 +222,321 @@ async fn projects_are_listed_and_created_from_their_page(app: TestApp) {
     );
 }
 
+async fn a_user_is_added_edited_disabled_and_given_a_password_that_is_never_shown(app: TestApp) {
+    app.admin_post(
+        "/admin/v1/tenants/default/roles",
+        json!({"name": "reader", "scopes": ["read"]}),
+    )
+    .await;
+    let (mut b, csrf) = root(&app).await;
+    let (status, list) = page(&mut b, &app.url("/console/t/default/users")).await;
+    assert_eq!(status, 200);
+    assert!(list.contains("href=\"/console/t/default/users/new\""));
+    let (status, form) = page(&mut b, &app.url("/console/t/default/users/new")).await;
+    assert_eq!(status, 200);
+    for role in ["admin", "reader"] {
+        assert!(
+            form.contains(&format!(
+                "<input type=\"checkbox\" name=\"roles\" value=\"{role}\""
+            )),
+            "{role}: {form}"
+        );
+    }
+    assert!(form.contains("type=\"password\" id=\"password\""));
+
+    let password = "a long secret password";
+    let r = submit(
+        &mut b,
+        &app,
+        "/console/t/default/users",
+        &[
+            ("csrf", &csrf),
+            ("email", "Bob@Example.com"),
+            ("name", "Bob"),
+            ("password", password),
+            ("roles", "reader"),
+            ("scopes", "write"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.html);
+    assert!(r.location.starts_with("/console/t/default/users/"));
+    let user_path = r.location.split('?').next().unwrap().to_string();
+    let id = user_path.rsplit('/').next().unwrap().to_string();
+    let (status, html) = page(&mut b, &app.url(&r.location)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("bob@example.com") && html.contains("added"));
+    assert!(!html.contains(password) && !html.contains("argon2"));
+    let (_, list) = page(&mut b, &app.url("/console/t/default/users")).await;
+    assert!(list.contains("bob@example.com") && list.contains("reader"));
+
+    let r = submit(
+        &mut b,
+        &app,
+        &user_path,
+        &[
+            ("csrf", &csrf),
+            ("name", "Bob B."),
+            ("roles", "reader"),
+            ("roles", "admin"),
+            ("scopes", "write\nprint"),
+            ("resources", "https://api.example"),
+            ("groups", "ops"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.html);
+    let u: Value = app
+        .admin_get(&format!("/admin/v1/tenants/default/users/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(u["name"], "Bob B.");
+    assert_eq!(u["roles"], json!(["reader", "admin"]));
+    assert_eq!(u["scopes"], json!(["write", "print"]));
+    assert_eq!(u["resources"], json!(["https://api.example"]));
+    assert_eq!(u["groups"], json!(["ops"]));
+
+    let r = submit(
+        &mut b,
+        &app,
+        &format!("{user_path}/status"),
+        &[("csrf", &csrf), ("status", "disabled")],
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    let (_, html) = page(&mut b, &app.url(&user_path)).await;
+    assert!(html.contains("id=\"enable\""), "{html}");
+    let new_password = "another long password";
+    let r = submit(
+        &mut b,
+        &app,
+        &format!("{user_path}/password"),
+        &[("csrf", &csrf), ("password", new_password)],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.html);
+    let (_, html) = page(&mut b, &app.url(&r.location)).await;
+    assert!(html.contains("Password set"));
+    assert!(!html.contains(new_password) && !html.contains(password));
+
+    for event in ["admin.user.created", "admin.user.updated"] {
+        assert_eq!(
+            actor_of(&app, &format!("tenant=default&subject={id}"), event).await,
+            ROOT,
+            "{event}"
+        );
+    }
+}
+
+async fn a_refused_user_change_shows_the_apis_message_next_to_its_field(app: TestApp) {
+    let (mut b, csrf) = root(&app).await;
+    let r = submit(
+        &mut b,
+        &app,
+        "/console/t/default/users",
+        &[
+            ("csrf", &csrf),
+            ("email", "not-an-address"),
+            ("name", "Kept Name"),
+            ("password", "short"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.html);
+    error_next_to(&r.html, "email", "email must be an e-mail address");
+    error_next_to(
+        &r.html,
+        "password",
+        "password must be at least 8 characters",
+    );
+    assert!(r.html.contains("value=\"Kept Name\""));
+    assert!(
+        !r.html.contains("short"),
+        "a typed password is not shown again"
+    );
+    let r = submit(
+        &mut b,
+        &app,
+        "/console/t/default/users",
+        &[("csrf", &csrf), ("email", ROOT)],
+    )
+    .await;
+    assert_eq!(r.status, 409);
+    error_next_to(
+        &r.html,
+        "email",
+        "a user (id or email) with this id already exists",
+    );
+
+    let id = create_user(&app, "default", "carol@example.com", json!({})).await;
+    let path = format!("/console/t/default/users/{id}");
+    let r = submit(
+        &mut b,
+        &app,
+        &format!("{path}/password"),
+        &[("csrf", &csrf), ("password", "tiny")],
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    error_next_to(
+        &r.html,
+        "password",
+        "password must be at least 8 characters",
+    );
+    assert!(!r.html.contains("tiny"));
+    let r = submit(
+        &mut b,
+        &app,
+        &path,
+        &[
+            ("csrf", &csrf),
+            ("roles", "ghost"),
+            ("groups", "kept-group"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(r.html.contains("unknown role ghost"), "{}", r.html);
+    assert!(r.html.contains("kept-group</textarea>"));
+    let u: Value = app
+        .admin_get(&format!("/admin/v1/tenants/default/users/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(u["groups"], json!([]));
+}
+
+async fn roles_are_created_from_their_page(app: TestApp) {
+    let (mut b, csrf) = root(&app).await;
+    let (status, html) = page(&mut b, &app.url("/console/t/default/roles")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Only the built-in"), "empty state: {html}");
+    let r = submit(
+        &mut b,
+        &app,
+        "/console/t/default/roles",
+        &[
+            ("csrf", &csrf),
+            ("name", "auditor"),
+            ("scopes", "audit:read"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.html);
+    let (_, html) = page(&mut b, &app.url(&r.location)).await;
+    assert!(html.contains("Role auditor created.") && html.contains("audit:read"));
+    let r = submit(
+        &mut b,
+        &app,
+        "/console/t/default/roles",
+        &[("csrf", &csrf), ("name", "bad name"), ("scopes", "x")],
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    error_next_to(&r.html, "name", "name must be 1-128 characters");
+    let r = submit(
+        &mut b,
+        &app,
+        "/console/t/default/roles",
+        &[("csrf", &csrf), ("name", "auditor")],
+    )
+    .await;
+    assert_eq!(r.status, 409);
+    error_next_to(&r.html, "name", "a role with this id already exists");
+    assert_eq!(
+        actor_of(&app, "tenant=default&subject=auditor", "admin.role.created").await,
+        ROOT
+    );
+}
+
+async fn upstream_providers_are_registered_and_deleted_after_typing_their_id(app: TestApp) {
+    let (mut b, csrf) = root(&app).await;
+    let (status, html) = page(&mut b, &app.url("/console/t/default/upstreams")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("trusts no upstream"), "empty state: {html}");
+    let r = submit(
+        &mut b,
+        &app,
+        "/console/t/default/upstreams",
+        &[
+            ("csrf", &csrf),
+            ("issuer", "ftp://idp/"),
+            ("client_id", "me"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.html);
+    error_next_to(&r.html, "issuer", "issuer must be an http(s) URL");
+    assert!(r.html.contains("value=\"me\""), "kept");
+    let r = submit(
+        &mut b,
+        &app,
+        "/console/t/default/upstreams",
+        &[
+            ("csrf", &csrf),
+            ("id", "idp"),
+            ("name", "Corporate IdP"),
+            ("issuer", "https://idp.example"),
+            ("client_id", "tessera-at-idp"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.html);
+    let (_, html) = page(&mut b, &app.url(&r.location)).await;
+    assert!(html.contains("Corporate IdP") && html.contains("https://idp.example"));
+    let (status, confirm) = page(&mut b, &app.url("/console/t/default/upstreams/idp/delete")).await;
+    assert_eq!(status, 200);
+    assert!(confirm.contains("Type idp to confirm"));
+    let r = submit(
+        &mut b,
+        &app,
+        "/console/t/default/upstreams/idp/delete",
+        &[("csrf", &csrf), ("confirm", "id")],
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    error_next_to(&r.html, "confirm", "That is not the provider's id");
+    let list: Value = app
+        .admin_get("/admin/v1/tenants/default/upstreams")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let r = submit(
+        &mut b,
+        &app,
+        "/console/t/default/upstreams/idp/delete",
+        &[("csrf", &csrf), ("confirm", "idp")],
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.location, "/console/t/default/upstreams?deleted=idp");
+    let list: Value = app
+        .admin_get("/admin/v1/tenants/default/upstreams")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(list["items"].as_array().unwrap().is_empty());
+    for event in ["admin.upstream.created", "admin.upstream.deleted"] {
+        assert_eq!(
+            actor_of(&app, "tenant=default&subject=idp", event).await,
+            ROOT,
+            "{event}"
+        );
+    }
+}
+
 both_engines!(
     a_global_admin_creates_disables_and_enables_a_tenant_through_the_tenants_page,
     a_refused_tenant_shows_the_apis_message_next_to_its_field_and_keeps_what_was_typed,
     projects_are_listed_and_created_from_their_page,
+    a_user_is_added_edited_disabled_and_given_a_password_that_is_never_shown,
+    a_refused_user_change_shows_the_apis_message_next_to_its_field,
+    roles_are_created_from_their_page,
+    upstream_providers_are_registered_and_deleted_after_typing_their_id,
 );

@@ -3,7 +3,8 @@
 //! [`super::users`], [`super::roles`], [`super::upstreams`] and [`super::services`]; each change
 //! is the admin API's own operation, so reach, validation and audit are the API's.
 
-use super::{field_errors, tenants, Form, Kind};
+use super::roles;
+use super::{field_errors, tenants, upstreams, users, Form, Kind};
 use crate::failure::Failure;
 use crate::http::{routes_of, Shared};
 use axum::http::StatusCode;
@@ -23,6 +24,35 @@ pub fn routes() -> Router<Shared> {
         (
             "/console/t/{tenant}/projects",
             get(tenants::projects).post(tenants::create_project),
+        ),
+        (
+            "/console/t/{tenant}/users",
+            get(users::list).post(users::create),
+        ),
+        ("/console/t/{tenant}/users/new", get(users::new_form)),
+        (
+            "/console/t/{tenant}/users/{user}",
+            get(users::show).post(users::update),
+        ),
+        (
+            "/console/t/{tenant}/users/{user}/status",
+            post(users::set_status),
+        ),
+        (
+            "/console/t/{tenant}/users/{user}/password",
+            post(users::set_password),
+        ),
+        (
+            "/console/t/{tenant}/roles",
+            get(roles::list).post(roles::create),
+        ),
+        (
+            "/console/t/{tenant}/upstreams",
+            get(upstreams::list).post(upstreams::create),
+        ),
+        (
+            "/console/t/{tenant}/upstreams/{upstream}/delete",
+            get(upstreams::confirm_delete).post(upstreams::delete),
         ),
     ];
     routes_of(table)
@@ -86,6 +116,24 @@ pub fn text(v: &Value, k: &str) -> String {
         Some(Value::Number(n)) => n.to_string(),
         _ => String::new(),
     }
+}
+
+/// The strings of a list member of `v`.
+pub fn strings(v: &Value, k: &str) -> Vec<String> {
+    v.get(k)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A list member of `v` as the text of its field, one per line.
+pub fn lines(v: &Value, k: &str) -> String {
+    strings(v, k).join("\n")
 }
 
 /// The form as posted, in the API's shape, to show again after a refusal (`spec` as given to

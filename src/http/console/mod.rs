@@ -19,8 +19,11 @@ mod audit_keys;
 mod clients;
 mod directory;
 mod overview;
+mod roles;
 mod signin;
 mod tenants;
+mod upstreams;
+mod users;
 mod view;
 
 use super::admin::{AdminCall, AdminCaller, Answer, Fields, Reach, TenantCall};
