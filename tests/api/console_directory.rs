@@ -531,6 +531,382 @@ async fn upstream_providers_are_registered_and_deleted_after_typing_their_id(app
     }
 }
 
+async fn a_service_is_registered_with_bindings_its_secret_shown_once_rotated_and_deleted(
+    app: TestApp,
+) {
+    let (mut b, csrf) = root(&app).await;
+    let (status, html) = page(&mut b, &app.url("/console/services")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("No services are registered yet"), "{html}");
+    let arn = "arn:aws:sts::123456789012:assumed-role/orders/*";
+    let r = submit(
+        &mut b,
+        &app,
+        "/console/services",
+        &[
+            ("csrf", &csrf),
+            ("name", "orders"),
+            ("ttl", "600"),
+            ("secret", "on"),
+            ("gateway_arns", arn),
+            ("mtls_sans", "spiffe://example.org/orders"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.html);
+    let marker = "<code id=\"secret\">";
+    let start = r.html.find(marker).expect("the secret") + marker.len();
+    let secret = r.html[start..start + r.html[start..].find('<').unwrap()].to_string();
+    assert!(secret.len() >= 40, "{secret}");
+    let token = app
+        .http
+        .post(app.url("/v1/auth/token"))
+        .basic_auth("orders", Some(&secret))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 200);
+
+    let (status, html) = page(&mut b, &app.url("/console/services/orders")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(arn) && html.contains("spiffe://example.org/orders"));
+    assert!(html.contains("<code>secret</code>"));
+    assert!(!html.contains(&secret), "never shown twice");
+    let (_, list) = page(&mut b, &app.url("/console/services")).await;
+    assert!(list.contains("href=\"/console/services/orders\"") && !list.contains(&secret));
+
+    let r = submit(
+        &mut b,
+        &app,
+        "/console/services/orders/rotate",
+        &[("csrf", &csrf), ("grace_seconds", "0")],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.html);
+    assert!(r.html.contains("id=\"secret\"") && !r.html.contains(&secret));
+
+    let r = submit(
+        &mut b,
+        &app,
+        "/console/services/orders/delete",
+        &[("csrf", &csrf), ("confirm", "order")],
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    error_next_to(&r.html, "confirm", "That is not the service's name");
+    assert_eq!(
+        app.admin_get("/admin/v1/services/orders").await.status(),
+        200
+    );
+    let r = submit(
+        &mut b,
+        &app,
+        "/console/services/orders/delete",
+        &[("csrf", &csrf), ("confirm", "orders")],
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.location, "/console/services?deleted=orders");
+    assert_eq!(
+        app.admin_get("/admin/v1/services/orders").await.status(),
+        404
+    );
+    for event in [
+        "admin.service.created",
+        "admin.service.secret_rotated",
+        "admin.service.deleted",
+    ] {
+        assert_eq!(
+            actor_of(&app, "subject=orders", event).await,
+            ROOT,
+            "{event}"
+        );
+    }
+}
+
+async fn a_refused_service_shows_each_binding_message_next_to_its_field(app: TestApp) {
+    let (mut b, csrf) = root(&app).await;
+    let r = submit(
+        &mut b,
+        &app,
+        "/console/services",
+        &[
+            ("csrf", &csrf),
+            ("name", "billing"),
+            ("gateway_arns", "arn:aws:iam::1:role/ok"),
+            ("aws_iam_arns", "not-an-arn"),
+            ("ttl", "-5"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.html);
+    error_next_to(&r.html, "aws_iam_arns", "arn must be an ARN");
+    error_next_to(&r.html, "ttl", "ttl must be a positive number");
+    assert!(r.html.contains("not-an-arn</textarea>"), "kept");
+    let r = submit(
+        &mut b,
+        &app,
+        "/console/services",
+        &[("csrf", &csrf), ("name", "billing")],
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.html
+            .contains("id=\"bindings-error\">at least one binding is required"),
+        "{}",
+        r.html
+    );
+    assert_eq!(
+        app.admin_get("/admin/v1/services/billing").await.status(),
+        404
+    );
+}
+
+async fn directory_forms_without_their_csrf_token_change_nothing(app: TestApp) {
+    app.create_tenant("acme").await;
+    let id = create_user(&app, "default", "dora@example.com", json!({})).await;
+    app.admin_post(
+        "/admin/v1/tenants/default/upstreams",
+        json!({"id": "idp", "issuer": "https://idp.example", "client_id": "c"}),
+    )
+    .await;
+    let (mut b, _) = root(&app).await;
+    let user = format!("/console/t/default/users/{id}");
+    let posts: Vec<(String, Vec<(&str, &str)>)> = vec![
+        (
+            "/console/tenants".into(),
+            vec![("id", "evil"), ("name", "Evil")],
+        ),
+        (
+            "/console/tenants/acme/status".into(),
+            vec![("status", "disabled")],
+        ),
+        (
+            "/console/t/default/projects".into(),
+            vec![("id", "evil"), ("name", "E")],
+        ),
+        (
+            "/console/t/default/users".into(),
+            vec![("email", "evil@example.com")],
+        ),
+        (user.clone(), vec![("groups", "evil")]),
+        (format!("{user}/status"), vec![("status", "disabled")]),
+        (
+            format!("{user}/password"),
+            vec![("password", "evil-password")],
+        ),
+        ("/console/t/default/roles".into(), vec![("name", "evil")]),
+        (
+            "/console/t/default/upstreams".into(),
+            vec![("issuer", "https://evil.example"), ("client_id", "e")],
+        ),
+        (
+            "/console/t/default/upstreams/idp/delete".into(),
+            vec![("confirm", "idp")],
+        ),
+        (
+            "/console/services".into(),
+            vec![("name", "evil"), ("secret", "on")],
+        ),
+    ];
+    for (path, form) in &posts {
+        for csrf in [None, Some("forged")] {
+            let mut f = form.clone();
+            if let Some(c) = csrf {
+                f.push(("csrf", c));
+            }
+            let r = submit(&mut b, &app, path, &f).await;
+            assert_eq!(r.status, 403, "{path} {csrf:?}");
+        }
+    }
+    let tenant: Value = app
+        .admin_get("/admin/v1/tenants/acme")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tenant["status"], "active");
+    for path in [
+        "/admin/v1/tenants/evil",
+        "/admin/v1/tenants/default/projects/evil",
+        "/admin/v1/services/evil",
+    ] {
+        assert_eq!(app.admin_get(path).await.status(), 404, "{path}");
+    }
+    let u: Value = app
+        .admin_get(&format!("/admin/v1/tenants/default/users/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (u["status"].as_str(), u["groups"].clone()),
+        (Some("active"), json!([]))
+    );
+    let users: Value = app
+        .admin_get("/admin/v1/tenants/default/users")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!users.to_string().contains("evil@example.com"));
+    let roles: Value = app
+        .admin_get("/admin/v1/tenants/default/roles")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!roles.to_string().contains("evil"));
+    let ups: Value = app
+        .admin_get("/admin/v1/tenants/default/upstreams")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ups["items"].as_array().unwrap().len(), 1);
+    // Dora's password is unchanged: she still signs in with it.
+    let mut dora = Browser::new();
+    let r = crate::console::console_sign_in(&app, &mut dora, "default", "dora@example.com").await;
+    assert_eq!(r.status(), 403, "signed in, but not an administrator");
+}
+
+async fn a_tenant_admin_gets_403_on_global_pages_and_on_another_tenants_directory(app: TestApp) {
+    app.create_tenant("acme").await;
+    app.create_tenant("other").await;
+    let theirs = create_user(&app, "other", "them@other.example", json!({})).await;
+    app.admin_post(
+        "/admin/v1/tenants/other/upstreams",
+        json!({"id": "idp", "issuer": "https://idp.example", "client_id": "c"}),
+    )
+    .await;
+    app.admin_post(
+        "/admin/v1/services",
+        json!({"name": "orders", "bindings": [{"type": "secret"}]}),
+    )
+    .await;
+    let mut b = signed_in_admin(&app, "acme", "boss@acme.example").await;
+    // Its own tenant's pages open.
+    for path in [
+        "/console/t/acme/users",
+        "/console/t/acme/users/new",
+        "/console/t/acme/roles",
+        "/console/t/acme/projects",
+        "/console/t/acme/upstreams",
+    ] {
+        let (status, html) = page(&mut b, &app.url(path)).await;
+        assert_eq!(status, 200, "{path}: {html}");
+        assert!(
+            !html.contains("href=\"/console/tenants\""),
+            "no global navigation"
+        );
+    }
+    let (_, html) = page(&mut b, &app.url("/console/t/acme/users")).await;
+    let csrf = csrf_of(&html);
+    let user = format!("/console/t/other/users/{theirs}");
+    for path in [
+        "/console/tenants",
+        "/console/services",
+        "/console/services/orders",
+        "/console/t/other/users",
+        "/console/t/other/users/new",
+        user.as_str(),
+        "/console/t/other/roles",
+        "/console/t/other/projects",
+        "/console/t/other/upstreams",
+        "/console/t/other/upstreams/idp/delete",
+    ] {
+        let (status, _) = page(&mut b, &app.url(path)).await;
+        assert_eq!(status, 403, "GET {path}");
+    }
+    let posts: Vec<(String, Vec<(&str, &str)>)> = vec![
+        (
+            "/console/tenants".into(),
+            vec![("id", "mine"), ("name", "Mine")],
+        ),
+        (
+            "/console/tenants/other/status".into(),
+            vec![("status", "disabled")],
+        ),
+        // Not even its own tenant's status (SPEC §7.1).
+        (
+            "/console/tenants/acme/status".into(),
+            vec![("status", "disabled")],
+        ),
+        (
+            "/console/t/other/projects".into(),
+            vec![("id", "p"), ("name", "P")],
+        ),
+        (
+            "/console/t/other/users".into(),
+            vec![("email", "me@acme.example")],
+        ),
+        (user.clone(), vec![("roles", "admin")]),
+        (format!("{user}/status"), vec![("status", "disabled")]),
+        (
+            format!("{user}/password"),
+            vec![("password", "taken-over-now")],
+        ),
+        ("/console/t/other/roles".into(), vec![("name", "r")]),
+        (
+            "/console/t/other/upstreams".into(),
+            vec![("issuer", "https://evil.example"), ("client_id", "e")],
+        ),
+        (
+            "/console/t/other/upstreams/idp/delete".into(),
+            vec![("confirm", "idp")],
+        ),
+        (
+            "/console/services".into(),
+            vec![("name", "mine"), ("secret", "on")],
+        ),
+        ("/console/services/orders/rotate".into(), vec![]),
+        (
+            "/console/services/orders/delete".into(),
+            vec![("confirm", "orders")],
+        ),
+    ];
+    for (path, form) in &posts {
+        let mut f = form.clone();
+        f.push(("csrf", &csrf));
+        let r = submit(&mut b, &app, path, &f).await;
+        assert_eq!(r.status, 403, "POST {path}");
+    }
+    for tenant in ["acme", "other"] {
+        let v: Value = app
+            .admin_get(&format!("/admin/v1/tenants/{tenant}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["status"], "active", "{tenant}");
+    }
+    let u: Value = app
+        .admin_get(&format!("/admin/v1/tenants/other/users/{theirs}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (u["status"].as_str(), u["roles"].clone()),
+        (Some("active"), json!([]))
+    );
+    assert_eq!(
+        app.admin_get("/admin/v1/services/orders").await.status(),
+        200
+    );
+    assert_eq!(app.admin_get("/admin/v1/services/mine").await.status(), 404);
+    assert_eq!(app.admin_get("/admin/v1/tenants/mine").await.status(), 404);
+    let ups: Value = app
+        .admin_get("/admin/v1/tenants/other/upstreams")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ups["items"].as_array().unwrap().len(), 1);
+}
+
 both_engines!(
     a_global_admin_creates_disables_and_enables_a_tenant_through_the_tenants_page,
     a_refused_tenant_shows_the_apis_message_next_to_its_field_and_keeps_what_was_typed,
@@ -539,4 +915,8 @@ both_engines!(
     a_refused_user_change_shows_the_apis_message_next_to_its_field,
     roles_are_created_from_their_page,
     upstream_providers_are_registered_and_deleted_after_typing_their_id,
+    a_service_is_registered_with_bindings_its_secret_shown_once_rotated_and_deleted,
+    a_refused_service_shows_each_binding_message_next_to_its_field,
+    directory_forms_without_their_csrf_token_change_nothing,
+    a_tenant_admin_gets_403_on_global_pages_and_on_another_tenants_directory,
 );

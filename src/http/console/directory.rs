@@ -3,8 +3,8 @@
 //! [`super::users`], [`super::roles`], [`super::upstreams`] and [`super::services`]; each change
 //! is the admin API's own operation, so reach, validation and audit are the API's.
 
-use super::roles;
 use super::{field_errors, tenants, upstreams, users, Form, Kind};
+use super::{roles, services};
 use crate::failure::Failure;
 use crate::http::{routes_of, Shared};
 use axum::http::StatusCode;
@@ -54,6 +54,13 @@ pub fn routes() -> Router<Shared> {
             "/console/t/{tenant}/upstreams/{upstream}/delete",
             get(upstreams::confirm_delete).post(upstreams::delete),
         ),
+        (
+            "/console/services",
+            get(services::list).post(services::create),
+        ),
+        ("/console/services/{service}", get(services::show)),
+        ("/console/services/{service}/rotate", post(services::rotate)),
+        ("/console/services/{service}/delete", post(services::delete)),
     ];
     routes_of(table)
 }

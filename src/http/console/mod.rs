@@ -20,6 +20,7 @@ mod clients;
 mod directory;
 mod overview;
 mod roles;
+mod services;
 mod signin;
 mod tenants;
 mod upstreams;
