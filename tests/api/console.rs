@@ -33,7 +33,7 @@ pub async fn console_sign_in(
 }
 
 /// An administrator of `tenant`, signed in; returns the browser.
-async fn signed_in_admin(app: &TestApp, tenant: &str, email: &str) -> Browser {
+pub(crate) async fn signed_in_admin(app: &TestApp, tenant: &str, email: &str) -> Browser {
     create_user(app, tenant, email, json!({"roles": ["admin"]})).await;
     let mut b = Browser::new();
     let r = console_sign_in(app, &mut b, tenant, email).await;
@@ -43,14 +43,14 @@ async fn signed_in_admin(app: &TestApp, tenant: &str, email: &str) -> Browser {
     b
 }
 
-async fn page(b: &mut Browser, url: &str) -> (u16, String) {
+pub(crate) async fn page(b: &mut Browser, url: &str) -> (u16, String) {
     let r = b.get(url).await;
     let status = r.status().as_u16();
     (status, r.text().await.unwrap())
 }
 
 /// The CSRF token of a console page's forms.
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     hidden(html, "csrf").expect("a csrf field")
 }
 

@@ -21,6 +21,8 @@ mod compat;
 mod connections;
 /// The web admin console (SPEC §8) over HTTP.
 mod console;
+/// The console's directory pages: tenants, projects, users, roles, upstream providers, services.
+mod console_directory;
 /// The disk fills under the real binary on SQLite (SPEC §7.3): 503s, no lost event, recovery.
 mod disk_full;
 /// README tables generated from the code.

@@ -19,7 +19,12 @@ mod audit_keys;
 mod clients;
 mod directory;
 mod overview;
+mod roles;
+mod services;
 mod signin;
+mod tenants;
+mod upstreams;
+mod users;
 mod view;
 
 use super::admin::{AdminCall, AdminCaller, Answer, Fields, Reach, TenantCall};
