@@ -90,6 +90,9 @@ fn with_405(route: MethodRouter<Shared>, path: &'static str) -> MethodRouter<Sha
 
 async fn not_found(req: Request) -> Response {
     let path = req.uri().path().to_string();
+    if path.starts_with("/console/") {
+        return console::status_page(axum::http::StatusCode::NOT_FOUND);
+    }
     render(
         &Failure::not_found(crate::reasons::NOT_FOUND, "no such route"),
         dialect_of(&path),
@@ -128,6 +131,10 @@ async fn buffer_body(req: Request, next: Next) -> Response {
             next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
                 .await
         }
+        Err(f) if parts.uri.path().starts_with("/console") => console::status_page(
+            axum::http::StatusCode::from_u16(f.status)
+                .unwrap_or(axum::http::StatusCode::BAD_REQUEST),
+        ),
         Err(f) => render(&f, dialect_of(parts.uri.path()), parts.uri.path()),
     }
 }

@@ -185,7 +185,7 @@ async fn a_client_created_in_the_console_shows_its_secret_once_and_that_secret_g
         .iter()
         .find(|e| e["event"] == "admin.client.created")
         .expect("created event");
-    assert_eq!(created["actor"], "root@example.com");
+    assert_eq!(created["actor"], "default/root@example.com");
 }
 
 async fn a_form_without_its_csrf_token_changes_nothing(app: TestApp) {
@@ -359,7 +359,7 @@ async fn rotating_disabling_and_deleting_a_client_work_and_are_audited(app: Test
         "admin.client.deleted",
     ] {
         let e = events.iter().find(|e| e["event"] == name).expect(name);
-        assert_eq!(e["actor"], "root@example.com", "{name}");
+        assert_eq!(e["actor"], "default/root@example.com", "{name}");
     }
 }
 
@@ -456,7 +456,145 @@ async fn an_admin_signs_in_to_the_console_with_an_upstream_provider(app: TestApp
     assert_eq!(status, 200, "{html}");
 }
 
+async fn saving_a_client_unchanged_keeps_commas_inside_its_values(app: TestApp) {
+    let weird = "https://app.example.com/cb?next=a,https://evil.example.net/cb";
+    app.create_client_in(
+        "default",
+        json!({"client_id": "comma", "name": "Comma", "scopes": ["files:read,files:write", "x"],
+               "grant_types": ["authorization_code"], "redirect_uris": [weird]}),
+    )
+    .await;
+    let mut b = signed_in_admin(&app, "default", "root@example.com").await;
+    let (_, html) = page(&mut b, &app.url("/console/t/default/clients/comma")).await;
+    assert!(
+        html.contains(&format!("{}</textarea>", weird.replace('&', "&amp;"))),
+        "{html}"
+    );
+    let r = b
+        .post(
+            &app.url("/console/t/default/clients/comma"),
+            &[
+                ("csrf", &csrf_of(&html)),
+                ("name", "Renamed"),
+                ("grant_types", "authorization_code"),
+                ("scopes", "files:read,files:write\nx"),
+                ("redirect_uris", weird),
+                ("token_endpoint_auth_method", "client_secret_basic"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let v: Value = app
+        .admin_get("/admin/v1/tenants/default/clients/comma")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["name"], "Renamed");
+    assert_eq!(v["redirect_uris"], json!([weird]));
+    assert_eq!(v["scopes"], json!(["files:read,files:write", "x"]));
+}
+
+async fn console_and_login_sessions_do_not_open_each_other(app: TestApp) {
+    login_client(&app, "default", "spa", json!({})).await;
+    let mut b = signed_in_admin(&app, "default", "root@example.com").await;
+    let console = b.cookies["tessera_console"].clone();
+    let login = b.cookies["tessera_session"].clone();
+    // The console cookie as a login session: the login page, not a code.
+    let (_, challenge) = pkce();
+    let url = authorize_url(
+        &app,
+        "spa",
+        &[
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    let mut other = Browser::new();
+    other.cookies.insert("tessera_session".into(), console);
+    let r = other.get(&url).await;
+    assert_eq!(r.status(), 200, "asks for the password");
+    // The login session as a console session: the sign-in page.
+    let mut other = Browser::new();
+    other.cookies.insert("tessera_console".into(), login);
+    let r = other.get(&app.url("/console/t/default")).await;
+    assert_eq!(r.status(), 303);
+}
+
+async fn signing_out_needs_the_forms_token(app: TestApp) {
+    let mut b = signed_in_admin(&app, "default", "root@example.com").await;
+    let r = b
+        .post(&app.url("/console/signout"), &[("csrf", "forged")])
+        .await;
+    assert_eq!(r.status(), 403);
+    let (status, _) = page(&mut b, &app.url("/console/t/default")).await;
+    assert_eq!(status, 200, "still signed in");
+    // Without a console session, the login page's token is needed to end the sign-in.
+    let mut stranger = Browser::new();
+    stranger.cookies.insert(
+        "tessera_session".into(),
+        b.cookies["tessera_session"].clone(),
+    );
+    let r = stranger.post(&app.url("/console/signout"), &[]).await;
+    assert_eq!(r.status(), 403);
+    assert!(r.headers().get("set-cookie").is_none());
+}
+
+async fn every_console_refusal_is_a_page_with_the_consoles_headers(app: TestApp) {
+    let mut b = signed_in_admin(&app, "default", "root@example.com").await;
+    for (method, path, status) in [
+        ("GET", "/console/no-such-page", 404),
+        ("GET", "/console/signout", 405),
+        ("GET", "/console/t/default/clients?page=abc", 400),
+        ("GET", "/console/signin?tenant=a&tenant=b", 400),
+    ] {
+        let r = match method {
+            "GET" => b.get(&app.url(path)).await,
+            _ => unreachable!(),
+        };
+        assert_eq!(r.status(), status, "{path}");
+        let h = r.headers();
+        assert!(
+            h["content-type"].to_str().unwrap().starts_with("text/html"),
+            "{path}"
+        );
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'"),
+            "{path}"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+    }
+    // A form of another content type is no console form.
+    let (_, html) = page(&mut b, &app.url("/console/t/default/clients/new")).await;
+    let r = b
+        .http
+        .post(app.url("/console/t/default/clients"))
+        .header(
+            "cookie",
+            format!("tessera_console={}", b.cookies["tessera_console"]),
+        )
+        .header("content-type", "text/plain")
+        .body(format!("csrf={}&client_id=plain", csrf_of(&html)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        app.admin_get("/admin/v1/tenants/default/clients/plain")
+            .await
+            .status(),
+        404
+    );
+}
+
 both_engines!(
+    saving_a_client_unchanged_keeps_commas_inside_its_values,
+    console_and_login_sessions_do_not_open_each_other,
+    signing_out_needs_the_forms_token,
+    every_console_refusal_is_a_page_with_the_consoles_headers,
     an_admin_signs_in_to_the_console_with_an_upstream_provider,
     an_admin_signs_in_through_the_login_page_and_gets_a_strict_session,
     pages_without_a_session_send_the_browser_to_sign_in,

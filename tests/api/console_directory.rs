@@ -10,6 +10,8 @@ use crate::login_helpers::*;
 use serde_json::{json, Value};
 
 const ROOT: &str = "root@example.com";
+/// The audit actor of [`ROOT`]: its tenant and e-mail.
+const ROOT_ACTOR: &str = "default/root@example.com";
 
 /// What a console POST answered: status, `Location`, page.
 struct Answered {
@@ -138,11 +140,11 @@ async fn a_global_admin_creates_disables_and_enables_a_tenant_through_the_tenant
 
     assert_eq!(
         actor_of(&app, "tenant=acme", "admin.tenant.created").await,
-        ROOT
+        ROOT_ACTOR
     );
     assert_eq!(
         actor_of(&app, "tenant=acme", "admin.tenant.updated").await,
-        ROOT
+        ROOT_ACTOR
     );
 }
 
@@ -218,7 +220,7 @@ async fn projects_are_listed_and_created_from_their_page(app: TestApp) {
     assert!(r.html.contains("value=\"mobile\""), "kept");
     assert_eq!(
         actor_of(&app, "tenant=default&subject=web", "admin.project.created").await,
-        ROOT
+        ROOT_ACTOR
     );
 }
 
@@ -324,7 +326,7 @@ async fn a_user_is_added_edited_disabled_and_given_a_password_that_is_never_show
     for event in ["admin.user.created", "admin.user.updated"] {
         assert_eq!(
             actor_of(&app, &format!("tenant=default&subject={id}"), event).await,
-            ROOT,
+            ROOT_ACTOR,
             "{event}"
         );
     }
@@ -448,7 +450,7 @@ async fn roles_are_created_from_their_page(app: TestApp) {
     error_next_to(&r.html, "name", "a role with this id already exists");
     assert_eq!(
         actor_of(&app, "tenant=default&subject=auditor", "admin.role.created").await,
-        ROOT
+        ROOT_ACTOR
     );
 }
 
@@ -525,7 +527,7 @@ async fn upstream_providers_are_registered_and_deleted_after_typing_their_id(app
     for event in ["admin.upstream.created", "admin.upstream.deleted"] {
         assert_eq!(
             actor_of(&app, "tenant=default&subject=idp", event).await,
-            ROOT,
+            ROOT_ACTOR,
             "{event}"
         );
     }
@@ -619,7 +621,7 @@ async fn a_service_is_registered_with_bindings_its_secret_shown_once_rotated_and
     ] {
         assert_eq!(
             actor_of(&app, "subject=orders", event).await,
-            ROOT,
+            ROOT_ACTOR,
             "{event}"
         );
     }

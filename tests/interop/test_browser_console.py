@@ -261,7 +261,7 @@ def test_an_operator_signs_in_creates_a_client_rotates_and_disables_it_and_finds
         cells = [td.text for td in tr.find_elements(By.TAG_NAME, "td")]
         rows.append(dict(zip(["at", "event", "outcome", "actor", "client", "subject", "remote"], cells)))
     assert rows and all(r["client"] == "billing" for r in rows), rows
-    by_admin = {r["event"] for r in rows if r["actor"] == ADMIN_EMAIL and r["outcome"] == "success"}
+    by_admin = {r["event"] for r in rows if r["actor"] == f"default/{ADMIN_EMAIL}" and r["outcome"] == "success"}
     assert {"admin.client.created", "admin.client.secret_rotated", "admin.client.updated"} <= by_admin, rows
     c.shot("audit")
 

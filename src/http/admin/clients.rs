@@ -352,7 +352,7 @@ async fn existing_client(t: &Tessera, tenant: &str, id: &str) -> Result<Client, 
 pub async fn create(call: TenantCall, mut f: Fields) -> Result<Answer, Failure> {
     let t = &call.t;
     let client_id = match f.string("client_id", false) {
-        Some(id) if id.starts_with(CONSOLE_CLIENT_PREFIX) => {
+        Some(id) if id.to_ascii_lowercase().starts_with(CONSOLE_CLIENT_PREFIX) => {
             f.error(
                 "client_id",
                 format!("client ids starting with {CONSOLE_CLIENT_PREFIX} are the console's own"),

@@ -172,8 +172,15 @@ pub async fn authenticate(
     })
 }
 
-/// The e-mail of `user_id` (the audit actor) if it is an active user holding the tenant's
-/// `admin` role: 401 for a user that is gone or disabled, 403 `USER_NOT_ADMIN` otherwise.
+/// The audit actor of a user: `{tenant}/{e-mail}`. A `/` is in no tenant or client id, so
+/// the actor can be taken neither for a client nor for a same-named user of another tenant.
+pub fn user_actor(user: &crate::tenants::User) -> String {
+    format!("{}/{}", user.tenant_id, user.email)
+}
+
+/// The audit actor of `user_id` (see [`user_actor`]) if it is an active user holding the
+/// tenant's `admin` role: 401 for a user that is gone or disabled, 403 `USER_NOT_ADMIN`
+/// otherwise.
 async fn admin_user(t: &Tessera, tenant: &str, user_id: &str) -> Result<String, Failure> {
     let user = t
         .store
@@ -187,7 +194,7 @@ async fn admin_user(t: &Tessera, tenant: &str, user_id: &str) -> Result<String, 
             "the token's user no longer holds the tenant's admin role",
         ));
     }
-    Ok(user.email)
+    Ok(user_actor(&user))
 }
 
 /// Reads a JSON object body (64 KiB, `application/json`, no duplicate keys).

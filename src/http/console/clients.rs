@@ -2,6 +2,7 @@
 //! edit, rotate with grace, disable/enable, delete after a confirmation that names the client).
 //! Every change is the admin API's own operation ([`crate::http::admin::clients`]).
 
+use super::directory::posted;
 use super::view::{self, encode, Frame};
 use super::{
     body, error_page, field_errors, fields_of, html, see_other, ConsoleCall, Form, Kind, Posted,
@@ -285,36 +286,20 @@ fn client_form(
 
 /// The form as posted, in the API's shape, to show again after a refusal.
 fn posted_value(form: &Form) -> Value {
-    let mut v = serde_json::Map::new();
-    for (k, kind) in FIELDS.iter().chain([("client_id", Kind::Text)].iter()) {
-        let val = match kind {
-            Kind::Checks => Value::Array(form.all(k).into_iter().map(Value::String).collect()),
-            Kind::Check => Value::Bool(form.get(k).is_some()),
-            Kind::List => Value::Array(
-                form.get(k)
-                    .unwrap_or("")
-                    .split(|c: char| c == ',' || c.is_whitespace())
-                    .filter(|w| !w.is_empty())
-                    .map(|w| Value::String(w.to_string()))
-                    .collect(),
-            ),
-            _ => Value::String(form.get(k).unwrap_or("").to_string()),
-        };
-        v.insert(k.to_string(), val);
-    }
-    v.insert(
-        "jwks".into(),
-        Value::String(form.get("jwks").unwrap_or("").to_string()),
-    );
-    v.insert(
-        "secret".into(),
+    let mut spec: Vec<(&str, Kind)> = FIELDS.to_vec();
+    spec.push(("client_id", Kind::Text));
+    let mut v = posted(form, &spec);
+    crate::json::set(&mut v, "jwks", form.get("jwks").unwrap_or(""));
+    crate::json::set(
+        &mut v,
+        "secret",
         json!({"vault": {
             "mount": form.get("vault_mount").unwrap_or(""),
             "path": form.get("vault_path").unwrap_or(""),
             "field": form.get("vault_field").unwrap_or(""),
         }}),
     );
-    Value::Object(v)
+    v
 }
 
 /// `GET /console/t/{tenant}/clients/new`.
@@ -550,7 +535,11 @@ pub async fn rotate(
                 .get("previous_expires_at")
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            let old = if form.text("grace_seconds") == Some("0") {
+            let old = if form
+                .text("grace_seconds")
+                .and_then(|g| g.parse::<i64>().ok())
+                == Some(0)
+            {
                 "The old one no longer works.".to_string()
             } else {
                 format!("The old one keeps working until {until}.")

@@ -151,14 +151,7 @@ pub fn posted(form: &Form, spec: &[(&str, Kind)]) -> Value {
         let val = match kind {
             Kind::Checks => Value::Array(form.all(k).into_iter().map(Value::String).collect()),
             Kind::Check => Value::Bool(form.get(k).is_some()),
-            Kind::List => Value::Array(
-                form.get(k)
-                    .unwrap_or("")
-                    .split(|c: char| c == ',' || c.is_whitespace())
-                    .filter(|w| !w.is_empty())
-                    .map(|w| Value::String(w.to_string()))
-                    .collect(),
-            ),
+            Kind::List => super::list_value(form.get(k).unwrap_or("")),
             _ => Value::String(form.get(k).unwrap_or("").to_string()),
         };
         v.insert(k.to_string(), val);

@@ -90,7 +90,7 @@ fn see_other(location: &str, cookies: &[String]) -> Response {
 
 /// A signed-in console user who administers `caller.reach`.
 pub struct ConsoleCall {
-    /// The admin call the pages make, with the user's e-mail as actor.
+    /// The admin call the pages make, with the user as actor (`{tenant}/{e-mail}`).
     pub call: AdminCall,
     /// The signed-in user.
     pub user: User,
@@ -144,10 +144,17 @@ impl IntoResponse for Refusal {
     }
 }
 
-/// The session id hash of this browser's console cookie.
+/// The stored hash of console session `id`: keyed apart from the login sessions' hashes in
+/// the same table, so neither kind of cookie opens the other.
+fn session_key(t: &Tessera, id: &str) -> Vec<u8> {
+    t.master
+        .hash_secret(format!("console-session:{id}").as_bytes())
+}
+
+/// The session id of this browser's console cookie and its stored hash.
 fn session_hash(t: &Tessera, headers: &HeaderMap) -> Option<(String, Vec<u8>)> {
     let id = cookie(headers, &cookie_name(t, CONSOLE_COOKIE))?;
-    Some((id.to_string(), t.master.hash_secret(id.as_bytes())))
+    Some((id.to_string(), session_key(t, id)))
 }
 
 /// The user behind this browser's console session, if it is live and the user active.
@@ -182,7 +189,8 @@ impl FromRequestParts<Shared> for ConsoleCall {
             .await
             .map_err(|f| Refusal::Page(error_page(t, None, &f)))?;
         if !allowed {
-            return Err(Refusal::Page(signin::forbidden_page(t, &user)));
+            let csrf = csrf_token(t, &session_id);
+            return Err(Refusal::Page(signin::forbidden_page(t, &user, &csrf, &[])));
         }
         let reach = if user.tenant_id == DEFAULT_TENANT {
             Reach::All
@@ -190,7 +198,7 @@ impl FromRequestParts<Shared> for ConsoleCall {
             Reach::Tenant(user.tenant_id.clone())
         };
         let caller = AdminCaller {
-            actor: user.email.clone(),
+            actor: super::admin::user_actor(&user),
             reach,
             remote: remote_ip(remote),
         };
@@ -257,6 +265,15 @@ impl FromRequest<Shared> for Posted {
         let (mut parts, body) = req.into_parts();
         let call = ConsoleCall::from_request_parts(&mut parts, t).await?;
         let refuse = |f: Failure| Refusal::Page(error_page(t, Some(&call), &f));
+        // Console forms are urlencoded; anything else is no form of the console's.
+        if super::body::media_type(&parts.headers).as_deref()
+            != Some("application/x-www-form-urlencoded")
+        {
+            return Err(refuse(Failure::new(
+                crate::reasons::UNSUPPORTED_MEDIA_TYPE,
+                "console forms are application/x-www-form-urlencoded",
+            )));
+        }
         let bytes = super::body::read_limited(&parts.headers, body)
             .await
             .map_err(|f| Refusal::Page(error_page(t, None, &f)))?;
@@ -294,20 +311,23 @@ enum Kind {
     Json,
 }
 
+/// A list field's words: separated by white space (new lines, as the pages show lists, or
+/// spaces), never by commas, which URIs and scopes may hold.
+fn list_value(text: &str) -> Value {
+    Value::Array(
+        text.split_whitespace()
+            .map(|w| Value::String(w.to_string()))
+            .collect(),
+    )
+}
+
 /// The admin API body a form stands for: `spec` lists the fields to read and how.
 fn fields_of(form: &Form, spec: &[(&str, Kind)]) -> Fields {
     let mut entries = Vec::new();
     for &(name, kind) in spec {
         let v = match kind {
             Kind::Text => form.text(name).map(|s| Value::String(s.to_string())),
-            Kind::List => form.get(name).map(|s| {
-                Value::Array(
-                    s.split(|c: char| c == ',' || c.is_whitespace())
-                        .filter(|w| !w.is_empty())
-                        .map(|w| Value::String(w.to_string()))
-                        .collect(),
-                )
-            }),
+            Kind::List => form.get(name).map(list_value),
             Kind::Int => form.text(name).map(|s| match s.parse::<i64>() {
                 Ok(n) => Value::from(n),
                 // The API names the field and says what it wants.
@@ -379,6 +399,45 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
+/// A bare page for a console request refused before any console code ran (no such page, a
+/// method the page does not take, a body too large, a malformed path or query), with the
+/// console's headers.
+pub fn status_page(status: StatusCode) -> Response {
+    let (title, detail) = match status {
+        StatusCode::NOT_FOUND => ("Not found", "There is no such console page."),
+        StatusCode::METHOD_NOT_ALLOWED => ("Not allowed", "This page does not take that request."),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ("Too large", "The form is larger than the console takes.")
+        }
+        _ if status.is_server_error() => (
+            "Unavailable",
+            "The console cannot answer right now; try again shortly.",
+        ),
+        _ => ("Bad request", "The address or the form could not be read."),
+    };
+    let body = maud::html! {
+        div.error role="alert" { p { (detail) } }
+        p { a href="/console" { "Back to the console" } }
+    };
+    html(status, view::bare("", title, body), &[])
+}
+
+/// Every console answer is a page: an error answered by the framework (an extractor's
+/// rejection, a 405) becomes a console page with the console's headers.
+async fn pages_only(req: Request, next: axum::middleware::Next) -> Response {
+    let resp = next.run(req).await;
+    let is_html = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let status = resp.status();
+    if (status.is_client_error() || status.is_server_error()) && !is_html {
+        return status_page(status);
+    }
+    resp
+}
+
 /// The console's routes, each path written once.
 pub fn routes() -> Router<Shared> {
     let table: Vec<(&'static str, MethodRouter<Shared>)> = vec![
@@ -425,5 +484,7 @@ pub fn routes() -> Router<Shared> {
         ("/console/keys", get(audit_keys::keys)),
         ("/console/keys/rotate", post(audit_keys::rotate)),
     ];
-    routes_of(table).merge(directory::routes())
+    routes_of(table)
+        .merge(directory::routes())
+        .layer(axum::middleware::from_fn(pages_only))
 }

@@ -40,7 +40,13 @@ fn callback_uri(t: &Tessera) -> String {
 
 /// The sign-in page: a tenant to sign in to, and the first-run hint when no administrator
 /// exists yet.
-fn signin_page(t: &Tessera, tenant: &str, message: Option<&str>, first_run: bool) -> Response {
+fn signin_page(
+    t: &Tessera,
+    tenant: &str,
+    message: Option<&str>,
+    first_run: bool,
+    cookies: &[String],
+) -> Response {
     let body = html! {
         @if let Some(m) = message { div.error role="alert" { (m) } }
         @if first_run {
@@ -64,7 +70,7 @@ fn signin_page(t: &Tessera, tenant: &str, message: Option<&str>, first_run: bool
     html(
         StatusCode::OK,
         view::bare(&t.settings.issuer, "Sign in to the console", body),
-        &[],
+        cookies,
     )
 }
 
@@ -77,7 +83,7 @@ pub async fn index(State(t): State<Shared>, headers: HeaderMap) -> Response {
         ),
         Ok(None) => {
             let first_run = !t.store.has_admin_user(DEFAULT_TENANT).await.unwrap_or(true);
-            signin_page(&t, DEFAULT_TENANT, None, first_run)
+            signin_page(&t, DEFAULT_TENANT, None, first_run, &[])
         }
         Err(f) => error_page(&t, None, &f),
     }
@@ -94,7 +100,13 @@ pub async fn start(State(t): State<Shared>, Query(q): Query<Start>) -> Response 
     // The same answer for a malformed, unknown or disabled tenant.
     let known = valid_id(tenant) && t.tenant_active(tenant).await.unwrap_or(false);
     if !known {
-        return signin_page(&t, tenant, Some("No active tenant of that name."), false);
+        return signin_page(
+            &t,
+            tenant,
+            Some("No active tenant of that name."),
+            false,
+            &[],
+        );
     }
     let (Ok(state), Ok(verifier)) = (random_token(32), random_token(32)) else {
         return error_page(&t, None, &Failure::unavailable("no randomness"));
@@ -128,6 +140,7 @@ pub struct Callback {
     state: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
+    iss: Option<String>,
 }
 
 /// The unfinished sign-in of this browser: (state, verifier, tenant).
@@ -152,6 +165,7 @@ pub async fn callback(
             DEFAULT_TENANT,
             Some("The sign-in expired or was started in another browser; try again."),
             false,
+            std::slice::from_ref(&cleared),
         );
     };
     if !q
@@ -164,6 +178,17 @@ pub async fn callback(
             &tenant,
             Some("The sign-in did not match the one this browser started; try again."),
             false,
+            std::slice::from_ref(&cleared),
+        );
+    }
+    // RFC 9207: an answer naming another issuer is not ours.
+    if q.iss.as_deref().is_some_and(|iss| iss != t.settings.issuer) {
+        return signin_page(
+            &t,
+            &tenant,
+            Some("The sign-in was answered by another issuer; try again."),
+            false,
+            std::slice::from_ref(&cleared),
         );
     }
     if let Some(e) = q.error {
@@ -173,6 +198,7 @@ pub async fn callback(
             &tenant,
             Some(&format!("Sign-in did not complete: {detail}")),
             false,
+            std::slice::from_ref(&cleared),
         );
     }
     let Some(code) = q.code else {
@@ -181,6 +207,7 @@ pub async fn callback(
             &tenant,
             Some("The sign-in returned no code; try again."),
             false,
+            std::slice::from_ref(&cleared),
         );
     };
     let client = console_client(&t.settings.issuer, &tenant);
@@ -205,11 +232,30 @@ pub async fn callback(
     let user = match user {
         Ok(u) => u,
         Err(f) if f.status >= 500 => return error_page(&t, None, &f),
-        Err(f) => return signin_page(&t, &tenant, Some(&f.detail), false),
+        Err(f) => {
+            return signin_page(
+                &t,
+                &tenant,
+                Some(&f.detail),
+                false,
+                std::slice::from_ref(&cleared),
+            )
+        }
     };
     match administers(&t, &user).await {
         Ok(true) => {}
-        Ok(false) => return forbidden_page(&t, &user),
+        Ok(false) => {
+            // No console session: the sign-out form carries the login page's token.
+            return match crate::login::csrf_binding(&t, &headers) {
+                Ok((binding, new_cookie)) => {
+                    let csrf = crate::login::csrf_token(&t, &binding);
+                    let mut cookies = vec![cleared];
+                    cookies.extend(new_cookie);
+                    forbidden_page(&t, &user, &csrf, &cookies)
+                }
+                Err(f) => error_page(&t, None, &f),
+            };
+        }
         Err(f) => return error_page(&t, None, &f),
     }
     match start_session(&t, &user).await {
@@ -256,26 +302,27 @@ async fn start_session(t: &Tessera, user: &User) -> Result<String, Failure> {
         expires_at: now + ttl,
     };
     t.store
-        .create_login_session(&t.master.hash_secret(id.as_bytes()), &s)
+        .create_login_session(&super::session_key(t, &id), &s)
         .await?;
     Ok(build_cookie(t, CONSOLE_COOKIE, &id, ttl, SameSite::Strict))
 }
 
 /// The 403 page for a signed-in user who administers nothing.
-pub fn forbidden_page(t: &Tessera, user: &User) -> Response {
+pub fn forbidden_page(t: &Tessera, user: &User, csrf: &str, cookies: &[String]) -> Response {
     let body = html! {
         div.error role="alert" {
             p { "You are signed in as " strong { (user.email) } " of tenant " strong { (user.tenant_id) } ", who does not hold that tenant's " code { "admin" } " role." }
         }
         p { "Ask an administrator for the role, or sign in as another user." }
         form method="post" action="/console/signout" {
+            (view::csrf(csrf))
             button type="submit" id="signout" { "Sign out" }
         }
     };
     html(
         StatusCode::FORBIDDEN,
         view::bare(&t.settings.issuer, "Not an administrator", body),
-        &[],
+        cookies,
     )
 }
 
@@ -286,26 +333,33 @@ pub async fn signout(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    // Whoever holds a console session proves the form is the console's; the 403 page's
-    // sign-out (no console session) has nothing to protect.
+    let presented = crate::params::parse_form(&body)
+        .ok()
+        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf"))
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    let refused = || {
+        let f = Failure::new(
+            crate::reasons::CSRF_FAILED,
+            "the form did not come from this console; reload the page and try again",
+        );
+        error_page(&t, None, &f)
+    };
+    let mut cleared = Vec::new();
     if let Some((id, hash)) = session_hash(&t, &headers) {
-        let presented = crate::params::parse_form(&body)
-            .ok()
-            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf"))
-            .map(|(_, v)| v)
-            .unwrap_or_default();
+        // A console session: its own form's token.
         if !ct_eq(presented.as_bytes(), csrf_token(&t, &id).as_bytes()) {
-            let f = Failure::new(
-                crate::reasons::CSRF_FAILED,
-                "the form did not come from this console; reload the page and try again",
-            );
-            return error_page(&t, None, &f);
+            return refused();
         }
         if let Err(e) = t.store.delete_login_session(&hash).await {
             return error_page(&t, None, &e.into());
         }
+        cleared.push(build_cookie(&t, CONSOLE_COOKIE, "", 0, SameSite::Strict));
+    } else if !crate::login::csrf_ok(&t, &headers, Some(&presented)) {
+        // No console session (the 403 page after sign-in): the login page's token, so that no
+        // other site can end this browser's sign-in.
+        return refused();
     }
-    let mut cleared = vec![build_cookie(&t, CONSOLE_COOKIE, "", 0, SameSite::Strict)];
     match crate::login::end_session(&t, &headers).await {
         Ok(c) => cleared.push(c),
         Err(f) => return error_page(&t, None, &f),

@@ -336,7 +336,7 @@ pub async fn update(
     let typed = posted(&form, &EDIT);
     let shown = move |mut before: Value| {
         for (k, _) in EDIT {
-            before[k] = typed.get(k).cloned().unwrap_or(Value::Null);
+            crate::json::set(&mut before, k, typed.get(k).cloned().unwrap_or(Value::Null));
         }
         before
     };

@@ -109,7 +109,7 @@ pub fn bare(issuer: &str, title: &str, body: Markup) -> Markup {
                     p.brand { "Tessera" }
                     h1 { (title) }
                     (body)
-                    p.muted { (issuer) }
+                    @if !issuer.is_empty() { p.muted { (issuer) } }
                 }
             }
         }
