@@ -497,7 +497,7 @@ async fn saving_a_client_unchanged_keeps_commas_inside_its_values(app: TestApp) 
 
 async fn console_and_login_sessions_do_not_open_each_other(app: TestApp) {
     login_client(&app, "default", "spa", json!({})).await;
-    let mut b = signed_in_admin(&app, "default", "root@example.com").await;
+    let b = signed_in_admin(&app, "default", "root@example.com").await;
     let console = b.cookies["tessera_console"].clone();
     let login = b.cookies["tessera_session"].clone();
     // The console cookie as a login session: the login page, not a code.
