@@ -152,22 +152,14 @@ def test_an_operator_signs_in_creates_a_client_rotates_and_disables_it_and_finds
     assert cookies["tessera_console"]["sameSite"] == "Strict"
     c.shot("overview")
 
-    # 3. Tenant acme, through the Tenants page once it exists.
-    # TODO(console tenants page): the Tenants page is being built in parallel. Once
-    # /console/tenants answers 200 with #tenant-form the test goes through it; until then it
-    # creates the tenant through the admin API. Drop the else branch when the page has landed.
-    session = requests.Session()
-    session.cookies.set("tessera_console", cookies["tessera_console"]["value"])
-    tenants_page = session.get(f"{server}/console/tenants", allow_redirects=False, timeout=10)
-    if tenants_page.status_code == 200 and 'id="tenant-form"' in tenants_page.text:
-        c.get("/console/tenants")
-        c.fill("#tenant-form #id", "acme")
-        c.fill("#tenant-form #name", "Acme Corporation")
-        c.submit("#create-tenant")
-        assert "acme" in c.text()
-        c.shot("tenants")
-    else:
-        admin(server, "POST", "/admin/v1/tenants", {"id": "acme", "name": "Acme Corporation"})
+    # 3. Tenant acme, through the Tenants page.
+    c.submit("nav a[href='/console/tenants']")
+    c.at("/console/tenants")
+    c.fill("#tenant-form #id", "acme")
+    c.fill("#tenant-form #name", "Acme Corporation")
+    c.shot("tenants")
+    c.submit("#create-tenant")
+    c.at("/console/t/acme")
     assert admin(server, "GET", "/admin/v1/tenants/acme")["status"] == "active"
 
     # 4. In acme: Clients -> Create client -> the secret, once, with a Copy button.
