@@ -119,6 +119,9 @@ fn path_segment_too_long(path: &str) -> bool {
 async fn buffer_body(req: Request, next: Next) -> Response {
     if path_segment_too_long(req.uri().path()) {
         let path = req.uri().path();
+        if path.starts_with("/console") {
+            return console::status_page(axum::http::StatusCode::BAD_REQUEST);
+        }
         let f = Failure::malformed(format!(
             "a path segment is longer than {} characters",
             crate::failure::MAX_IDENTIFIER

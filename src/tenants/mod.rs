@@ -259,10 +259,13 @@ pub fn console_client(issuer: &str, tenant: &str) -> Client {
     }
 }
 
-/// Checks an identifier used in paths and tokens: 1–128 chars of `[A-Za-z0-9._:@-]`.
+/// Checks an identifier used in paths and tokens: 1–128 chars of `[A-Za-z0-9._:@-]`, not dots
+/// alone.
 pub fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 128
+        // `.` and `..` are path segments a browser or proxy collapses: no page could name them.
+        && !id.chars().all(|c| c == '.')
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '@'))

@@ -85,7 +85,7 @@ pub fn normalize_email(email: &str) -> String {
 pub fn valid_email(email: &str) -> bool {
     let e = email.trim();
     e.len() <= 254
-        && !e.contains(char::is_whitespace)
+        && !e.contains(|c: char| c.is_whitespace() || c.is_control())
         && matches!(e.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !d.contains('@'))
 }
 

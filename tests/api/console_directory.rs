@@ -909,7 +909,58 @@ async fn a_tenant_admin_gets_403_on_global_pages_and_on_another_tenants_director
     assert_eq!(ups["items"].as_array().unwrap().len(), 1);
 }
 
+async fn dots_alone_a_disabled_default_a_second_admin_role_and_control_characters_are_refused(
+    app: TestApp,
+) {
+    for (path, body, status, pointer) in [
+        (
+            "/admin/v1/tenants",
+            json!({"id": "..", "name": "Dots"}),
+            400,
+            "/id",
+        ),
+        (
+            "/admin/v1/tenants/default/roles",
+            json!({"name": "admin", "scopes": ["x"]}),
+            409,
+            "",
+        ),
+        (
+            "/admin/v1/tenants/default/users",
+            json!({"email": "a\u{1b}[31m@example.com", "password": "long enough"}),
+            400,
+            "/email",
+        ),
+    ] {
+        let r = app.admin_post(path, body).await;
+        let p = problem(r, status).await;
+        if !pointer.is_empty() {
+            assert_eq!(pointers(&p), vec![pointer], "{path}");
+        }
+    }
+    let r = app
+        .admin(
+            reqwest::Method::PATCH,
+            "/admin/v1/tenants/default",
+            Some(json!({"status": "disabled"})),
+        )
+        .await;
+    let p = problem(r, 400).await;
+    assert_eq!(pointers(&p), vec!["/status"]);
+    // An over-long path segment under /console is a console page too.
+    let mut b = signed_in_admin(&app, "default", ROOT).await;
+    let r = b
+        .get(&app.url(&format!("/console/t/{}/users", "a".repeat(300))))
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+}
+
 both_engines!(
+    dots_alone_a_disabled_default_a_second_admin_role_and_control_characters_are_refused,
     a_global_admin_creates_disables_and_enables_a_tenant_through_the_tenants_page,
     a_refused_tenant_shows_the_apis_message_next_to_its_field_and_keeps_what_was_typed,
     projects_are_listed_and_created_from_their_page,

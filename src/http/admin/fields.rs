@@ -27,6 +27,11 @@ impl Fields {
         }
     }
 
+    /// True once any field was refused.
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
     /// Adds a member (the console builds a body from a form).
     pub fn push(&mut self, name: &str, value: Value) {
         self.entries.push((name.to_string(), value));

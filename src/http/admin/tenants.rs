@@ -5,7 +5,7 @@ use crate::clock::rfc3339;
 use crate::failure::Failure;
 use crate::reasons;
 use crate::service::Tessera;
-use crate::tenants::{valid_id, Project, Status, Tenant};
+use crate::tenants::{valid_id, Project, Status, Tenant, DEFAULT_TENANT};
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
@@ -98,6 +98,12 @@ pub async fn patch(call: TenantCall, mut f: Fields) -> Result<Answer, Failure> {
     match status.as_deref() {
         None => {}
         Some("active") => tenant.status = Status::Active,
+        // Tenant `default` holds the global administrators: disabled, nobody but the
+        // bootstrap token could administer anything any more.
+        Some("disabled") if tenant.id == DEFAULT_TENANT => f.error(
+            "status",
+            "tenant default holds the global administrators and cannot be disabled",
+        ),
         Some("disabled") => tenant.status = Status::Disabled,
         Some(_) => f.error("status", "status must be active or disabled"),
     }

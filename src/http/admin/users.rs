@@ -65,12 +65,9 @@ async fn apply_user(
     if let Some(name) = f.string("name", false) {
         u.name = Some(name);
     }
-    if let Some(p) = f.string("password", false) {
-        if p.len() < 8 {
-            f.error("password", "password must be at least 8 characters");
-        } else {
-            u.password_hash = Some(t.hashes.hash(p.as_bytes()).await?);
-        }
+    let password = f.string("password", false);
+    if password.as_ref().is_some_and(|p| p.len() < 8) {
+        f.error("password", "password must be at least 8 characters");
     }
     if let Some(roles) = f.strings("roles", false) {
         let known = tenant_roles(t, &u.tenant_id).await?;
@@ -93,6 +90,11 @@ async fn apply_user(
         Some("active") => u.status = Status::Active,
         Some("disabled") => u.status = Status::Disabled,
         Some(_) => f.error("status", "status must be active or disabled"),
+    }
+    // Hashed last, and only for a body that is otherwise good: a refused request costs no
+    // argon2 computation.
+    if let Some(p) = password.filter(|_| !f.has_errors()) {
+        u.password_hash = Some(t.hashes.hash(p.as_bytes()).await?);
     }
     Ok(())
 }
@@ -210,6 +212,10 @@ pub async fn create_role(call: TenantCall, mut f: Fields) -> Result<Answer, Fail
     let Some(name) = name else {
         return Err(Failure::missing("name"));
     };
+    // Role `admin` exists in every tenant without being stored (SPEC §3.3): a duplicate.
+    if name == ADMIN_ROLE {
+        return Err(conflict(crate::store::StoreError::Conflict, "role"));
+    }
     let role = Role {
         tenant_id: call.tenant.clone(),
         name,
