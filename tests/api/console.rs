@@ -392,6 +392,15 @@ async fn the_console_client_id_is_reserved(app: TestApp) {
         .await;
     let p = problem(r, 400).await;
     assert_eq!(pointers(&p), vec!["/client_id"]);
+    // Nor can a client take the bootstrap token's name in the audit.
+    let r = app
+        .admin_post(
+            "/admin/v1/tenants/default/clients",
+            json!({"client_id": "Bootstrap", "name": "B", "scopes": ["x"],
+                   "grant_types": ["client_credentials"]}),
+        )
+        .await;
+    assert_eq!(pointers(&problem(r, 400).await), vec!["/client_id"]);
     // The console client only redirects to the console.
     let url = format!(
         "{}?response_type=code&client_id=tessera-console:default&redirect_uri=https://evil.example/cb&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",

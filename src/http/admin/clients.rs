@@ -352,6 +352,14 @@ async fn existing_client(t: &Tessera, tenant: &str, id: &str) -> Result<Client, 
 pub async fn create(call: TenantCall, mut f: Fields) -> Result<Answer, Failure> {
     let t = &call.t;
     let client_id = match f.string("client_id", false) {
+        // The bootstrap token's audit actor: a client of that id would act under its name.
+        Some(id) if id.eq_ignore_ascii_case("bootstrap") => {
+            f.error(
+                "client_id",
+                "client id bootstrap names the bootstrap admin token",
+            );
+            String::new()
+        }
         Some(id) if id.to_ascii_lowercase().starts_with(CONSOLE_CLIENT_PREFIX) => {
             f.error(
                 "client_id",
