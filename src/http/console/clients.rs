@@ -81,10 +81,7 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> Response {
     let t = &call.call.t;
-    let all = match call.tenant(&tenant).await {
-        Ok(tc) => api::list(tc).await.map(body),
-        Err(f) => Err(f),
-    };
+    let all = call.in_tenant(&tenant, api::list).await;
     let all = match all {
         Ok(v) => v,
         Err(f) => return error_page(t, Some(&call), &f),

@@ -114,6 +114,16 @@ impl ConsoleCall {
         TenantCall::for_tenant(self.call.clone(), tenant).await
     }
 
+    /// The admin operation `op` on `tenant` for this user (reach and existence checked
+    /// first, as the API does): the body it answers.
+    async fn in_tenant<F, Fut>(&self, tenant: &str, op: F) -> Result<Value, Failure>
+    where
+        F: FnOnce(TenantCall) -> Fut,
+        Fut: std::future::Future<Output = Result<Answer, Failure>>,
+    {
+        op(self.tenant(tenant).await?).await.map(body)
+    }
+
     /// The navigation frame of a page about `tenant`.
     fn frame<'a>(&'a self, tenant: &'a str, section: &'static str) -> view::Frame<'a> {
         view::Frame {

@@ -3,7 +3,7 @@
 
 use super::directory::{form_refusal, items, lines, posted, strings, text, Done};
 use super::view::{self, encode};
-use super::{body, error_page, fields_of, html, see_other, ConsoleCall, Form, Kind, Posted};
+use super::{error_page, fields_of, html, see_other, ConsoleCall, Form, Kind, Posted};
 use crate::http::admin::users as api;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
@@ -39,10 +39,7 @@ async fn roles_page(
     errors: &[(String, String)],
     status: StatusCode,
 ) -> Response {
-    let found = match call.tenant(tenant).await {
-        Ok(tc) => api::list_roles(tc).await.map(body),
-        Err(f) => Err(f),
-    };
+    let found = call.in_tenant(tenant, api::list_roles).await;
     let all = match found {
         Ok(v) => items(&v),
         Err(f) => return error_page(&call.call.t, Some(call), &f),
@@ -85,12 +82,11 @@ async fn roles_page(
 
 /// `POST /console/t/{tenant}/roles`.
 pub async fn create(Path(tenant): Path<String>, Posted { call, form }: Posted) -> Response {
-    let created = match call.tenant(&tenant).await {
-        Ok(tc) => api::create_role(tc, fields_of(&form, &FIELDS))
-            .await
-            .map(body),
-        Err(f) => Err(f),
-    };
+    let created = call
+        .in_tenant(&tenant, |tc| {
+            api::create_role(tc, fields_of(&form, &FIELDS))
+        })
+        .await;
     match created {
         Ok(v) => see_other(
             &format!(

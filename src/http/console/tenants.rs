@@ -145,10 +145,7 @@ async fn projects_page(
     errors: &[(String, String)],
     status: StatusCode,
 ) -> Response {
-    let found = match call.tenant(tenant).await {
-        Ok(tc) => api::list_projects(tc).await.map(body),
-        Err(f) => Err(f),
-    };
+    let found = call.in_tenant(tenant, api::list_projects).await;
     let all = match found {
         Ok(v) => items(&v),
         Err(f) => return error_page(&call.call.t, Some(call), &f),
@@ -192,12 +189,11 @@ async fn projects_page(
 
 /// `POST /console/t/{tenant}/projects`.
 pub async fn create_project(Path(tenant): Path<String>, Posted { call, form }: Posted) -> Response {
-    let created = match call.tenant(&tenant).await {
-        Ok(tc) => api::create_project(tc, fields_of(&form, &FIELDS))
-            .await
-            .map(body),
-        Err(f) => Err(f),
-    };
+    let created = call
+        .in_tenant(&tenant, |tc| {
+            api::create_project(tc, fields_of(&form, &FIELDS))
+        })
+        .await;
     match created {
         Ok(v) => see_other(
             &format!(

@@ -104,12 +104,11 @@ async fn upstreams_page(
 
 /// `POST /console/t/{tenant}/upstreams`.
 pub async fn create(Path(tenant): Path<String>, Posted { call, form }: Posted) -> Response {
-    let created = match call.tenant(&tenant).await {
-        Ok(tc) => api::create_upstream(tc, fields_of(&form, &FIELDS))
-            .await
-            .map(body),
-        Err(f) => Err(f),
-    };
+    let created = call
+        .in_tenant(&tenant, |tc| {
+            api::create_upstream(tc, fields_of(&form, &FIELDS))
+        })
+        .await;
     match created {
         Ok(v) => see_other(
             &format!(

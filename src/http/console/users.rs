@@ -75,10 +75,7 @@ pub async fn list(
     Path(tenant): Path<String>,
     Query(done): Query<Done>,
 ) -> Response {
-    let found = match call.tenant(&tenant).await {
-        Ok(tc) => api::list_users(tc).await.map(body),
-        Err(f) => Err(f),
-    };
+    let found = call.in_tenant(&tenant, api::list_users).await;
     let all = match found {
         Ok(v) => items(&v),
         Err(f) => return error_page(&call.call.t, Some(&call), &f),
@@ -159,10 +156,9 @@ pub async fn new_form(call: ConsoleCall, Path(tenant): Path<String>) -> Response
 
 /// `POST /console/t/{tenant}/users`: adds the user and opens it.
 pub async fn create(Path(tenant): Path<String>, Posted { call, form }: Posted) -> Response {
-    let created = match call.tenant(&tenant).await {
-        Ok(tc) => api::create_user(tc, create_fields(&form)).await.map(body),
-        Err(f) => Err(f),
-    };
+    let created = call
+        .in_tenant(&tenant, |tc| api::create_user(tc, create_fields(&form)))
+        .await;
     let f = match created {
         Ok(v) => {
             return see_other(
