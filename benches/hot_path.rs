@@ -56,6 +56,7 @@ fn issuing(c: &mut Criterion) {
             project_id: None,
             with_scp: false,
             alg: Some(alg),
+            cnf: None,
         };
         c.bench_function(&format!("issue_access_token/{}", alg.as_str()), |b| {
             b.iter(|| issuer.issue(black_box(&req)).unwrap())

@@ -71,6 +71,7 @@ pub async fn token(
         let opts = authorization_code::Options {
             with_scp: true,
             route: ROUTE,
+            cnf: None,
         };
         let issued = authorization_code::exchange(t, &client, params, remote, opts).await?;
         return Ok(IdTokenAnswer {
@@ -85,6 +86,7 @@ pub async fn token(
     let opts = Options {
         token_use: None,
         with_scp: true,
+        cnf: None,
     };
     let issued = client_credentials::issue(t, &client, params, remote, ROUTE, opts).await?;
     Ok(IdTokenAnswer {

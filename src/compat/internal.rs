@@ -69,6 +69,7 @@ pub async fn service_token(
         project_id: None,
         with_scp: false,
         alg: None,
+        cnf: None,
     };
     let issued = t.issuer.issue(&req).map_err(|e| Failure::internal(&e))?;
     metrics::counter!("tessera_tokens_issued_total", "grant" => "service", "route" => route)

@@ -63,6 +63,7 @@ pub async fn partner_token(
     let opts = Options {
         token_use: Some(TokenUse::Partner),
         with_scp: false,
+        cnf: None,
     };
     client_credentials::issue(t, client, params, remote, route, opts).await
 }

@@ -269,6 +269,7 @@ async fn generate_inner(
             grant: "generate_token",
             route: call.route,
             remote: call.remote,
+            cnf: None,
         },
     )
     .await
@@ -323,6 +324,7 @@ async fn oidc_inner(
             grant: "oidc_token",
             route: call.route,
             remote: call.remote,
+            cnf: None,
         },
     )
     .await

@@ -97,7 +97,7 @@ async fn token_inner(
             refresh_token::refresh(t, &client, &params, remote, Default::default()).await?
         }
         GrantType::TokenExchange => {
-            token_exchange::issue(t, &client, &params, remote, route).await?
+            token_exchange::issue(t, &client, &params, remote, route, None).await?
         }
     };
     Ok(issued.response())

@@ -635,7 +635,7 @@ fn schemas() -> Value {
         "TokenParam": {"type": "object", "required": ["token"], "properties": {"token": s, "token_type_hint": s,
             "client_id": s, "client_secret": s}},
         "TokenResponse": {"type": "object", "required": ["access_token", "token_type", "expires_in"], "properties": {
-            "access_token": s, "token_type": {"const": "Bearer"}, "expires_in": i, "scope": s, "issued_token_type": s,
+            "access_token": s, "token_type": {"enum": ["Bearer", "DPoP"]}, "expires_in": i, "scope": s, "issued_token_type": s,
             "id_token": s, "refresh_token": s}},
         "GenerateToken": {"type": "object", "required": ["tenant_id", "project_id", "client_id", "email_id"], "properties": {
             "tenant_id": s, "project_id": s, "client_id": s, "email_id": s,

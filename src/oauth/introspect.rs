@@ -65,7 +65,10 @@ pub async fn introspect(t: &Tessera, asker: &Client, token: &str) -> Result<Valu
         return Ok(inactive());
     }
     claims.insert("active".into(), Value::Bool(true));
-    claims.insert("token_type".into(), Value::String("Bearer".into()));
+    // RFC 9449 §6.2: a DPoP-bound token is of type DPoP; its `cnf` claim is already there.
+    let dpop = claims.get("cnf").and_then(|c| c.get("jkt")).is_some();
+    let token_type = if dpop { "DPoP" } else { "Bearer" };
+    claims.insert("token_type".into(), Value::String(token_type.into()));
     Ok(Value::Object(claims))
 }
 

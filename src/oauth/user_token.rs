@@ -89,6 +89,8 @@ pub struct Origin<'a> {
     pub route: &'static str,
     /// Caller address.
     pub remote: &'a str,
+    /// What the token is bound to (SPEC §9; the tenant API binds nothing).
+    pub cnf: Option<&'a crate::tokens::Confirmation>,
 }
 
 /// Issues a user or admin token for `user` to `client`. `scope` (space-separated), when
@@ -124,6 +126,7 @@ pub async fn issue(
         project_id: client.project_id.clone(),
         with_scp: false,
         alg: client.signing_alg.as_deref().and_then(Alg::parse),
+        cnf: origin.cnf.cloned(),
     };
     let claims = UserClaims {
         email: Some(user.email.clone()),

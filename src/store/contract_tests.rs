@@ -275,6 +275,7 @@ mod fixtures {
             consent_required: false,
             refresh_token_ttl: None,
             post_logout_redirect_uris: vec![],
+            security: Default::default(),
             status: Status::Active,
             secrets: ClientSecrets::default(),
             created_at: 1_700_000_200,
@@ -300,6 +301,14 @@ mod fixtures {
             consent_required: true,
             refresh_token_ttl: Some(86_400),
             post_logout_redirect_uris: vec!["https://app.example.com/bye".into()],
+            security: crate::tenants::Security {
+                dpop_bound_access_tokens: true,
+                require_pushed_authorization_requests: true,
+                tls_client_certificate_bound_access_tokens: true,
+                tls_client_auth_subject_dn: Some("CN=app,O=Example".into()),
+                tls_client_auth_san_uri: Some("spiffe://example.org/app".into()),
+                tls_client_auth_san_dns: Some("app.example.org".into()),
+            },
             status: Status::Disabled,
             secrets: ClientSecrets {
                 current: Some(SecretHash::Hmac(vec![0, 1, 2, 254, 255])),

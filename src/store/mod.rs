@@ -419,7 +419,7 @@ impl Store {
             "INSERT INTO clients (tenant_id, client_id, ",
             client_mutable_columns!(),
             ", created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-             $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)"
+             $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)"
         ))
         .bind(c.tenant_id.as_str())
         .bind(c.client_id.as_str());
@@ -479,8 +479,8 @@ impl Store {
              admin_tokens = $13, status = $14, secret_kind = $15, secret_hash = $16, \
              prev_secret_kind = $17, prev_secret_hash = $18, prev_expires_at = $19, \
              vault_ref = $20, consent_required = $21, refresh_token_ttl = $22, \
-             post_logout_redirect_uris = $23, updated_at = $24 \
-             WHERE tenant_id = $25 AND client_id = $26",
+             post_logout_redirect_uris = $23, security = $24, updated_at = $25 \
+             WHERE tenant_id = $26 AND client_id = $27",
         );
         let done = self
             .write(

@@ -32,20 +32,20 @@ macro_rules! select_client {
          default_scopes, audiences, token_ttl, redirect_uris, auth_method, jwks, signing_alg, \
          admin_tokens, status, secret_kind, secret_hash, prev_secret_kind, prev_secret_hash, \
          prev_expires_at, vault_ref, consent_required, refresh_token_ttl, \
-         post_logout_redirect_uris, created_at, updated_at \
+         post_logout_redirect_uris, security, created_at, updated_at \
          FROM clients"
     };
 }
 pub(super) use select_client;
 
 /// The client columns a create or update writes besides the keys and `created_at`, in the
-/// order `ClientParams::bind_mutable` binds them (`$1…$24` in an UPDATE).
+/// order `ClientParams::bind_mutable` binds them (`$1…$25` in an UPDATE).
 macro_rules! client_mutable_columns {
     () => {
         "name, project_id, profile, grant_types, scopes, default_scopes, audiences, token_ttl, \
          redirect_uris, auth_method, jwks, signing_alg, admin_tokens, status, secret_kind, \
          secret_hash, prev_secret_kind, prev_secret_hash, prev_expires_at, vault_ref, \
-         consent_required, refresh_token_ttl, post_logout_redirect_uris, updated_at"
+         consent_required, refresh_token_ttl, post_logout_redirect_uris, security, updated_at"
     };
 }
 pub(super) use client_mutable_columns;
@@ -143,6 +143,8 @@ pub(super) struct ClientParams<'a> {
     redirect_uris: String,
     /// `post_logout_redirect_uris` as JSON.
     post_logout_redirect_uris: String,
+    /// `security` as JSON.
+    security: String,
     /// `jwks` as JSON.
     jwks: Option<String>,
     /// Current secret: kind tag and hash bytes.
@@ -171,6 +173,7 @@ impl<'a> ClientParams<'a> {
                 &c.post_logout_redirect_uris,
                 "post_logout_redirect_uris",
             )?,
+            security: to_json(&c.security, "security")?,
             jwks: c.jwks.as_ref().map(|j| to_json(j, "jwks")).transpose()?,
             secret: split(&c.secrets.current),
             prev_secret: split(&c.secrets.previous),
@@ -209,6 +212,7 @@ impl<'a> ClientParams<'a> {
             .bind(i64::from(c.consent_required))
             .bind(c.refresh_token_ttl)
             .bind(self.post_logout_redirect_uris.as_str())
+            .bind(self.security.as_str())
             .bind(c.updated_at)
     }
 }
@@ -239,6 +243,7 @@ pub(super) fn client(row: &AnyRow) -> Result<Client, StoreError> {
         consent_required: row.try_get::<i64, _>("consent_required")? != 0,
         refresh_token_ttl: row.try_get("refresh_token_ttl")?,
         post_logout_redirect_uris: json_column(row, "post_logout_redirect_uris")?,
+        security: json_column(row, "security")?,
         secrets: crate::tenants::ClientSecrets {
             current: secret(row, "secret_kind", "secret_hash")?,
             previous: secret(row, "prev_secret_kind", "prev_secret_hash")?,

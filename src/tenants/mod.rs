@@ -73,6 +73,12 @@ pub enum AuthMethod {
     PrivateKeyJwt,
     /// Public client: no secret, PKCE only.
     None,
+    /// RFC 8705 §2.1: a client certificate chaining to `tls.client_ca` whose subject DN or
+    /// SAN is the one registered on the client.
+    TlsClientAuth,
+    /// RFC 8705 §2.2: a client certificate (self-signed ones too) whose public key is in the
+    /// client's `jwks`.
+    SelfSignedTlsClientAuth,
 }
 
 impl AuthMethod {
@@ -83,6 +89,8 @@ impl AuthMethod {
             AuthMethod::ClientSecretPost => "client_secret_post",
             AuthMethod::PrivateKeyJwt => "private_key_jwt",
             AuthMethod::None => "none",
+            AuthMethod::TlsClientAuth => "tls_client_auth",
+            AuthMethod::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
         }
     }
 
@@ -93,6 +101,8 @@ impl AuthMethod {
             "client_secret_post" => Some(AuthMethod::ClientSecretPost),
             "private_key_jwt" => Some(AuthMethod::PrivateKeyJwt),
             "none" => Some(AuthMethod::None),
+            "tls_client_auth" => Some(AuthMethod::TlsClientAuth),
+            "self_signed_tls_client_auth" => Some(AuthMethod::SelfSignedTlsClientAuth),
             _ => None,
         }
     }
@@ -176,6 +186,28 @@ pub struct ClientSecrets {
     pub vault: Option<VaultRef>,
 }
 
+/// A client's settings of SPEC §9 (RFC 7591 metadata names of RFC 9449, 9126 and 8705),
+/// stored together as one JSON column so that the next such setting needs no migration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Security {
+    /// RFC 9449 §5.2: every token request of this client must carry a DPoP proof.
+    pub dpop_bound_access_tokens: bool,
+    /// RFC 9126 §6: authorization requests of this client must be pushed first.
+    pub require_pushed_authorization_requests: bool,
+    /// RFC 8705 §3: access tokens carry the client certificate's `x5t#S256`.
+    pub tls_client_certificate_bound_access_tokens: bool,
+    /// RFC 8705 §2.1.2: the subject DN a `tls_client_auth` certificate must have.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_subject_dn: Option<String>,
+    /// RFC 8705 §2.1.2: a SAN URI the certificate must carry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_uri: Option<String>,
+    /// RFC 8705 §2.1.2: a SAN DNS name the certificate must carry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_dns: Option<String>,
+}
+
 /// An OAuth client registered in a tenant.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Client {
@@ -215,6 +247,8 @@ pub struct Client {
     pub refresh_token_ttl: Option<i64>,
     /// Where RP-Initiated Logout may send the browser back to (exact match).
     pub post_logout_redirect_uris: Vec<String>,
+    /// DPoP, PAR and mutual-TLS settings (SPEC §9).
+    pub security: Security,
     /// Active or disabled.
     pub status: Status,
     /// Secret hashes or Vault reference.
@@ -252,6 +286,7 @@ pub fn console_client(issuer: &str, tenant: &str) -> Client {
         consent_required: false,
         refresh_token_ttl: None,
         post_logout_redirect_uris: vec![],
+        security: Security::default(),
         status: Status::Active,
         secrets: ClientSecrets::default(),
         created_at: 0,

@@ -69,6 +69,26 @@ pub struct TokenRequest {
     pub with_scp: bool,
     /// Signing algorithm; `None` = the deployment default.
     pub alg: Option<Alg>,
+    /// `cnf`: the key or certificate the token is bound to (SPEC §9).
+    pub cnf: Option<Confirmation>,
+}
+
+/// RFC 7800 `cnf`: what a sender-constrained access token is bound to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Confirmation {
+    /// RFC 9449 §6.1: the RFC 7638 thumbprint of the DPoP key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
+    /// RFC 8705 §3.1: the SHA-256 thumbprint of the client certificate (DER), base64url.
+    #[serde(rename = "x5t#S256", skip_serializing_if = "Option::is_none")]
+    pub x5t_s256: Option<String>,
+}
+
+impl Confirmation {
+    /// `None` when the token is bound to nothing.
+    pub fn some(self) -> Option<Confirmation> {
+        (self.jkt.is_some() || self.x5t_s256.is_some()).then_some(self)
+    }
 }
 
 /// Claims about a tenant user (SPEC §2.2 "where known"); tokens for clients carry none.
@@ -111,6 +131,8 @@ struct AccessClaims<'a> {
     groups: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     resources: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<&'a Confirmation>,
 }
 
 /// A signed access token and what the response and audit need from it.
@@ -124,6 +146,8 @@ pub struct IssuedToken {
     pub expires_in: i64,
     /// Space-joined scope, empty when none.
     pub scope: String,
+    /// RFC 9449 §5: `DPoP` for a DPoP-bound token, else `Bearer` (RFC 6750).
+    pub token_type: &'static str,
 }
 
 /// Errors when issuing.
@@ -207,6 +231,7 @@ impl TokenIssuer {
             roles: user.map(|u| u.roles.as_slice()),
             groups: user.map(|u| u.groups.as_slice()),
             resources: user.map(|u| u.resources.as_slice()),
+            cnf: req.cnf.as_ref(),
         };
         let payload = serde_json::to_vec(&claims).map_err(|_| IssueError::Json)?;
         let token = signer
@@ -217,6 +242,11 @@ impl TokenIssuer {
             jti,
             expires_in: req.ttl,
             scope,
+            token_type: if req.cnf.as_ref().is_some_and(|c| c.jkt.is_some()) {
+                "DPoP"
+            } else {
+                "Bearer"
+            },
         })
     }
 }

@@ -44,6 +44,13 @@ pub fn client_json(c: &Client) -> Value {
         "consent_required": c.consent_required,
         "refresh_token_ttl": c.refresh_token_ttl,
         "post_logout_redirect_uris": c.post_logout_redirect_uris,
+        "dpop_bound_access_tokens": c.security.dpop_bound_access_tokens,
+        "require_pushed_authorization_requests": c.security.require_pushed_authorization_requests,
+        "tls_client_certificate_bound_access_tokens":
+            c.security.tls_client_certificate_bound_access_tokens,
+        "tls_client_auth_subject_dn": c.security.tls_client_auth_subject_dn,
+        "tls_client_auth_san_uri": c.security.tls_client_auth_san_uri,
+        "tls_client_auth_san_dns": c.security.tls_client_auth_san_dns,
         "status": c.status.as_str(),
         "created_at": rfc3339(c.created_at),
         "updated_at": rfc3339(c.updated_at),
@@ -183,7 +190,8 @@ async fn apply(
             Some(m) => c.auth_method = m,
             None => f.error(
                 "token_endpoint_auth_method",
-                "must be client_secret_basic, client_secret_post, private_key_jwt or none",
+                "must be client_secret_basic, client_secret_post, private_key_jwt, none, \
+                 tls_client_auth or self_signed_tls_client_auth",
             ),
         }
     }
@@ -215,6 +223,38 @@ async fn apply(
     }
     if let Some(b) = f.bool("consent_required") {
         c.consent_required = b;
+    }
+    let sec = &mut c.security;
+    for (field, target) in [
+        (
+            "dpop_bound_access_tokens",
+            &mut sec.dpop_bound_access_tokens,
+        ),
+        (
+            "require_pushed_authorization_requests",
+            &mut sec.require_pushed_authorization_requests,
+        ),
+        (
+            "tls_client_certificate_bound_access_tokens",
+            &mut sec.tls_client_certificate_bound_access_tokens,
+        ),
+    ] {
+        if let Some(b) = f.bool(field) {
+            *target = b;
+        }
+    }
+    for (field, target) in [
+        (
+            "tls_client_auth_subject_dn",
+            &mut sec.tls_client_auth_subject_dn,
+        ),
+        ("tls_client_auth_san_uri", &mut sec.tls_client_auth_san_uri),
+        ("tls_client_auth_san_dns", &mut sec.tls_client_auth_san_dns),
+    ] {
+        // An empty string clears the setting.
+        if let Some(v) = f.string(field, false) {
+            *target = (!v.is_empty()).then_some(v);
+        }
     }
     if f.has("refresh_token_ttl") {
         match f.int("refresh_token_ttl") {
@@ -289,6 +329,24 @@ async fn apply(
     }
     if c.auth_method == AuthMethod::PrivateKeyJwt && c.jwks.is_none() {
         f.error("jwks", "private_key_jwt needs a jwks");
+    }
+    if c.auth_method == AuthMethod::SelfSignedTlsClientAuth && c.jwks.is_none() {
+        f.error(
+            "jwks",
+            "self_signed_tls_client_auth needs a jwks holding the certificate's public key",
+        );
+    }
+    let s = &c.security;
+    if c.auth_method == AuthMethod::TlsClientAuth
+        && s.tls_client_auth_subject_dn.is_none()
+        && s.tls_client_auth_san_uri.is_none()
+        && s.tls_client_auth_san_dns.is_none()
+    {
+        f.error(
+            "tls_client_auth_subject_dn",
+            "tls_client_auth needs tls_client_auth_subject_dn, tls_client_auth_san_uri or \
+             tls_client_auth_san_dns",
+        );
     }
     if !c.auth_method.uses_secret() {
         if imported.is_some() {
@@ -397,6 +455,7 @@ pub async fn create(call: TenantCall, mut f: Fields) -> Result<Answer, Failure> 
         consent_required: false,
         refresh_token_ttl: None,
         post_logout_redirect_uris: vec![],
+        security: Default::default(),
         status: Status::Active,
         secrets: ClientSecrets::default(),
         created_at: now,

@@ -220,6 +220,7 @@ pub async fn callback(
     let opts = Options {
         with_scp: false,
         route: "/console/callback",
+        cnf: None,
     };
     let issued = match params {
         Ok(p) => authorization_code::exchange(&t, &client, &p, &remote, opts).await,

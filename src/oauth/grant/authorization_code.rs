@@ -17,15 +17,17 @@ use crate::params::Params;
 use crate::service::{event, Tessera};
 use crate::store::{CodeUse, Family};
 use crate::tenants::{Client, Status, User};
-use crate::tokens::{Audience, IdTokenRequest, TokenRequest, TokenUse, UserClaims};
+use crate::tokens::{Audience, Confirmation, IdTokenRequest, TokenRequest, TokenUse, UserClaims};
 
 /// Options a compatible route can impose.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Also emit `scp` in access tokens (identity API, SPEC §3.4).
     pub with_scp: bool,
     /// The route, for metrics.
     pub route: &'static str,
+    /// What the access token is bound to (SPEC §9; `/oauth/token` only).
+    pub cnf: Option<Confirmation>,
 }
 
 impl Default for Options {
@@ -33,6 +35,7 @@ impl Default for Options {
         Options {
             with_scp: false,
             route: "/oauth/token",
+            cnf: None,
         }
     }
 }
@@ -174,6 +177,7 @@ pub async fn issue_for_family(
         project_id: client.project_id.clone(),
         with_scp: opts.with_scp,
         alg,
+        cnf: opts.cnf.clone(),
     };
     // SPEC §2.2: the user's claims "where known", as tokens from the tenant API carry them.
     let claims = UserClaims {

@@ -7,15 +7,17 @@ use crate::oauth::scope;
 use crate::params::Params;
 use crate::service::Tessera;
 use crate::tenants::Client;
-use crate::tokens::{IssuedToken, TokenRequest, TokenUse};
+use crate::tokens::{Confirmation, IssuedToken, TokenRequest, TokenUse};
 
 /// Options a compatible route can impose on the grant.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Force this `token_use` (compat partner routes).
     pub token_use: Option<TokenUse>,
     /// Also emit `scp` (identity API).
     pub with_scp: bool,
+    /// What the token is bound to (SPEC §9; `/oauth/token` only).
+    pub cnf: Option<Confirmation>,
 }
 
 /// The route the token was asked on, for metrics and audit.
@@ -54,6 +56,7 @@ pub async fn issue(
         project_id: client.project_id.clone(),
         with_scp: opts.with_scp,
         alg: client.signing_alg.as_deref().and_then(Alg::parse),
+        cnf: opts.cnf,
     };
     let issued = t.issuer.issue(&req).map_err(|e| Failure::internal(&e))?;
     metrics::counter!("tessera_tokens_issued_total", "grant" => GrantType::ClientCredentials.as_str(), "route" => route)

@@ -151,7 +151,7 @@ pub async fn audit_issued(
 pub fn token_response(t: &IssuedToken) -> Value {
     json!({
         "access_token": t.token,
-        "token_type": "Bearer",
+        "token_type": t.token_type,
         "expires_in": t.expires_in,
         "scope": t.scope,
     })

@@ -8,6 +8,7 @@ use crate::oauth::user_token::{self, Kind, Origin};
 use crate::params::Params;
 use crate::service::Tessera;
 use crate::tenants::{AuthMethod, Client};
+use crate::tokens::Confirmation;
 
 /// The only subject token type accepted: an OpenID Connect ID token (RFC 8693 §3).
 pub const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
@@ -30,6 +31,7 @@ pub async fn issue(
     params: &Params,
     remote: &str,
     route: &'static str,
+    cnf: Option<&Confirmation>,
 ) -> Result<Issued, Failure> {
     // SPEC §7.1: a public client proves nothing about itself, so it cannot exchange tokens.
     if client.auth_method == AuthMethod::None {
@@ -109,6 +111,7 @@ pub async fn issue(
             grant: "token_exchange",
             route,
             remote,
+            cnf,
         },
     )
     .await?;
