@@ -83,6 +83,7 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc { key: "login.code_ttl", kind: Kind::Int, default: "60", doc: "Lifetime of an authorization code, seconds (single use)." },
     SettingDoc { key: "login.session_ttl", kind: Kind::Int, default: "28800", doc: "Lifetime of a login-page session (cookie `tessera_session`), seconds." },
     SettingDoc { key: "login.refresh_token_ttl", kind: Kind::Int, default: "2592000", doc: "Default refresh-token lifetime, seconds (each rotation starts a new one); a client's `refresh_token_ttl` overrides it." },
+    SettingDoc { key: "dpop.require_nonce", kind: Kind::Bool, default: "false", doc: "Every DPoP proof must carry a server nonce (RFC 9449 §8): a proof without a current one is answered `use_dpop_nonce` with the nonce in `DPoP-Nonce`. Nonces are stateless (the minute, MACed with the master key), good on every node for one to two minutes." },
     SettingDoc { key: "s2s.gateway_header", kind: Kind::Str, default: "X-Amzn-Caller-Arn", doc: "Header carrying the caller ARN from a trusted gateway." },
     SettingDoc { key: "s2s.trusted_proxies", kind: Kind::List, default: "[]", doc: "CIDRs of proxies (comma-separated in the env): their gateway and client-certificate headers are believed, and behind them the client address for limits and audit is the right-most `Forwarded: for=` / `X-Forwarded-For` address that is not itself a trusted proxy." },
     SettingDoc { key: "s2s.mtls_header", kind: Kind::Str, default: "X-Forwarded-Client-Cert", doc: "Header in which a TLS-terminating proxy (in `s2s.trusted_proxies`) forwards the verified client certificate's SAN URI: Envoy's XFCC `URI=` values, or the bare URI; matched against `mtls` bindings." },
@@ -257,6 +258,13 @@ pub struct LoginSettings {
     pub refresh_token_ttl: i64,
 }
 
+/// DPoP (RFC 9449).
+#[derive(Debug, Clone, Deserialize)]
+pub struct DpopSettings {
+    /// Proofs must carry a server nonce.
+    pub require_nonce: bool,
+}
+
 /// Service-to-service settings.
 #[derive(Debug, Clone, Deserialize)]
 pub struct S2sSettings {
@@ -333,6 +341,8 @@ pub struct Settings {
     pub limits: LimitSettings,
     /// Interactive login.
     pub login: LoginSettings,
+    /// DPoP.
+    pub dpop: DpopSettings,
     /// Service-to-service.
     pub s2s: S2sSettings,
     /// Token profiles, built-in ones included.

@@ -43,6 +43,9 @@ pub struct Failure {
     pub basic_challenge: bool,
     /// Add `WWW-Authenticate: Bearer` (bearer-protected route).
     pub bearer_challenge: bool,
+    /// Add `WWW-Authenticate: DPoP error="…"` instead of `Bearer` (RFC 9449 §7.1: a
+    /// resource refusing a DPoP-bound token or a DPoP request).
+    pub dpop_challenge: bool,
     /// `Retry-After` seconds.
     pub retry_after: Option<u64>,
     /// Refused before any audit (SPEC §7.2: an over-long identifier is turned away before
@@ -64,6 +67,7 @@ impl Failure {
             errors: Vec::new(),
             basic_challenge: false,
             bearer_challenge: false,
+            dpop_challenge: false,
             retry_after: None,
             unaudited: false,
             cause: None,

@@ -37,6 +37,10 @@ pub enum ErrorCode {
     AccessDenied,
     /// `invalid_token`
     InvalidToken,
+    /// `invalid_dpop_proof` (RFC 9449 §5.2)
+    InvalidDpopProof,
+    /// `use_dpop_nonce` (RFC 9449 §8)
+    UseDpopNonce,
     /// `insufficient_scope`
     InsufficientScope,
     /// `temporarily_unavailable`
@@ -58,6 +62,8 @@ impl ErrorCode {
             ErrorCode::InvalidTarget => "invalid_target",
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::ServerError => "server_error",
@@ -92,6 +98,8 @@ reasons! {
     DUPLICATE_PARAMETER = 108, 400, InvalidRequest, "parameter given twice";
     INVALID_GRANT = 120, 400, InvalidGrant, "invalid, expired or replayed code or refresh token";
     CSRF_FAILED = 121, 403, InvalidRequest, "form token missing or invalid";
+    INVALID_DPOP_PROOF = 130, 400, InvalidDpopProof, "DPoP proof missing, invalid or replayed";
+    USE_DPOP_NONCE = 131, 400, UseDpopNonce, "DPoP proof must carry the server's nonce";
     BAD_CLIENT_CREDENTIALS = 201, 401, InvalidClient, "bad client credentials";
     MISSING_CLIENT_AUTH = 202, 401, InvalidClient, "missing client authentication";
     CLIENT_NOT_ALLOWED_GRANT = 203, 400, UnauthorizedClient, "client not allowed this grant";

@@ -57,6 +57,7 @@ pub fn metadata(t: &crate::service::Tessera) -> Value {
         "authorization_response_iss_parameter_supported": true,
         "id_token_signing_alg_values_supported": algs,
         "prompt_values_supported": ["none", "login"],
+        "dpop_signing_alg_values_supported": crate::oauth::dpop::ALGS,
         "service_documentation": format!("{iss}/openapi.json"),
     })
 }

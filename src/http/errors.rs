@@ -79,6 +79,15 @@ pub fn render(f: &Failure, dialect: Dialect, instance: &str) -> Response {
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Basic realm=\"tessera\""),
         );
+    } else if f.dpop_challenge {
+        let value = format!(
+            "DPoP error=\"{}\", algs=\"{}\"",
+            f.oauth_error,
+            crate::oauth::dpop::ALGS.join(" ")
+        );
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(header::WWW_AUTHENTICATE, v);
+        }
     } else if f.bearer_challenge {
         headers.insert(
             header::WWW_AUTHENTICATE,

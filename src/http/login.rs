@@ -7,7 +7,7 @@
 
 use super::body::Accept;
 use super::errors::{render, Dialect};
-use super::oauth::{no_store_json, read_params};
+use super::oauth::{dpop_proof, no_store_json, read_params, with_nonce};
 use super::{remote_ip, Shared};
 use crate::failure::Failure;
 use crate::http::Remote;
@@ -20,7 +20,7 @@ use crate::service::{event, Tessera};
 use crate::store::LoginSession;
 use crate::tenants::User;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 /// The one message for every failed sign-in: it never tells which field was wrong.
@@ -430,13 +430,28 @@ pub async fn consent(State(t): State<Shared>, addr: Remote, req: Request) -> Res
     r.unwrap_or_else(|f| error_page(&f))
 }
 
-/// `GET|POST /userinfo` (OIDC Core §5.3).
-pub async fn userinfo(State(t): State<Shared>, headers: HeaderMap) -> Response {
+/// `GET|POST /userinfo` (OIDC Core §5.3), with bearer or DPoP-bound tokens (RFC 9449 §7).
+pub async fn userinfo(State(t): State<Shared>, method: Method, headers: HeaderMap) -> Response {
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    match userinfo::userinfo(&t, userinfo::bearer(auth)).await {
+    let presented = userinfo::access_token(auth);
+    let result = async {
+        let proof = match presented {
+            Some((userinfo::Scheme::Dpop, token)) => {
+                dpop_proof(&t, &headers, method.as_str(), "/userinfo", Some(token))
+                    .await
+                    .map_err(userinfo::proof_refusal)?
+            }
+            _ => None,
+        };
+        let jkt = proof.as_ref().map(|p| p.jkt.as_str());
+        userinfo::userinfo(&t, presented, jkt).await
+    }
+    .await;
+    let resp = match result {
         Ok(v) => no_store_json(StatusCode::OK, &v),
         Err(f) => render(&f, Dialect::OAuth, "/userinfo"),
-    }
+    };
+    with_nonce(&t, resp)
 }

@@ -9,10 +9,11 @@ use crate::oauth::client_auth::{authenticate, presented};
 use crate::oauth::grant::{
     authorization_code, client_credentials, refresh_token, token_exchange, GrantType,
 };
-use crate::oauth::introspect;
+use crate::oauth::{dpop, introspect};
 use crate::params::Params;
 use crate::service::Tessera;
 use crate::tenants::Client;
+use crate::tokens::Confirmation;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -55,6 +56,53 @@ pub fn authorization(headers: &HeaderMap) -> Result<Option<&str>, Failure> {
     }
 }
 
+/// The request's `DPoP` header (RFC 9449 §4.1): `None` without one; two or more, or one that is not text,
+/// are refused (RFC 9449 §4.3 check 1).
+pub fn dpop_header(headers: &HeaderMap) -> Result<Option<&str>, Failure> {
+    let mut all = headers.get_all("dpop").iter();
+    match (all.next(), all.next()) {
+        (None, _) => Ok(None),
+        (Some(v), None) => v
+            .to_str()
+            .map(Some)
+            .map_err(|_| dpop::invalid("the DPoP header is not valid text")),
+        (Some(_), Some(_)) => Err(dpop::invalid("more than one DPoP header")),
+    }
+}
+
+/// The DPoP proof of a request to `path` of this server, verified (RFC 9449 §4.3): `None`
+/// without one.
+pub async fn dpop_proof(
+    t: &Tessera,
+    headers: &HeaderMap,
+    method: &str,
+    path: &str,
+    access_token: Option<&str>,
+) -> Result<Option<dpop::Proof>, Failure> {
+    let Some(proof) = dpop_header(headers)? else {
+        return Ok(None);
+    };
+    let url = format!("{}{path}", t.settings.issuer);
+    let expected = dpop::Expected {
+        method,
+        url: &url,
+        access_token,
+    };
+    dpop::verify(t, proof, &expected).await.map(Some)
+}
+
+/// Adds `DPoP-Nonce` to an answer of a route taking proofs when nonces are required
+/// (RFC 9449 §8.2: every answer may name the nonce to use next; a `use_dpop_nonce` refusal
+/// must).
+pub fn with_nonce(t: &Tessera, mut resp: Response) -> Response {
+    if t.settings.dpop.require_nonce {
+        if let Ok(v) = HeaderValue::from_str(&dpop::nonce(t)) {
+            resp.headers_mut().insert("dpop-nonce", v);
+        }
+    }
+    resp
+}
+
 /// An `/oauth/*` answer: `body` as a no-store JSON 200, or the failure in the oauth dialect.
 fn answer(result: Result<Value, Failure>, path: &str) -> Response {
     match result {
@@ -67,7 +115,10 @@ fn answer(result: Result<Value, Failure>, path: &str) -> Response {
 pub async fn token(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
     const ROUTE: &str = "/oauth/token";
     let remote = remote_ip(addr);
-    answer(token_inner(&t, &remote, req, ROUTE).await, ROUTE)
+    with_nonce(
+        &t,
+        answer(token_inner(&t, &remote, req, ROUTE).await, ROUTE),
+    )
 }
 
 async fn token_inner(
@@ -83,21 +134,43 @@ async fn token_inner(
     let grant = GrantType::parse(name).ok_or_else(|| Failure::unsupported_grant(name))?;
     let presented = presented(authorization(&headers)?, &params)?;
     let client = authenticate(t, &presented, remote, grant.allows_public_clients()).await?;
+    // The proof is checked once the client is known, so that unauthenticated requests cannot
+    // fill the proof store (SPEC §7.2).
+    let proof = dpop_proof(t, &headers, "POST", route, None).await?;
+    if proof.is_none() && client.security.dpop_bound_access_tokens {
+        return Err(dpop::invalid(
+            "this client's access tokens are DPoP-bound: send a DPoP proof",
+        ));
+    }
+    let jkt = proof.map(|p| p.jkt);
+    let cnf = Confirmation {
+        jkt: jkt.clone(),
+        x5t_s256: None,
+    }
+    .some();
+    let code_opts = || authorization_code::Options {
+        cnf: cnf.clone(),
+        ..Default::default()
+    };
     // No catch-all: a grant added to `GrantType` does not build until it is dispatched here.
     let issued = match grant {
         GrantType::ClientCredentials => {
-            client_credentials::issue(t, &client, &params, remote, route, Default::default())
+            let opts = client_credentials::Options {
+                cnf: cnf.clone(),
+                ..Default::default()
+            };
+            client_credentials::issue(t, &client, &params, remote, route, opts)
                 .await?
                 .into()
         }
         GrantType::AuthorizationCode => {
-            authorization_code::exchange(t, &client, &params, remote, Default::default()).await?
+            authorization_code::exchange(t, &client, &params, remote, code_opts()).await?
         }
         GrantType::RefreshToken => {
-            refresh_token::refresh(t, &client, &params, remote, Default::default()).await?
+            refresh_token::refresh(t, &client, &params, remote, code_opts()).await?
         }
         GrantType::TokenExchange => {
-            token_exchange::issue(t, &client, &params, remote, route, None).await?
+            token_exchange::issue(t, &client, &params, remote, route, cnf.as_ref()).await?
         }
     };
     Ok(issued.response())

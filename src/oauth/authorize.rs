@@ -278,6 +278,7 @@ pub async fn issue_code(
         auth_time: session.auth_time,
         family_id,
         expires_at: now + t.settings.login.code_ttl.max(1),
+        dpop_jkt: None,
     };
     t.store
         .insert_auth_code(&t.master.hash_secret(code.as_bytes()), &row)

@@ -14,19 +14,89 @@ fn invalid_token(detail: &str) -> Failure {
     f
 }
 
-/// The bearer token of an `Authorization` header value (RFC 6750 §2.1).
-pub fn bearer(authorization: Option<&str>) -> Option<&str> {
-    let (scheme, token) = authorization?.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+/// How an access token was presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// `Authorization: Bearer` (RFC 6750 §2.1).
+    Bearer,
+    /// `Authorization: DPoP` with a `DPoP` proof (RFC 9449 §7.1).
+    Dpop,
 }
 
-/// The UserInfo response for `token`.
-pub async fn userinfo(t: &Tessera, token: Option<&str>) -> Result<Value, Failure> {
-    let token = token.ok_or_else(|| invalid_token("a bearer access token is required"))?;
-    let claims = active_claims(t, token)
-        .await?
-        .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
+/// The scheme and access token of an `Authorization` header value.
+pub fn access_token(authorization: Option<&str>) -> Option<(Scheme, &str)> {
+    let (scheme, token) = authorization?.split_once(' ')?;
+    let token = token.trim();
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else {
+        return None;
+    };
+    (!token.is_empty()).then_some((scheme, token))
+}
+
+/// 401 `invalid_token` with a `DPoP` challenge (RFC 9449 §7.1).
+fn dpop_refusal(detail: &str) -> Failure {
+    let mut f = Failure::new(reasons::INVALID_TOKEN, detail);
+    f.dpop_challenge = true;
+    f
+}
+
+/// A refused DPoP proof as a resource answers it (RFC 9449 §7.1): 401 with a `DPoP`
+/// challenge, `invalid_token` (SPEC §9), or `use_dpop_nonce` with the next nonce.
+pub fn proof_refusal(f: Failure) -> Failure {
+    if f.reason == reasons::USE_DPOP_NONCE {
+        let mut f = f.with_status(401);
+        f.dpop_challenge = true;
+        f
+    } else if f.reason == reasons::INVALID_DPOP_PROOF {
+        dpop_refusal(&f.detail)
+    } else {
+        f
+    }
+}
+
+/// The UserInfo response for `token`, presented with `scheme`; `proof_jkt` is the key of
+/// the request's verified DPoP proof.
+pub async fn userinfo(
+    t: &Tessera,
+    token: Option<(Scheme, &str)>,
+    proof_jkt: Option<&str>,
+) -> Result<Value, Failure> {
+    let (scheme, token) =
+        token.ok_or_else(|| invalid_token("a bearer access token is required"))?;
+    let claims = active_claims(t, token).await?.ok_or_else(|| {
+        let f = invalid_token("the access token is invalid, expired or revoked");
+        if scheme == Scheme::Dpop {
+            dpop_refusal(&f.detail)
+        } else {
+            f
+        }
+    })?;
+    let bound = claims
+        .get("cnf")
+        .and_then(|c| c.get("jkt"))
+        .and_then(Value::as_str);
+    match (bound, scheme) {
+        (Some(jkt), Scheme::Dpop) if proof_jkt == Some(jkt) => {}
+        (Some(_), Scheme::Dpop) => {
+            return Err(dpop_refusal(
+                "the DPoP proof is not signed by the access token's key",
+            ))
+        }
+        // RFC 9449 §7.2: a DPoP-bound token is worth nothing as a bearer token.
+        (Some(_), Scheme::Bearer) => {
+            return Err(dpop_refusal(
+                "the access token is DPoP-bound: present it with the DPoP scheme and a proof",
+            ))
+        }
+        (None, Scheme::Dpop) => {
+            return Err(dpop_refusal("the access token is not DPoP-bound"));
+        }
+        (None, Scheme::Bearer) => {}
+    }
     let text = |k: &str| claims.get(k).and_then(Value::as_str);
     let scopes: Vec<&str> = text("scope").unwrap_or("").split(' ').collect();
     if text("token_use") != Some("user") || !scopes.contains(&"openid") {

@@ -47,6 +47,9 @@ pub struct AuthCode {
     pub family_id: String,
     /// Unix seconds.
     pub expires_at: i64,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the code is bound to (the redeeming
+    /// request's proof must be signed by it).
+    pub dpop_jkt: Option<String>,
 }
 
 /// The outcome of redeeming a code.
@@ -79,6 +82,8 @@ pub struct Family {
     pub revoked_at: Option<i64>,
     /// After this nothing issued in it is valid (purged).
     pub expires_at: i64,
+    /// RFC 9449 §5: the DPoP key a public client's refresh tokens are bound to.
+    pub dpop_jkt: Option<String>,
 }
 
 /// The outcome of presenting a refresh token.
@@ -100,12 +105,12 @@ pub enum RefreshUse {
 }
 
 const CODE_COLUMNS: &str = "tenant_id, client_id, user_id, redirect_uri, scope, nonce, \
-                            code_challenge, auth_time, family_id, expires_at";
+                            code_challenge, auth_time, family_id, expires_at, dpop_jkt";
 /// Pushes a family's expiry to `$1` if that is later (a token of it lives until then).
 const EXTEND_FAMILY: &str = "UPDATE token_families SET expires_at = \
      CASE WHEN expires_at < $1 THEN $1 ELSE expires_at END WHERE id = $2";
 const FAMILY_COLUMNS: &str =
-    "id, tenant_id, client_id, user_id, scope, auth_time, revoked_at, expires_at";
+    "id, tenant_id, client_id, user_id, scope, auth_time, revoked_at, expires_at, dpop_jkt";
 
 fn code(row: &AnyRow) -> Result<AuthCode, StoreError> {
     Ok(AuthCode {
@@ -119,6 +124,7 @@ fn code(row: &AnyRow) -> Result<AuthCode, StoreError> {
         auth_time: row.try_get("auth_time")?,
         family_id: row.try_get("family_id")?,
         expires_at: row.try_get("expires_at")?,
+        dpop_jkt: row.try_get("dpop_jkt")?,
     })
 }
 
@@ -132,6 +138,7 @@ fn family(row: &AnyRow) -> Result<Family, StoreError> {
         auth_time: row.try_get("auth_time")?,
         revoked_at: row.try_get("revoked_at")?,
         expires_at: row.try_get("expires_at")?,
+        dpop_jkt: row.try_get("dpop_jkt")?,
     })
 }
 
@@ -196,7 +203,7 @@ impl Store {
     pub async fn insert_auth_code(&self, code_hash: &[u8], c: &AuthCode) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT INTO auth_codes (code_hash, {CODE_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         );
         sqlx::query(&sql)
             .bind(code_hash)
@@ -210,6 +217,7 @@ impl Store {
             .bind(c.auth_time)
             .bind(c.family_id.as_str())
             .bind(c.expires_at)
+            .bind(c.dpop_jkt.as_deref())
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -247,7 +255,8 @@ impl Store {
     /// Creates a family; `Conflict` if the id exists.
     pub async fn create_family(&self, f: &Family) -> Result<(), StoreError> {
         let sql = format!(
-            "INSERT INTO token_families ({FAMILY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            "INSERT INTO token_families ({FAMILY_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         );
         sqlx::query(&sql)
             .bind(f.id.as_str())
@@ -258,6 +267,7 @@ impl Store {
             .bind(f.auth_time)
             .bind(f.revoked_at)
             .bind(f.expires_at)
+            .bind(f.dpop_jkt.as_deref())
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -421,7 +431,7 @@ impl Store {
             == 1;
         let row = sqlx::query(
             "SELECT f.id, f.tenant_id, f.client_id, f.user_id, f.scope, f.auth_time, \
-             f.revoked_at, f.expires_at, r.client_id AS token_client, r.expires_at AS token_exp \
+             f.revoked_at, f.expires_at, f.dpop_jkt, r.client_id AS token_client, r.expires_at AS token_exp \
              FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id \
              WHERE r.token_hash = $1",
         )
@@ -450,7 +460,7 @@ impl Store {
     ) -> Result<Option<Family>, StoreError> {
         let row = sqlx::query(
             "SELECT f.id, f.tenant_id, f.client_id, f.user_id, f.scope, f.auth_time, \
-             f.revoked_at, f.expires_at FROM refresh_tokens r \
+             f.revoked_at, f.expires_at, f.dpop_jkt FROM refresh_tokens r \
              JOIN token_families f ON f.id = r.family_id WHERE r.token_hash = $1",
         )
         .bind(token_hash)

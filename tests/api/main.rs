@@ -27,6 +27,8 @@ mod console_directory;
 mod disk_full;
 /// README tables generated from the code.
 mod docs;
+/// DPoP (RFC 9449): bound tokens, proofs, nonces and their refusals.
+mod dpop;
 /// Database outages and hangs (SPEC §7.3) on a PostgreSQL of the test's own.
 mod faults;
 /// A real upstream OpenID provider inside the test process.

@@ -16,7 +16,7 @@ use crate::oauth::scope;
 use crate::params::Params;
 use crate::service::{event, Tessera};
 use crate::store::{CodeUse, Family};
-use crate::tenants::{Client, Status, User};
+use crate::tenants::{AuthMethod, Client, Status, User};
 use crate::tokens::{Audience, Confirmation, IdTokenRequest, TokenRequest, TokenUse, UserClaims};
 
 /// Options a compatible route can impose.
@@ -98,6 +98,15 @@ pub async fn exchange(
         (None, Some(_)) => return Err(invalid_grant("no code_challenge was sent for this code")),
         (None, None) => {}
     }
+    let jkt = opts.cnf.as_ref().and_then(|c| c.jkt.clone());
+    // RFC 9449 §10: a code bound to a DPoP key is redeemed only with a proof by that key.
+    if let Some(bound) = &c.dpop_jkt {
+        if jkt.as_ref() != Some(bound) {
+            return Err(crate::oauth::dpop::invalid(
+                "the authorization code is bound to another DPoP key",
+            ));
+        }
+    }
     let user = active_user(t, &c.tenant_id, &c.user_id).await?;
     let scopes = narrow(&c.scope, params.get("scope"))?;
     let family = Family {
@@ -109,6 +118,9 @@ pub async fn exchange(
         auth_time: c.auth_time,
         revoked_at: None,
         expires_at: now,
+        // RFC 9449 §5: a public client's refresh tokens are bound to its DPoP key; a
+        // confidential client's are bound to its credentials already.
+        dpop_jkt: jkt.filter(|_| client.auth_method == AuthMethod::None),
     };
     t.store.create_family(&family).await?;
     let grant = UserGrant {

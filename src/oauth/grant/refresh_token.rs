@@ -43,11 +43,18 @@ pub async fn refresh(
         .ok_or_else(|| Failure::missing("refresh_token"))?;
     let now = t.clock.now();
     let hash = t.master.hash_secret(token.as_bytes());
-    // A `scope` beyond the grant is refused before the token is spent: a refused request
-    // must not cost the client its refresh token (nor look like reuse when it retries).
-    if params.get("scope").is_some() {
-        if let Some(family) = t.store.refresh_token_family(&hash).await? {
-            narrow(&family.scope, params.get("scope"))?;
+    // A `scope` beyond the grant, or a proof by the wrong DPoP key, is refused before the
+    // token is spent: a refused request must not cost the client its refresh token (nor look
+    // like reuse when it retries), and one stolen without its key is worth nothing.
+    if let Some(family) = t.store.refresh_token_family(&hash).await? {
+        narrow(&family.scope, params.get("scope"))?;
+        // RFC 9449 §5: a refresh token bound to a DPoP key needs a proof by that key.
+        if let Some(bound) = &family.dpop_jkt {
+            if opts.cnf.as_ref().and_then(|c| c.jkt.as_ref()) != Some(bound) {
+                return Err(crate::oauth::dpop::invalid(
+                    "the refresh token is bound to another DPoP key",
+                ));
+            }
         }
     }
     let (family, expires_at) = match t.store.use_refresh_token(&hash, now).await? {
@@ -66,6 +73,7 @@ pub async fn refresh(
     if family.revoked_at.is_some() {
         return Err(invalid_grant("the refresh token was revoked"));
     }
+
     if expires_at <= now {
         return Err(invalid_grant("the refresh token has expired"));
     }

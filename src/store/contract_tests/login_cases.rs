@@ -15,6 +15,7 @@ fn code(family_id: &str, expires_at: i64) -> AuthCode {
         auth_time: 1_000,
         family_id: family_id.into(),
         expires_at,
+        dpop_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into()),
     }
 }
 
@@ -28,6 +29,7 @@ fn family(id: &str) -> Family {
         auth_time: 1_000,
         revoked_at: None,
         expires_at: 1_000,
+        dpop_jkt: None,
     }
 }
 

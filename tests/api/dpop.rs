@@ -1,0 +1,563 @@
+//! DPoP (RFC 9449, SPEC §9): proofs at the token endpoint, DPoP-bound access and refresh
+//! tokens, `/userinfo` with the DPoP scheme, introspection, server nonces, and the refusals.
+
+use crate::both_engines;
+use crate::helpers::*;
+use crate::login_helpers::*;
+use serde_json::{json, Value};
+use tessera::crypto::{b64url, sha256};
+use tessera::keys::signer::{Alg, SigningKey};
+
+/// A client's DPoP key, making proofs as a client library would.
+struct DpopKey {
+    key: SigningKey,
+    alg: Alg,
+}
+
+impl DpopKey {
+    fn new(alg: Alg) -> DpopKey {
+        let (key, _) = SigningKey::generate("dpop".into(), alg).unwrap();
+        DpopKey { key, alg }
+    }
+
+    /// The public JWK as a proof header carries it (no `kid`, `use` or `alg`).
+    fn jwk(&self) -> Value {
+        let mut jwk = self.key.public_jwk().clone();
+        for m in ["kid", "use", "alg"] {
+            jwk.as_object_mut().unwrap().remove(m);
+        }
+        jwk
+    }
+
+    /// RFC 7638 thumbprint of the key.
+    fn jkt(&self) -> String {
+        let Value::Object(m) = self.jwk() else {
+            unreachable!()
+        };
+        tessera::oauth::dpop::thumbprint(&m).unwrap()
+    }
+
+    /// A proof with `header` and `claims` exactly as given.
+    fn sign(&self, header: Value, claims: Value) -> String {
+        let input = format!(
+            "{}.{}",
+            b64url(header.to_string().as_bytes()),
+            b64url(claims.to_string().as_bytes())
+        );
+        let sig = self.key.sign(input.as_bytes()).unwrap();
+        format!("{input}.{}", b64url(&sig))
+    }
+
+    /// A fresh proof for `method url` at `iat`, with extra claims.
+    fn proof_with(&self, method: &str, url: &str, iat: i64, extra: Value) -> String {
+        let mut claims = json!({
+            "jti": hex(&rand_bytes(12)),
+            "htm": method,
+            "htu": url,
+            "iat": iat,
+        });
+        claims
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let header = json!({"typ": "dpop+jwt", "alg": self.alg.as_str(), "jwk": self.jwk()});
+        self.sign(header, claims)
+    }
+}
+
+fn now(app: &TestApp) -> i64 {
+    app.tessera.clock.now()
+}
+
+fn token_url() -> String {
+    format!("{ISSUER}/oauth/token")
+}
+
+/// A proof for the token endpoint, now.
+fn token_proof(app: &TestApp, k: &DpopKey) -> String {
+    k.proof_with("POST", &token_url(), now(app), json!({}))
+}
+
+/// A client-credentials request with a `DPoP` header.
+async fn cc_with_proof(app: &TestApp, c: &TestClient, proof: &str) -> reqwest::Response {
+    app.http
+        .post(app.url("/oauth/token"))
+        .basic_auth(&c.id, Some(&c.secret))
+        .header("DPoP", proof)
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn status_json(r: reqwest::Response) -> (u16, Value) {
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or_default())
+}
+
+/// `/userinfo` with `Authorization: DPoP` and the given proof.
+async fn userinfo_dpop(app: &TestApp, token: &str, proof: Option<&str>) -> reqwest::Response {
+    let mut r = app
+        .http
+        .get(app.url("/userinfo"))
+        .header("Authorization", format!("DPoP {token}"));
+    if let Some(p) = proof {
+        r = r.header("DPoP", p);
+    }
+    r.send().await.unwrap()
+}
+
+fn ath(token: &str) -> String {
+    b64url(&sha256(token.as_bytes()))
+}
+
+fn userinfo_proof(app: &TestApp, k: &DpopKey, token: &str) -> String {
+    k.proof_with(
+        "GET",
+        &format!("{ISSUER}/userinfo"),
+        now(app),
+        json!({"ath": ath(token)}),
+    )
+}
+
+fn challenge(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+async fn a_token_request_with_a_proof_gets_a_dpop_bound_token(app: TestApp) {
+    let c = app.create_client("dpop-cc").await;
+    for alg in [Alg::ES256, Alg::EdDSA, Alg::RS256, Alg::PS256] {
+        let k = DpopKey::new(alg);
+        let (status, v) = status_json(cc_with_proof(&app, &c, &token_proof(&app, &k)).await).await;
+        assert_eq!(status, 200, "{alg:?}: {v}");
+        assert_eq!(v["token_type"], "DPoP");
+        let token = v["access_token"].as_str().unwrap();
+        let (_, claims) = decode_jwt(token);
+        assert_eq!(claims["cnf"], json!({"jkt": k.jkt()}), "{alg:?}");
+        // Introspection names the binding (RFC 9449 §6.2).
+        let i = introspect(&app, &c, token).await;
+        assert_eq!(i["active"], true);
+        assert_eq!(i["token_type"], "DPoP");
+        assert_eq!(i["cnf"]["jkt"], k.jkt());
+    }
+    // Without a proof the same client still gets a bearer token.
+    let r = app
+        .token_basic(&c, &[("grant_type", "client_credentials")])
+        .await;
+    let (_, v) = status_json(r).await;
+    assert_eq!(v["token_type"], "Bearer");
+    assert!(decode_jwt(v["access_token"].as_str().unwrap()).1["cnf"].is_null());
+}
+
+async fn a_replayed_proof_is_refused_on_every_node(app: TestApp) {
+    let c = app.create_client("dpop-replay").await;
+    let k = DpopKey::new(Alg::ES256);
+    let proof = token_proof(&app, &k);
+    assert_eq!(cc_with_proof(&app, &c, &proof).await.status(), 200);
+    let (status, v) = status_json(cc_with_proof(&app, &c, &proof).await).await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (400, Some("invalid_dpop_proof"))
+    );
+    // A second node on the same database has seen it too.
+    let peer = app.spawn_peer().await;
+    let r = app
+        .http
+        .post(format!("{}/oauth/token", peer.base))
+        .basic_auth(&c.id, Some(&c.secret))
+        .header("DPoP", &proof)
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    let (status, v) = status_json(r).await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (400, Some("invalid_dpop_proof"))
+    );
+    // And a proof made on one node's nonce-free request works once on the other.
+    let fresh = token_proof(&app, &k);
+    let r = app
+        .http
+        .post(format!("{}/oauth/token", peer.base))
+        .basic_auth(&c.id, Some(&c.secret))
+        .header("DPoP", &fresh)
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+async fn proofs_that_do_not_match_the_request_are_refused(app: TestApp) {
+    let c = app.create_client("dpop-bad").await;
+    let k = DpopKey::new(Alg::ES256);
+    let other = DpopKey::new(Alg::ES256);
+    let t = now(&app);
+    let header = json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": k.jwk()});
+    let claims = |extra: Value| {
+        let mut c =
+            json!({"jti": hex(&rand_bytes(12)), "htm": "POST", "htu": token_url(), "iat": t});
+        c.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        c
+    };
+    let mut private_jwk = k.jwk();
+    private_jwk["d"] = json!("AAAA");
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "another URL",
+            k.proof_with("POST", &format!("{ISSUER}/oauth/introspect"), t, json!({})),
+        ),
+        (
+            "another host",
+            k.proof_with("POST", "https://evil.example/oauth/token", t, json!({})),
+        ),
+        (
+            "another method",
+            k.proof_with("GET", &token_url(), t, json!({})),
+        ),
+        (
+            "too old",
+            k.proof_with("POST", &token_url(), t - 61, json!({})),
+        ),
+        (
+            "from the future",
+            k.proof_with("POST", &token_url(), t + 6, json!({})),
+        ),
+        (
+            "signed by another key",
+            other.sign(header.clone(), claims(json!({}))),
+        ),
+        (
+            "a private jwk",
+            k.sign(
+                json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": private_jwk}),
+                claims(json!({})),
+            ),
+        ),
+        (
+            "the wrong typ",
+            k.sign(
+                json!({"typ": "JWT", "alg": "ES256", "jwk": k.jwk()}),
+                claims(json!({})),
+            ),
+        ),
+        (
+            "an HMAC alg",
+            k.sign(
+                json!({"typ": "dpop+jwt", "alg": "HS256", "jwk": k.jwk()}),
+                claims(json!({})),
+            ),
+        ),
+        (
+            "no jwk",
+            k.sign(
+                json!({"typ": "dpop+jwt", "alg": "ES256"}),
+                claims(json!({})),
+            ),
+        ),
+        ("no jti", {
+            let mut c = claims(json!({}));
+            c.as_object_mut().unwrap().remove("jti");
+            k.sign(header.clone(), c)
+        }),
+        ("garbage", "not-a-jws".to_string()),
+    ];
+    for (what, proof) in cases {
+        let (status, v) = status_json(cc_with_proof(&app, &c, &proof).await).await;
+        assert_eq!(status, 400, "{what}: {v}");
+        assert_eq!(v["error"], "invalid_dpop_proof", "{what}");
+    }
+    // Two DPoP headers.
+    let r = app
+        .http
+        .post(app.url("/oauth/token"))
+        .basic_auth(&c.id, Some(&c.secret))
+        .header("DPoP", token_proof(&app, &k))
+        .header("DPoP", token_proof(&app, &k))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    let (status, v) = status_json(r).await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (400, Some("invalid_dpop_proof"))
+    );
+    // The edge of the window is still accepted: 60 s old, 5 s ahead.
+    for iat in [t - 60, t + 5] {
+        let p = k.proof_with("POST", &token_url(), iat, json!({}));
+        assert_eq!(cc_with_proof(&app, &c, &p).await.status(), 200, "iat {iat}");
+    }
+}
+
+async fn a_client_with_dpop_bound_access_tokens_must_send_a_proof(app: TestApp) {
+    let c = app
+        .create_client_in(
+            "default",
+            json!({"client_id": "dpop-only", "name": "x", "grant_types": ["client_credentials"],
+                   "scopes": [], "dpop_bound_access_tokens": true}),
+        )
+        .await;
+    let r = app
+        .token_basic(&c, &[("grant_type", "client_credentials")])
+        .await;
+    let (status, v) = status_json(r).await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (400, Some("invalid_dpop_proof"))
+    );
+    let k = DpopKey::new(Alg::ES256);
+    let (status, v) = status_json(cc_with_proof(&app, &c, &token_proof(&app, &k)).await).await;
+    assert_eq!((status, v["token_type"].as_str()), (200, Some("DPoP")));
+    let got = app
+        .admin_get("/admin/v1/tenants/default/clients/dpop-only")
+        .await;
+    let got: Value = got.json().await.unwrap();
+    assert_eq!(got["dpop_bound_access_tokens"], true);
+}
+
+/// A public client's code redeemed with a proof: its tokens.
+async fn dpop_login(app: &TestApp, k: &DpopKey, client: &str) -> Value {
+    create_user(app, "default", "ann@example.com", json!({})).await;
+    login_client(app, "default", client, json!({})).await;
+    let mut b = Browser::new();
+    let (verifier, challenge) = pkce();
+    let code = login_for_code(
+        app,
+        &mut b,
+        client,
+        "ann@example.com",
+        &[
+            ("scope", "openid email offline_access"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    )
+    .await;
+    let r = app
+        .http
+        .post(app.url("/oauth/token"))
+        .header("DPoP", token_proof(app, k))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", client),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &verifier),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (status, v) = status_json(r).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["token_type"], "DPoP");
+    v
+}
+
+async fn userinfo_takes_a_dpop_bound_token_only_with_a_matching_proof(app: TestApp) {
+    let k = DpopKey::new(Alg::ES256);
+    let v = dpop_login(&app, &k, "dpop-spa").await;
+    let token = v["access_token"].as_str().unwrap();
+    let r = userinfo_dpop(&app, token, Some(&userinfo_proof(&app, &k, token))).await;
+    let (status, body) = status_json(r).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["email"], "ann@example.com");
+    // As a bearer token it is worth nothing.
+    let (status, _) = userinfo(&app, token).await;
+    assert_eq!(status, 401);
+    let r = app
+        .http
+        .get(app.url("/userinfo"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert!(challenge(&r).starts_with("DPoP "), "{}", challenge(&r));
+    // A proof by another key, a proof whose ath names another token, no proof at all, and a
+    // proof replayed: all 401 invalid_token with a DPoP challenge.
+    let other = DpopKey::new(Alg::ES256);
+    let replayed = userinfo_proof(&app, &k, token);
+    assert_eq!(
+        userinfo_dpop(&app, token, Some(&replayed)).await.status(),
+        200
+    );
+    let wrong_ath = k.proof_with(
+        "GET",
+        &format!("{ISSUER}/userinfo"),
+        now(&app),
+        json!({"ath": ath("another-token")}),
+    );
+    for (what, proof) in [
+        ("another key", Some(userinfo_proof(&app, &other, token))),
+        ("another ath", Some(wrong_ath)),
+        ("no proof", None),
+        ("a replayed proof", Some(replayed)),
+    ] {
+        let r = userinfo_dpop(&app, token, proof.as_deref()).await;
+        assert_eq!(r.status(), 401, "{what}");
+        let c = challenge(&r);
+        assert!(
+            c.starts_with("DPoP ") && c.contains("error=\"invalid_token\""),
+            "{what}: {c}"
+        );
+    }
+    // A bearer token presented with the DPoP scheme is refused too.
+    let plain = app.create_client("plain").await;
+    let bearer = app.access_token(&plain, None).await;
+    let r = userinfo_dpop(&app, &bearer, Some(&userinfo_proof(&app, &k, &bearer))).await;
+    assert_eq!(r.status(), 401);
+}
+
+async fn a_public_clients_refresh_token_is_bound_to_its_dpop_key(app: TestApp) {
+    let k = DpopKey::new(Alg::EdDSA);
+    let v = dpop_login(&app, &k, "dpop-rt").await;
+    let rt = v["refresh_token"].as_str().unwrap().to_string();
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("client_id", "dpop-rt"),
+        ("refresh_token", rt.as_str()),
+    ];
+    let send = |proof: Option<String>| {
+        let mut r = app.http.post(app.url("/oauth/token")).form(&form);
+        if let Some(p) = proof {
+            r = r.header("DPoP", p);
+        }
+        r.send()
+    };
+    // Without a proof, or with another key's: refused, and the token is not spent.
+    let (status, body) = status_json(send(None).await.unwrap()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_dpop_proof"))
+    );
+    let other = DpopKey::new(Alg::EdDSA);
+    let (status, body) = status_json(send(Some(token_proof(&app, &other))).await.unwrap()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_dpop_proof"))
+    );
+    // With the key: new tokens, bound to it again.
+    let (status, body) = status_json(send(Some(token_proof(&app, &k))).await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "DPoP");
+    let (_, claims) = decode_jwt(body["access_token"].as_str().unwrap());
+    assert_eq!(claims["cnf"]["jkt"], k.jkt());
+}
+
+async fn a_code_exchanged_without_a_proof_gives_bearer_tokens(app: TestApp) {
+    create_user(&app, "default", "bob@example.com", json!({})).await;
+    login_client(&app, "default", "plain-spa", json!({})).await;
+    let v = tokens_for(&app, "plain-spa", "bob@example.com", "openid").await;
+    assert_eq!(v["token_type"], "Bearer");
+    let (status, _) = userinfo(&app, v["access_token"].as_str().unwrap()).await;
+    assert_eq!(status, 200);
+}
+
+async fn discovery_lists_the_dpop_algorithms(app: TestApp) {
+    for doc in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        let m = app.get_json(doc).await;
+        assert_eq!(
+            m["dpop_signing_alg_values_supported"],
+            json!(["ES256", "EdDSA", "RS256", "PS256"]),
+            "{doc}"
+        );
+    }
+}
+
+both_engines!(
+    a_token_request_with_a_proof_gets_a_dpop_bound_token,
+    a_replayed_proof_is_refused_on_every_node,
+    proofs_that_do_not_match_the_request_are_refused,
+    a_client_with_dpop_bound_access_tokens_must_send_a_proof,
+    userinfo_takes_a_dpop_bound_token_only_with_a_matching_proof,
+    a_public_clients_refresh_token_is_bound_to_its_dpop_key,
+    a_code_exchanged_without_a_proof_gives_bearer_tokens,
+    discovery_lists_the_dpop_algorithms,
+);
+
+/// Server nonces (`dpop.require_nonce`): a proof without the current nonce is answered
+/// `use_dpop_nonce` with one; a proof carrying it passes; an old one is refused again.
+mod nonces {
+    use super::*;
+
+    async fn with_nonces(engine: Engine) {
+        let Some(app) = spawn_app_with(engine, |s| s.dpop.require_nonce = true).await else {
+            return;
+        };
+        let c = app.create_client("dpop-nonce").await;
+        let k = DpopKey::new(Alg::ES256);
+        let r = cc_with_proof(&app, &c, &token_proof(&app, &k)).await;
+        let nonce = r
+            .headers()
+            .get("dpop-nonce")
+            .expect("DPoP-Nonce")
+            .to_str()
+            .unwrap()
+            .to_string();
+        let (status, v) = status_json(r).await;
+        assert_eq!((status, v["error"].as_str()), (400, Some("use_dpop_nonce")));
+        let with = |n: &str| k.proof_with("POST", &token_url(), now(&app), json!({"nonce": n}));
+        let r = cc_with_proof(&app, &c, &with(&nonce)).await;
+        assert!(r.headers().contains_key("dpop-nonce"));
+        assert_eq!(r.status(), 200);
+        // A forged nonce, and the same nonce three minutes later: refused with a new one.
+        for (what, n) in [
+            ("forged", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_string()),
+            ("stale", nonce.clone()),
+        ] {
+            if what == "stale" {
+                app.clock.advance(180);
+            }
+            let r = cc_with_proof(&app, &c, &with(&n)).await;
+            let fresh = r
+                .headers()
+                .get("dpop-nonce")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string();
+            let (status, v) = status_json(r).await;
+            assert_eq!(
+                (status, v["error"].as_str()),
+                (400, Some("use_dpop_nonce")),
+                "{what}"
+            );
+            assert_ne!(fresh, n);
+        }
+        // At /userinfo a missing nonce is a 401 with a DPoP challenge naming use_dpop_nonce.
+        let n = cc_with_proof(&app, &c, &token_proof(&app, &k)).await;
+        let n = n
+            .headers()
+            .get("dpop-nonce")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        let token = {
+            let r = cc_with_proof(&app, &c, &with(&n)).await;
+            status_json(r).await.1["access_token"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let r = userinfo_dpop(&app, &token, Some(&userinfo_proof(&app, &k, &token))).await;
+        assert_eq!(r.status(), 401);
+        assert!(
+            challenge(&r).contains("use_dpop_nonce"),
+            "{}",
+            challenge(&r)
+        );
+        assert!(r.headers().contains_key("dpop-nonce"));
+    }
+
+    crate::per_engine!(with_nonces);
+}
