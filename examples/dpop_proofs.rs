@@ -42,7 +42,8 @@ fn main() {
                                 "htu": htu,
                                 "iat": iat,
                             });
-                            let input = format!("{header}.{}", b64url(claims.to_string().as_bytes()));
+                            let input =
+                                format!("{header}.{}", b64url(claims.to_string().as_bytes()));
                             let sig = key.sign(input.as_bytes()).expect("signing");
                             format!("{input}.{}", b64url(&sig))
                         })
@@ -50,7 +51,10 @@ fn main() {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
     });
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for p in chunks.iter().flatten().take(count) {

@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 const PAGE: usize = 50;
 
 /// The form fields of a client and how each becomes a member of the API's body.
-const FIELDS: [(&str, Kind); 15] = [
+const FIELDS: [(&str, Kind); 21] = [
     ("name", Kind::Text),
     ("project_id", Kind::Text),
     ("profile", Kind::Text),
@@ -38,13 +38,27 @@ const FIELDS: [(&str, Kind); 15] = [
     ("signing_alg", Kind::Text),
     ("admin_tokens", Kind::Check),
     ("consent_required", Kind::Check),
+    ("dpop_bound_access_tokens", Kind::Check),
+    ("require_pushed_authorization_requests", Kind::Check),
+    ("tls_client_certificate_bound_access_tokens", Kind::Check),
+    ("tls_client_auth_subject_dn", Kind::Text),
+    ("tls_client_auth_san_uri", Kind::Text),
+    ("tls_client_auth_san_dns", Kind::Text),
 ];
 
-const AUTH_METHODS: [(&str, &str); 4] = [
+const AUTH_METHODS: [(&str, &str); 6] = [
     ("client_secret_basic", "client_secret_basic (HTTP Basic)"),
     ("client_secret_post", "client_secret_post (form fields)"),
     ("private_key_jwt", "private_key_jwt (signed assertion)"),
     ("none", "none (public client, PKCE)"),
+    (
+        "tls_client_auth",
+        "tls_client_auth (CA-issued client certificate)",
+    ),
+    (
+        "self_signed_tls_client_auth",
+        "self_signed_tls_client_auth (certificate key in the JWK Set)",
+    ),
 ];
 
 /// The API body a client form stands for: [`FIELDS`], the JWK Set and a Vault reference.
@@ -275,6 +289,15 @@ fn client_form(
                     (view::text_field("vault_path", "Path", &vs("path"), "", errors))
                     (view::text_field("vault_field", "Field", &vs("field"), "", errors))
                 }
+            }
+            fieldset {
+                legend { "Sender-constrained tokens" }
+                (view::check_field("dpop_bound_access_tokens", "Every token request must carry a DPoP proof", flag("dpop_bound_access_tokens"), errors))
+                (view::check_field("require_pushed_authorization_requests", "Authorization requests must be pushed first (PAR)", flag("require_pushed_authorization_requests"), errors))
+                (view::check_field("tls_client_certificate_bound_access_tokens", "Bind access tokens to the client certificate", flag("tls_client_certificate_bound_access_tokens"), errors))
+                (view::text_field("tls_client_auth_subject_dn", "Certificate subject DN (tls_client_auth)", &s("tls_client_auth_subject_dn"), "For example CN=billing,O=Example. Or one of the two SANs below.", errors))
+                (view::text_field("tls_client_auth_san_uri", "Certificate SAN URI (tls_client_auth)", &s("tls_client_auth_san_uri"), "For example spiffe://example.org/billing.", errors))
+                (view::text_field("tls_client_auth_san_dns", "Certificate SAN DNS name (tls_client_auth)", &s("tls_client_auth_san_dns"), "", errors))
             }
             button type="submit" id="save" { @if creating { "Create client" } @else { "Save changes" } }
         }
