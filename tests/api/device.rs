@@ -3,6 +3,7 @@
 //! injected clock.
 
 use crate::helpers::*;
+use crate::idp::{key, Idp, IDP_CLIENT_ID};
 use crate::login_helpers::*;
 use crate::{both_engines, per_engine};
 use serde_json::{json, Value};
@@ -416,6 +417,24 @@ async fn a_device_code_is_redeemed_once(app: TestApp) {
     );
 }
 
+async fn a_password_change_drops_the_device_codes_the_user_approved(app: TestApp) {
+    let user = create_user(&app, "default", "ann@example.com", json!({})).await;
+    device_client(&app, "default", "tv").await;
+    let (device_code, user_code) = started(&app, "tv", "openid").await;
+    let mut b = Browser::new();
+    let consent = consent_page_after_sign_in(&app, &mut b, &user_code, "ann@example.com").await;
+    decide(&app, &mut b, &consent, "allow").await;
+    let r = app
+        .admin(
+            reqwest::Method::PATCH,
+            &format!("/admin/v1/tenants/default/users/{user}"),
+            Some(json!({"password": "another long password"})),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(poll_error(&app, "tv", &device_code).await, "invalid_grant");
+}
+
 async fn a_device_code_is_refused_to_another_client(app: TestApp) {
     create_user(&app, "default", "ann@example.com", json!({})).await;
     device_client(&app, "default", "tv").await;
@@ -545,6 +564,61 @@ async fn the_device_page_needs_its_csrf_token_and_escapes_what_it_shows(app: Tes
     assert_eq!(r.status(), 400);
 }
 
+async fn a_user_approves_a_device_after_signing_in_with_an_upstream_provider(app: TestApp) {
+    let idp = Idp::start().await;
+    let k = key("corp-1", tessera::keys::signer::Alg::RS256);
+    idp.publish(&k);
+    idp.login_as(k, "ann@example.com", T0);
+    let user = create_user(&app, "default", "ann@example.com", json!({})).await;
+    let r = app
+        .admin_post(
+            "/admin/v1/tenants/default/upstreams",
+            json!({"id": "corp", "issuer": idp.issuer, "client_id": IDP_CLIENT_ID, "name": "Corp SSO"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    device_client(&app, "default", "tv").await;
+    let (device_code, user_code) = started(&app, "tv", "openid").await;
+    let mut b = Browser::new();
+    let login = enter_code(&app, &mut b, None, &user_code)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(login.contains("Sign in with Corp SSO"), "{login}");
+    let form = &login[login.find("action=\"/login/upstream\"").unwrap()..];
+    let (csrf, request) = (
+        hidden(form, "csrf").unwrap(),
+        hidden(form, "request").unwrap(),
+    );
+    let out = b
+        .post(
+            &app.url("/login/upstream"),
+            &[("csrf", &csrf), ("request", &request), ("upstream", "corp")],
+        )
+        .await;
+    assert_eq!(out.status(), 303);
+    // The user code travels inside the encrypted state, not in the clear.
+    let to_idp = out.headers()["location"].to_str().unwrap().to_string();
+    assert!(!to_idp.contains(&user_code.replace('-', "")), "{to_idp}");
+    let back = b.get(&to_idp).await;
+    assert_eq!(back.status(), 303);
+    let loc = back.headers()["location"].to_str().unwrap();
+    let consent = b.get(&loc.replacen(ISSUER, &app.url(""), 1)).await;
+    assert_eq!(consent.status(), 200);
+    let consent = consent.text().await.unwrap();
+    assert!(consent.contains("id=\"device-consent\""), "{consent}");
+    assert!(decide(&app, &mut b, &consent, "allow")
+        .await
+        .contains("Device connected"));
+    let (status, v) = poll(&app, "tv", &device_code).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        decode_jwt(v["access_token"].as_str().unwrap()).1["sub"],
+        user.as_str()
+    );
+}
+
 async fn discovery_lists_the_device_authorization_endpoint(app: TestApp) {
     for doc in ["openid-configuration", "oauth-authorization-server"] {
         let m = app.get_json(&format!("/.well-known/{doc}")).await;
@@ -568,9 +642,11 @@ both_engines!(
     a_device_code_expires_after_600_seconds,
     an_approval_that_outlives_the_code_is_expired_token,
     a_device_code_is_redeemed_once,
+    a_password_change_drops_the_device_codes_the_user_approved,
     a_device_code_is_refused_to_another_client,
     a_client_not_registered_for_the_device_grant_is_unauthorized_client,
     the_device_page_needs_its_csrf_token_and_escapes_what_it_shows,
+    a_user_approves_a_device_after_signing_in_with_an_upstream_provider,
     discovery_lists_the_device_authorization_endpoint,
 );
 
@@ -629,7 +705,56 @@ async fn wrong_user_codes_count_as_failed_authentications_and_are_limited(engine
     assert!(r.text().await.unwrap().contains("action=\"/login\""));
 }
 
+async fn concurrent_user_code_guesses_never_pass_the_limit(engine: Engine) {
+    let Some(app) = spawn_app_with(engine, |s| s.limits.failed_auth_per_minute = 5).await else {
+        return;
+    };
+    let mut b = Browser::new();
+    let page = b.get(&app.url("/device")).await.text().await.unwrap();
+    let csrf = hidden(&page, "csrf").unwrap();
+    let cookie = b
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let guesses = (0..40).map(|i| {
+        let (http, url, csrf, cookie) = (
+            b.http.clone(),
+            app.url("/device"),
+            csrf.clone(),
+            cookie.clone(),
+        );
+        tokio::spawn(async move {
+            let code = format!("BCDF-GH{}", ["JK", "JL", "JM", "JN"][i % 4]);
+            http.post(url)
+                .header("cookie", cookie)
+                .form(&[("csrf", csrf.as_str()), ("user_code", code.as_str())])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    });
+    let statuses: Vec<u16> = futures::future::join_all(guesses)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let answered = statuses.iter().filter(|s| **s == 200).count();
+    assert!(answered <= 5, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| [200, 429, 503].contains(s)),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&429), "{statuses:?}");
+}
+
 mod limited {
     use super::*;
-    per_engine!(wrong_user_codes_count_as_failed_authentications_and_are_limited);
+    per_engine!(
+        wrong_user_codes_count_as_failed_authentications_and_are_limited,
+        concurrent_user_code_guesses_never_pass_the_limit,
+    );
 }
