@@ -15,8 +15,8 @@ pub struct Reason {
     pub title: &'static str,
 }
 
-/// The error codes of RFC 6749 §5.2, RFC 6750 §3.1, RFC 8707 and RFC 6749 §4.1.2.1 a reason
-/// is answered with in the oauth and id-api dialects.
+/// The error codes of RFC 6749 §5.2, RFC 6750 §3.1, RFC 8707, RFC 6749 §4.1.2.1 and RFC 8628
+/// §3.5 a reason is answered with in the oauth and id-api dialects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     /// `invalid_request`
@@ -47,6 +47,12 @@ pub enum ErrorCode {
     TemporarilyUnavailable,
     /// `server_error`
     ServerError,
+    /// `authorization_pending` (RFC 8628 §3.5)
+    AuthorizationPending,
+    /// `slow_down` (RFC 8628 §3.5)
+    SlowDown,
+    /// `expired_token` (RFC 8628 §3.5)
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -67,6 +73,9 @@ impl ErrorCode {
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::ServerError => "server_error",
+            ErrorCode::AuthorizationPending => "authorization_pending",
+            ErrorCode::SlowDown => "slow_down",
+            ErrorCode::ExpiredToken => "expired_token",
         }
     }
 }
@@ -98,8 +107,13 @@ reasons! {
     DUPLICATE_PARAMETER = 108, 400, InvalidRequest, "parameter given twice";
     INVALID_GRANT = 120, 400, InvalidGrant, "invalid, expired or replayed code or refresh token";
     CSRF_FAILED = 121, 403, InvalidRequest, "form token missing or invalid";
-    INVALID_DPOP_PROOF = 130, 400, InvalidDpopProof, "DPoP proof missing, invalid or replayed";
-    USE_DPOP_NONCE = 131, 400, UseDpopNonce, "DPoP proof must carry the server's nonce";
+    AUTHORIZATION_PENDING = 130, 400, AuthorizationPending, "the user has not yet approved the device";
+    SLOW_DOWN = 131, 400, SlowDown, "the device polls faster than its interval";
+    DEVICE_ACCESS_DENIED = 132, 400, AccessDenied, "the user denied the device";
+    EXPIRED_TOKEN = 133, 400, ExpiredToken, "the device code has expired";
+    USER_CODE_INVALID = 134, 400, InvalidRequest, "unknown, expired or used user code";
+    INVALID_DPOP_PROOF = 135, 400, InvalidDpopProof, "DPoP proof missing, invalid or replayed";
+    USE_DPOP_NONCE = 136, 400, UseDpopNonce, "DPoP proof must carry the server's nonce";
     BAD_CLIENT_CREDENTIALS = 201, 401, InvalidClient, "bad client credentials";
     MISSING_CLIENT_AUTH = 202, 401, InvalidClient, "missing client authentication";
     CLIENT_NOT_ALLOWED_GRANT = 203, 400, UnauthorizedClient, "client not allowed this grant";

@@ -42,6 +42,7 @@ pub fn metadata(t: &crate::service::Tessera) -> Value {
         "userinfo_endpoint": format!("{iss}/userinfo"),
         "introspection_endpoint": format!("{iss}/oauth/introspect"),
         "revocation_endpoint": format!("{iss}/oauth/revoke"),
+        "device_authorization_endpoint": format!("{iss}/oauth/device_authorization"),
         "end_session_endpoint": format!("{iss}/oauth/logout"),
         "jwks_uri": format!("{iss}/.well-known/jwks.json"),
         "grant_types_supported": GrantType::ALL.map(GrantType::as_str),

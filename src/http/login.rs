@@ -3,7 +3,8 @@
 //!
 //! The authorization request travels with the user as the hidden form field `request` (the
 //! original query string) and is validated again on every post, so no node keeps state
-//! between the page and the post beyond the database session.
+//! between the page and the post beyond the database session. A device's sign-in (RFC 8628,
+//! `/device`) goes through the same pages with its user code in that field ([`Flow`]).
 
 use super::body::Accept;
 use super::errors::{render, Dialect};
@@ -14,11 +15,12 @@ use crate::http::Remote;
 use crate::login::page::{self, LoginPage};
 use crate::login::{self as session, upstream as upstream_login, LoginError};
 use crate::oauth::authorize::{self, AuthorizeError, AuthorizeRequest};
+use crate::oauth::device::{self, DeviceRequest};
 use crate::oauth::userinfo;
 use crate::reasons;
 use crate::service::{event, Tessera};
 use crate::store::LoginSession;
-use crate::tenants::User;
+use crate::tenants::{Client, User};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -91,12 +93,52 @@ fn authorize_error(t: &Tessera, e: AuthorizeError, status: StatusCode) -> Respon
     }
 }
 
+/// What a sign-in is for: an authorization request (RFC 6749 §4.1.1), or a device's request
+/// named by its user code (RFC 8628 §3.3). The login form's hidden `request` field carries
+/// either, and every post validates it again.
+pub(super) enum Flow {
+    /// `/oauth/authorize`: the request's query string is the field.
+    Authorize(AuthorizeRequest),
+    /// `/device`: the field is [`DeviceRequest::login_request`].
+    Device(DeviceRequest),
+}
+
+impl Flow {
+    /// The client the user signs in to.
+    fn client(&self) -> &Client {
+        match self {
+            Flow::Authorize(r) => &r.client,
+            Flow::Device(d) => &d.client,
+        }
+    }
+
+    /// The flow a `request` field names, validated again (a user code counts as an attempt
+    /// of the failure limiter from `remote`). Errors are the response to give.
+    async fn parse(
+        t: &Tessera,
+        request: &str,
+        remote: &str,
+        status: StatusCode,
+    ) -> Result<Flow, Response> {
+        if let Some(code) = device::from_login_request(request) {
+            return device::find(t, code, remote)
+                .await
+                .map(Flow::Device)
+                .map_err(|f| error_page(&f));
+        }
+        authorize::validate(t, request)
+            .await
+            .map(Flow::Authorize)
+            .map_err(|e| authorize_error(t, e, status))
+    }
+}
+
 /// Renders the login page (setting the CSRF cookie when the browser has none), with a
 /// "Sign in with …" button per trusted upstream provider of the tenant.
-async fn login_page(
+pub(super) async fn login_page(
     t: &Tessera,
     headers: &HeaderMap,
-    req: &AuthorizeRequest,
+    flow: &Flow,
     query: &str,
     email: &str,
     error: Option<&str>,
@@ -104,9 +146,10 @@ async fn login_page(
 ) -> Result<Response, Failure> {
     let (binding, new_cookie) = session::csrf_binding(t, headers)?;
     cookies.extend(new_cookie);
+    let client = flow.client();
     let upstreams: Vec<(String, String)> = t
         .store
-        .list_upstreams(&req.client.tenant_id)
+        .list_upstreams(&client.tenant_id)
         .await?
         .into_iter()
         .map(|u| {
@@ -116,8 +159,8 @@ async fn login_page(
         .collect();
     let body = page::login(&LoginPage {
         upstreams: &upstreams,
-        client_name: &req.client.name,
-        tenant: &req.client.tenant_id,
+        client_name: &client.name,
+        tenant: &client.tenant_id,
         request: query,
         csrf: &session::csrf_token(t, &binding),
         email,
@@ -127,16 +170,30 @@ async fn login_page(
 }
 
 /// After the user is known: the consent screen for clients that want one, else the code.
+/// A device's request always asks for consent.
 #[allow(clippy::too_many_arguments)]
-async fn proceed(
+pub(super) async fn proceed(
     t: &Tessera,
     headers: &HeaderMap,
-    req: &AuthorizeRequest,
+    flow: &Flow,
     query: &str,
     known: Option<(LoginSession, User)>,
     cookies: Vec<String>,
     status: StatusCode,
 ) -> Result<Response, Failure> {
+    let req = match flow {
+        Flow::Authorize(r) => r,
+        Flow::Device(d) => {
+            let known = match known {
+                Some(k) => Some(k),
+                None => session::current_session(t, headers, &d.client.tenant_id).await?,
+            };
+            return match known {
+                Some((_, user)) => super::device::consent_page(t, headers, d, &user, cookies).await,
+                None => login_page(t, headers, flow, query, "", None, cookies).await,
+            };
+        }
+    };
     let known = match known {
         Some(k) => Some(k),
         None if req.prompt_login => None,
@@ -150,7 +207,7 @@ async fn proceed(
                 status,
             ));
         }
-        return login_page(t, headers, req, query, "", None, cookies).await;
+        return login_page(t, headers, flow, query, "", None, cookies).await;
     };
     if req.client.consent_required {
         if req.prompt_none {
@@ -180,7 +237,7 @@ async fn proceed(
 pub async fn authorize(State(t): State<Shared>, headers: HeaderMap, uri: Uri) -> Response {
     let query = uri.query().unwrap_or("");
     let req = match authorize::validate(&t, query).await {
-        Ok(r) => r,
+        Ok(r) => Flow::Authorize(r),
         Err(e) => return authorize_error(&t, e, StatusCode::FOUND),
     };
     proceed(
@@ -200,11 +257,13 @@ pub(super) fn csrf_failure() -> Failure {
     Failure::new(reasons::CSRF_FAILED, "The sign-in form expired or did not come from this site. Go back to the application and start again.")
 }
 
-/// Reads a posted form, checks its CSRF token and re-validates its authorization request.
+/// Reads a posted form, checks its CSRF token and re-validates its request (a device's user
+/// code as an attempt from `remote`).
 async fn posted(
     t: &Tessera,
     req: Request,
-) -> Result<(HeaderMap, crate::params::Params, AuthorizeRequest, String), Response> {
+    remote: &str,
+) -> Result<(HeaderMap, crate::params::Params, Flow, String), Response> {
     let (headers, params) = read_params(req, Accept::FormOnly)
         .await
         .map_err(|f| error_page(&f))?;
@@ -212,16 +271,14 @@ async fn posted(
         return Err(error_page(&csrf_failure()));
     }
     let query = params.get("request").unwrap_or("").to_string();
-    let areq = authorize::validate(t, &query)
-        .await
-        .map_err(|e| authorize_error(t, e, StatusCode::SEE_OTHER))?;
-    Ok((headers, params, areq, query))
+    let flow = Flow::parse(t, &query, remote, StatusCode::SEE_OTHER).await?;
+    Ok((headers, params, flow, query))
 }
 
 /// `POST /login`: e-mail + password; on success a session and the next step of the flow.
 pub async fn login(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
     let remote = remote_ip(addr);
-    let (headers, params, areq, query) = match posted(&t, req).await {
+    let (headers, params, flow, query) = match posted(&t, req, &remote).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -229,8 +286,8 @@ pub async fn login(State(t): State<Shared>, addr: Remote, req: Request) -> Respo
     let password = params.get("password").unwrap_or("");
     let result = session::check_password(
         &t,
-        &areq.client.tenant_id,
-        &areq.client.client_id,
+        &flow.client().tenant_id,
+        &flow.client().client_id,
         email,
         password,
         &remote,
@@ -242,7 +299,7 @@ pub async fn login(State(t): State<Shared>, addr: Remote, req: Request) -> Respo
                 proceed(
                     &t,
                     &headers,
-                    &areq,
+                    &flow,
                     &query,
                     Some((s, user)),
                     vec![cookie],
@@ -256,7 +313,7 @@ pub async fn login(State(t): State<Shared>, addr: Remote, req: Request) -> Respo
             login_page(
                 &t,
                 &headers,
-                &areq,
+                &flow,
                 &query,
                 email,
                 Some(LOGIN_FAILED),
@@ -278,8 +335,8 @@ pub async fn login(State(t): State<Shared>, addr: Remote, req: Request) -> Respo
 }
 
 /// `POST /login/upstream`: leaves for the chosen upstream provider ("Sign in with …").
-pub async fn upstream_start(State(t): State<Shared>, req: Request) -> Response {
-    let (_headers, params, areq, query) = match posted(&t, req).await {
+pub async fn upstream_start(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
+    let (_headers, params, flow, query) = match posted(&t, req, &remote_ip(addr)).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -287,7 +344,7 @@ pub async fn upstream_start(State(t): State<Shared>, req: Request) -> Response {
         let id = params
             .get("upstream")
             .ok_or_else(|| Failure::missing("upstream"))?;
-        let up = upstream_login::trusted(&t, &areq.client.tenant_id, id).await?;
+        let up = upstream_login::trusted(&t, &flow.client().tenant_id, id).await?;
         let (endpoint, _) = t.upstreams.login_endpoints(&up.issuer).await?;
         let csrf = params.get("csrf").unwrap_or("");
         let pending = upstream_login::Pending::new(&t, &up.id, &query, csrf)?;
@@ -328,19 +385,27 @@ pub async fn upstream_callback(
         if !bound {
             return Err(csrf_failure());
         }
-        let areq = match authorize::validate(&t, &pending.request).await {
+        let flow = match Flow::parse(&t, &pending.request, &remote, StatusCode::SEE_OTHER).await {
             Ok(r) => r,
-            Err(e) => return Ok(authorize_error(&t, e, StatusCode::SEE_OTHER)),
+            Err(r) => return Ok(r),
         };
         if get("error").is_some() {
-            let e = areq.error(
-                "access_denied",
-                "the upstream provider did not sign the user in",
-            );
-            return Ok(authorize_error(&t, e, StatusCode::SEE_OTHER));
+            const NOT_SIGNED_IN: &str = "the upstream provider did not sign the user in";
+            return Ok(match &flow {
+                Flow::Authorize(r) => authorize_error(
+                    &t,
+                    r.error("access_denied", NOT_SIGNED_IN),
+                    StatusCode::SEE_OTHER,
+                ),
+                Flow::Device(_) => error_page(
+                    &Failure::new(reasons::USER_NOT_FOUND, NOT_SIGNED_IN)
+                        .with_error("access_denied")
+                        .with_status(400),
+                ),
+            });
         }
         let code = get("code").ok_or_else(|| Failure::missing("code"))?;
-        let up = upstream_login::trusted(&t, &areq.client.tenant_id, &pending.upstream).await?;
+        let up = upstream_login::trusted(&t, &flow.client().tenant_id, &pending.upstream).await?;
         let (_, token_endpoint) = t.upstreams.login_endpoints(&up.issuer).await?;
         let callback = upstream_login::callback_url(&t);
         let id_token = t
@@ -358,7 +423,7 @@ pub async fn upstream_callback(
             .await?;
         let verified = t
             .upstreams
-            .verify_id_token(&areq.client.tenant_id, &id_token)
+            .verify_id_token(&flow.client().tenant_id, &id_token)
             .await?;
         if verified.upstream.id != up.id || verified.nonce.as_deref() != Some(&pending.nonce) {
             return Err(crate::oauth::upstream::invalid(
@@ -371,12 +436,12 @@ pub async fn upstream_callback(
                 "the upstream provider does not say the e-mail is verified",
             ));
         }
-        let user = session::upstream_user(&t, &areq.client, &verified, &remote).await?;
+        let user = session::upstream_user(&t, flow.client(), &verified, &remote).await?;
         let (s, cookie) = session::start_session(&t, &user).await?;
         proceed(
             &t,
             &headers,
-            &areq,
+            &flow,
             &pending.request,
             Some((s, user)),
             vec![cookie],
@@ -390,15 +455,19 @@ pub async fn upstream_callback(
 
 /// `POST /login/consent`: `decision=allow` issues the code, anything else is `access_denied`.
 pub async fn consent(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
-    let (headers, params, areq, query) = match posted(&t, req).await {
+    let (headers, params, flow, query) = match posted(&t, req, &remote_ip(addr)).await {
         Ok(p) => p,
         Err(r) => return r,
+    };
+    // A device's consent screen posts to `/device`.
+    let Flow::Authorize(areq) = &flow else {
+        return error_page(&Failure::malformed("this form is not for a device"));
     };
     let r = async {
         let Some((s, user)) =
             session::current_session(&t, &headers, &areq.client.tenant_id).await?
         else {
-            return login_page(&t, &headers, &areq, &query, "", None, Vec::new()).await;
+            return login_page(&t, &headers, &flow, &query, "", None, Vec::new()).await;
         };
         let allow = params.get("decision") == Some("allow");
         let mut ev = event(
@@ -423,7 +492,7 @@ pub async fn consent(State(t): State<Shared>, addr: Remote, req: Request) -> Res
                 StatusCode::SEE_OTHER,
             ));
         }
-        let url = authorize::issue_code(&t, &areq, &s, &user).await?;
+        let url = authorize::issue_code(&t, areq, &s, &user).await?;
         Ok(redirect(StatusCode::SEE_OTHER, &url, &[]))
     }
     .await;

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod body;
 pub mod compat;
 pub mod console;
+pub mod device;
 pub mod discovery;
 pub mod errors;
 pub mod forwarded;
@@ -209,6 +210,11 @@ pub fn router(state: Shared) -> Router {
         ("/oauth/token", post(oauth::token)),
         ("/oauth/introspect", post(oauth::introspect)),
         ("/oauth/revoke", post(oauth::revoke)),
+        (
+            "/oauth/device_authorization",
+            post(device::device_authorization),
+        ),
+        ("/device", get(device::page).post(device::post)),
         ("/v1/auth/token", post(compat::internal_token)),
         ("/v1/oauth/token", post(compat::partner_token)),
         ("/api/id/v1/auth/token", post(compat::identity_token)),

@@ -7,7 +7,7 @@ use crate::failure::Failure;
 use crate::http::Remote;
 use crate::oauth::client_auth::{authenticate, presented};
 use crate::oauth::grant::{
-    authorization_code, client_credentials, refresh_token, token_exchange, GrantType,
+    authorization_code, client_credentials, device_code, refresh_token, token_exchange, GrantType,
 };
 use crate::oauth::{dpop, introspect};
 use crate::params::Params;
@@ -171,6 +171,9 @@ async fn token_inner(
         }
         GrantType::TokenExchange => {
             token_exchange::issue(t, &client, &params, remote, route, cnf.as_ref()).await?
+        }
+        GrantType::DeviceCode => {
+            device_code::redeem(t, &client, &params, remote, code_opts()).await?
         }
     };
     Ok(issued.response())

@@ -148,6 +148,36 @@ pub const ROUTES: &[RouteDoc] = &[
         "basic"
     ),
     route!(
+        "post",
+        "/oauth/device_authorization",
+        "oauth",
+        "Device authorization request (RFC 8628 §3.1): device_code, user_code and where the user enters it; then poll /oauth/token with grant_type urn:ietf:params:oauth:grant-type:device_code",
+        Some(("DeviceAuthorizationRequest", FORM_JSON)),
+        ("200", "DeviceAuthorization"),
+        "OAuthError",
+        "client"
+    ),
+    route!(
+        "get",
+        "/device",
+        "login",
+        "Device verification page (RFC 8628 §3.3; query: user_code, prefilled): asks for the code the device shows",
+        None,
+        ("200", "Html"),
+        "Html",
+        "none"
+    ),
+    route!(
+        "post",
+        "/device",
+        "login",
+        "Device verification form post (csrf, user_code; decision=allow|deny on the consent screen): the login page, the consent screen, or the closing page",
+        Some(("DeviceForm", FORM_ONLY)),
+        ("200", "Html"),
+        "Html",
+        "none"
+    ),
+    route!(
         "get",
         "/oauth/authorize",
         "login",
@@ -630,6 +660,7 @@ fn schemas() -> Value {
         "TokenRequest": {"type": "object", "required": ["grant_type"], "properties": {
             "grant_type": s, "scope": s, "audience": s, "resource": s, "client_id": s, "client_secret": s,
             "client_assertion_type": s, "client_assertion": s,
+            "device_code": s,
             "subject_token": s, "subject_token_type": {"const": "urn:ietf:params:oauth:token-type:id_token"},
             "requested_token_type": {"const": "urn:ietf:params:oauth:token-type:access_token"}}},
         "TokenParam": {"type": "object", "required": ["token"], "properties": {"token": s, "token_type_hint": s,
@@ -657,6 +688,13 @@ fn schemas() -> Value {
             "scope": s, "token_type": {"const": "Bearer"}, "access_token": s, "expires_in": i,
             "id_token": s, "refresh_token": s}},
         "Html": {"type": "string", "description": "an HTML page"},
+        "DeviceAuthorizationRequest": {"type": "object", "properties": {"scope": s, "client_id": s, "client_secret": s,
+            "client_assertion_type": s, "client_assertion": s}},
+        "DeviceAuthorization": {"type": "object", "required": ["device_code", "user_code", "verification_uri", "expires_in"], "properties": {
+            "device_code": s, "user_code": {"type": "string", "pattern": "^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$"},
+            "verification_uri": s, "verification_uri_complete": s, "expires_in": i, "interval": i}},
+        "DeviceForm": {"type": "object", "required": ["csrf", "user_code"], "properties": {
+            "csrf": s, "user_code": s, "decision": {"enum": ["allow", "deny"]}}},
         "LoginForm": {"type": "object", "required": ["email", "password", "csrf", "request"], "properties": {
             "email": s, "password": {"type": "string", "writeOnly": true}, "csrf": s,
             "request": {"type": "string", "description": "the authorization request's query string"}}},

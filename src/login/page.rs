@@ -8,11 +8,12 @@ const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-se
 margin:0;color:#111827}main{max-width:24rem;margin:4rem auto;background:#fff;padding:2rem;\
 border-radius:.75rem;box-shadow:0 1px 3px rgba(0,0,0,.15)}h1{font-size:1.4rem;margin:0 0 .25rem}\
 p.sub{color:#6b7280;margin:0 0 1.5rem}label{display:block;font-weight:600;margin:1rem 0 .3rem}\
-input[type=email],input[type=password]{width:100%;box-sizing:border-box;padding:.6rem;\
+input[type=email],input[type=password],input[type=text]{width:100%;box-sizing:border-box;padding:.6rem;\
 border:1px solid #d1d5db;border-radius:.4rem;font-size:1rem}button{margin-top:1.5rem;width:100%;\
 padding:.7rem;border:0;border-radius:.4rem;background:#1d4ed8;color:#fff;font-size:1rem;cursor:pointer}\
 button.secondary{background:#e5e7eb;color:#111827;margin-top:.5rem}.error{background:#fee2e2;\
-color:#991b1b;padding:.6rem .8rem;border-radius:.4rem;margin-bottom:1rem}ul{padding-left:1.2rem}";
+color:#991b1b;padding:.6rem .8rem;border-radius:.4rem;margin-bottom:1rem}ul{padding-left:1.2rem}\
+.code{font-family:ui-monospace,monospace;font-size:1.3rem;letter-spacing:.15em}";
 
 fn document(title: &str, body: Markup) -> String {
     html! {
@@ -104,6 +105,102 @@ pub fn consent(client_name: &str, scopes: &[String], request: &str, csrf: &str) 
     )
 }
 
+/// What the device page's first step shows (RFC 8628 §3.3).
+#[derive(Debug, Clone, Default)]
+pub struct DeviceCodePage<'a> {
+    /// The CSRF token.
+    pub csrf: &'a str,
+    /// The code typed before, or the one `verification_uri_complete` carried.
+    pub user_code: &'a str,
+    /// A message shown above the form.
+    pub error: Option<&'a str>,
+}
+
+/// Asks for the code a device shows; posts `user_code` to `/device`.
+pub fn device_code(p: &DeviceCodePage<'_>) -> String {
+    document(
+        "Connect a device",
+        html! {
+            h1 { "Connect a device" }
+            p.sub { "Enter the code shown on your device." }
+            @if let Some(e) = p.error { div.error role="alert" { (e) } }
+            form method="post" action="/device" id="device" {
+                (hidden("csrf", p.csrf))
+                label for="user_code" { "Code" }
+                input.code type="text" id="user_code" name="user_code" value=(p.user_code)
+                    placeholder="XXXX-XXXX" maxlength="64" autocomplete="off"
+                    autocapitalize="characters" spellcheck="false" required autofocus;
+                button type="submit" id="continue" { "Continue" }
+            }
+        },
+    )
+}
+
+/// What the device consent screen names.
+#[derive(Debug, Clone, Default)]
+pub struct DeviceConsentPage<'a> {
+    /// The client's display name.
+    pub client_name: &'a str,
+    /// Its tenant.
+    pub tenant: &'a str,
+    /// The signed-in user's e-mail.
+    pub email: &'a str,
+    /// The user code, as shown (`XXXX-XXXX`).
+    pub user_code: &'a str,
+    /// The scopes approval grants.
+    pub scopes: &'a [String],
+    /// The CSRF token.
+    pub csrf: &'a str,
+}
+
+/// Asks the signed-in user to approve or deny a device (RFC 8628 §5.4: the code is shown
+/// again, so the user can check it is their device's); posts `decision=allow|deny` with the
+/// user code to `/device`.
+pub fn device_consent(p: &DeviceConsentPage<'_>) -> String {
+    document(
+        "Allow the device?",
+        html! {
+            h1 { "Allow the device?" }
+            p.sub { strong { (p.client_name) } " (" (p.tenant) ") asks to act as "
+                strong { (p.email) } " on the device showing:" }
+            p.code { (p.user_code) }
+            p { "Only allow it if you started this on your own device and the codes match." }
+            @if p.scopes.is_empty() {
+                p { "No specific permissions." }
+            } @else {
+                p { "It asks for:" }
+                ul { @for s in p.scopes { li { (s) } } }
+            }
+            form method="post" action="/device" id="device-consent" {
+                (hidden("csrf", p.csrf))
+                (hidden("user_code", p.user_code))
+                button type="submit" name="decision" value="allow" id="allow" { "Allow" }
+                button.secondary type="submit" name="decision" value="deny" id="deny" { "Deny" }
+            }
+        },
+    )
+}
+
+/// Said after the decision: the device may continue, or was refused.
+pub fn device_done(client_name: &str, approved: bool) -> String {
+    let title = if approved {
+        "Device connected"
+    } else {
+        "Access denied"
+    };
+    document(
+        title,
+        html! {
+            h1 { (title) }
+            @if approved {
+                p { strong { (client_name) } " may continue on your device. You may close this window." }
+            } @else {
+                p { strong { (client_name) } " was not given access. You may close this window." }
+            }
+        },
+    )
+}
+
 /// Asks the user to confirm signing out (RP-Initiated Logout without a valid
 /// `id_token_hint`); posts `fields` and the CSRF token to `/logout`.
 pub fn logout_confirm(csrf: &str, fields: &[(&str, &str)]) -> String {
@@ -164,5 +261,22 @@ mod tests {
         assert!(html.contains("a=&quot;b&quot;&amp;c='d'"));
         assert!(html.contains("&lt;b&gt;"));
         assert!(html.contains("Sign in with &lt;Corp&gt;"));
+        let html = device_code(&DeviceCodePage {
+            csrf: "tok",
+            user_code: "\"><script>",
+            error: Some("<i>"),
+        });
+        assert!(!html.contains("\"><script>") && html.contains("&lt;i&gt;"));
+        let scopes = ["<s>".to_string()];
+        let html = device_consent(&DeviceConsentPage {
+            client_name: "<TV>",
+            tenant: "t",
+            email: "<e>",
+            user_code: "BCDF-GHJK",
+            scopes: &scopes,
+            csrf: "tok",
+        });
+        assert!(!html.contains("<TV>") && !html.contains("<e>") && !html.contains("<s>"));
+        assert!(!device_done("<TV>", true).contains("<TV>"));
     }
 }

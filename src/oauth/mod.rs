@@ -5,6 +5,7 @@
 
 pub mod authorize;
 pub mod client_auth;
+pub mod device;
 pub mod dpop;
 pub mod grant;
 pub mod hashing;

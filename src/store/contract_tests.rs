@@ -86,6 +86,10 @@ contract_cases!(
     revoking_a_family_revokes_its_unexpired_jtis_and_refresh_tokens,
     a_refresh_token_is_fresh_once_then_reused,
     purging_drops_expired_sessions_old_codes_and_expired_families,
+    a_device_code_is_decided_once_and_redeemed_once,
+    polls_are_on_time_too_soon_or_not_counted,
+    purging_drops_device_codes_an_hour_after_they_expire,
+    ending_a_users_logins_drops_the_device_codes_it_approved,
 );
 
 /// Runs `case` on a migrated store over a fresh SQLite file.
@@ -368,5 +372,6 @@ macro_rules! assert_err {
 
 /// The cases, run on both engines by `contract_cases!`.
 mod cases;
+mod device_cases;
 mod login_cases;
 mod user_cases;

@@ -376,6 +376,12 @@ impl Store {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        // So are device codes the user approved (RFC 8628) and the device has not redeemed.
+        sqlx::query("DELETE FROM device_codes WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -469,8 +475,9 @@ impl Store {
         row.as_ref().map(family).transpose()
     }
 
-    /// Deletes expired sessions, codes past their replay window, and families (with their
-    /// refresh tokens and jtis) after their expiry; returns how many rows went.
+    /// Deletes expired sessions, codes past their replay window, families (with their
+    /// refresh tokens and jtis) after their expiry, and device codes an hour after theirs;
+    /// returns how many rows went.
     pub async fn purge_expired_login(&self, now: i64) -> Result<u64, StoreError> {
         let mut n = 0;
         for (sql, at) in [
@@ -490,6 +497,10 @@ impl Store {
                 now,
             ),
             ("DELETE FROM token_families WHERE expires_at < $1", now),
+            (
+                "DELETE FROM device_codes WHERE expires_at < $1",
+                now - super::device::DEVICE_KEEP,
+            ),
         ] {
             n += sqlx::query(sql)
                 .bind(at)

@@ -13,6 +13,7 @@ use crate::tenants::{Client, Project, Tenant};
 mod connect;
 #[cfg(test)]
 mod contract_tests;
+mod device;
 pub mod health;
 mod login;
 mod notify;
@@ -20,6 +21,7 @@ mod rows;
 mod services;
 mod users;
 
+pub use device::{DeviceCode, DeviceDecision, DevicePoll, DeviceStatus};
 pub use health::DbHealth;
 pub use login::{AuthCode, CodeUse, Family, LoginSession, RefreshUse};
 pub use notify::{Listener, ListenerEvent, INVALIDATE_CHANNEL};

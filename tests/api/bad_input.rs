@@ -15,6 +15,7 @@ fn dialect_ok(path: &str, status: u16, ct: &str, body: &str) -> Result<(), Strin
     let html_route = path == "/oauth/authorize"
         || path.starts_with("/login")
         || path == "/logout"
+        || path == "/device"
         || path == "/oauth/logout";
     if html_route && ct.starts_with("text/html") {
         return if body.contains("<h1>") {

@@ -23,6 +23,8 @@ mod connections;
 mod console;
 /// The console's directory pages: tenants, projects, users, roles, upstream providers, services.
 mod console_directory;
+/// The device authorization grant (RFC 8628): the device's requests and the `/device` pages.
+mod device;
 /// The disk fills under the real binary on SQLite (SPEC §7.3): 503s, no lost event, recovery.
 mod disk_full;
 /// README tables generated from the code.

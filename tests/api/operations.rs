@@ -69,7 +69,8 @@ async fn discovery_documents_list_what_is_implemented(app: TestApp) {
                 "client_credentials",
                 "authorization_code",
                 "refresh_token",
-                "urn:ietf:params:oauth:grant-type:token-exchange"
+                "urn:ietf:params:oauth:grant-type:token-exchange",
+                "urn:ietf:params:oauth:grant-type:device_code"
             ])
         );
         let methods = v["token_endpoint_auth_methods_supported"]

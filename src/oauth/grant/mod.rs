@@ -3,6 +3,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod device_code;
 pub mod refresh_token;
 pub mod token_exchange;
 
@@ -27,24 +28,28 @@ pub enum GrantType {
     RefreshToken,
     /// RFC 8693: an upstream ID token for a user access token.
     TokenExchange,
+    /// RFC 8628 §3.4: a device code, once a user approved it at `/device`.
+    DeviceCode,
 }
 
 impl GrantType {
     /// Every grant, in the order discovery lists them.
-    pub const ALL: [GrantType; 4] = [
+    pub const ALL: [GrantType; 5] = [
         GrantType::ClientCredentials,
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
         GrantType::TokenExchange,
+        GrantType::DeviceCode,
     ];
 
-    /// The `grant_type` value naming this grant (RFC 6749 §4, RFC 8693 §2.1).
+    /// The `grant_type` value naming this grant (RFC 6749 §4, RFC 8693 §2.1, RFC 8628 §3.4).
     pub const fn as_str(self) -> &'static str {
         match self {
             GrantType::ClientCredentials => "client_credentials",
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::RefreshToken => "refresh_token",
             GrantType::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
+            GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
         }
     }
 
@@ -57,13 +62,15 @@ impl GrantType {
     /// authentication for this grant. Public clients redeem codes (PKCE binds those to them,
     /// RFC 7636) and the refresh tokens those bring; a client credentials token would rest on
     /// no proof at all. Token exchange lets them through to refuse them itself, with
-    /// `unauthorized_client` rather than `invalid_client` (SPEC §7.1).
+    /// `unauthorized_client` rather than `invalid_client` (SPEC §7.1). Devices are the public
+    /// clients RFC 8628 was written for: the user's approval, not a secret, is the proof.
     pub const fn allows_public_clients(self) -> bool {
         match self {
             GrantType::ClientCredentials => false,
-            GrantType::AuthorizationCode | GrantType::RefreshToken | GrantType::TokenExchange => {
-                true
-            }
+            GrantType::AuthorizationCode
+            | GrantType::RefreshToken
+            | GrantType::TokenExchange
+            | GrantType::DeviceCode => true,
         }
     }
 }
@@ -192,13 +199,16 @@ pub fn require_grant(client: &Client, grant: GrantType) -> Result<(), Failure> {
     }
 }
 
-/// Whether `client` may use `grant`. A client registered for `authorization_code` may also
-/// redeem refresh tokens: SPEC §3.4 issues one whenever `offline_access` is granted, so the
-/// scope, not a second grant type, decides (as in Keycloak).
+/// Whether `client` may use `grant`. A client registered for `authorization_code` (or the
+/// device grant) may also redeem refresh tokens: SPEC §3.4 issues one whenever
+/// `offline_access` is granted, so the scope, not a second grant type, decides (as in
+/// Keycloak).
 pub fn allows_grant(client: &Client, grant: GrantType) -> bool {
     client.grant_types.iter().any(|g| {
         g == grant.as_str()
-            || (grant == GrantType::RefreshToken && g == GrantType::AuthorizationCode.as_str())
+            || (grant == GrantType::RefreshToken
+                && (g == GrantType::AuthorizationCode.as_str()
+                    || g == GrantType::DeviceCode.as_str()))
     })
 }
 

@@ -696,5 +696,6 @@ pub async fn a_recorded_change_commits_its_event_once_and_a_missed_write_none(st
     assert_eq!(all(store.clone()).await, vec!["admin.tenant.created"]);
 }
 
+pub use super::device_cases::*;
 pub use super::login_cases::*;
 pub use super::user_cases::*;
