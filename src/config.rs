@@ -83,6 +83,7 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc { key: "login.code_ttl", kind: Kind::Int, default: "60", doc: "Lifetime of an authorization code, seconds (single use)." },
     SettingDoc { key: "login.session_ttl", kind: Kind::Int, default: "28800", doc: "Lifetime of a login-page session (cookie `tessera_session`), seconds." },
     SettingDoc { key: "login.refresh_token_ttl", kind: Kind::Int, default: "2592000", doc: "Default refresh-token lifetime, seconds (each rotation starts a new one); a client's `refresh_token_ttl` overrides it." },
+    SettingDoc { key: "par.required", kind: Kind::Bool, default: "false", doc: "Every client must push its authorization requests first (RFC 9126 `POST /oauth/par`): `/oauth/authorize` without a `request_uri` is refused. A client's `require_pushed_authorization_requests` asks the same of that client alone." },
     SettingDoc { key: "s2s.gateway_header", kind: Kind::Str, default: "X-Amzn-Caller-Arn", doc: "Header carrying the caller ARN from a trusted gateway." },
     SettingDoc { key: "s2s.trusted_proxies", kind: Kind::List, default: "[]", doc: "CIDRs of proxies (comma-separated in the env): their gateway and client-certificate headers are believed, and behind them the client address for limits and audit is the right-most `Forwarded: for=` / `X-Forwarded-For` address that is not itself a trusted proxy." },
     SettingDoc { key: "s2s.mtls_header", kind: Kind::Str, default: "X-Forwarded-Client-Cert", doc: "Header in which a TLS-terminating proxy (in `s2s.trusted_proxies`) forwards the verified client certificate's SAN URI: Envoy's XFCC `URI=` values, or the bare URI; matched against `mtls` bindings." },
@@ -257,6 +258,14 @@ pub struct LoginSettings {
     pub refresh_token_ttl: i64,
 }
 
+/// Pushed authorization requests (RFC 9126).
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct ParSettings {
+    /// RFC 9126 §5: every client must push its authorization requests (discovery's
+    /// `require_pushed_authorization_requests`).
+    pub required: bool,
+}
+
 /// Service-to-service settings.
 #[derive(Debug, Clone, Deserialize)]
 pub struct S2sSettings {
@@ -333,6 +342,9 @@ pub struct Settings {
     pub limits: LimitSettings,
     /// Interactive login.
     pub login: LoginSettings,
+    /// Pushed authorization requests.
+    #[serde(default)]
+    pub par: ParSettings,
     /// Service-to-service.
     pub s2s: S2sSettings,
     /// Token profiles, built-in ones included.

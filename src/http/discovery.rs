@@ -58,6 +58,8 @@ pub fn metadata(t: &crate::service::Tessera) -> Value {
         "id_token_signing_alg_values_supported": algs,
         "prompt_values_supported": ["none", "login"],
         "service_documentation": format!("{iss}/openapi.json"),
+        "pushed_authorization_request_endpoint": format!("{iss}/oauth/par"),
+        "require_pushed_authorization_requests": t.settings.par.required,
     })
 }
 

@@ -3,7 +3,8 @@
 //!
 //! The authorization request travels with the user as the hidden form field `request` (the
 //! original query string) and is validated again on every post, so no node keeps state
-//! between the page and the post beyond the database session.
+//! between the page and the post beyond the database session (and, for a pushed request, its
+//! row: see `oauth::par`).
 
 use super::body::Accept;
 use super::errors::{render, Dialect};
@@ -91,19 +92,38 @@ fn authorize_error(t: &Tessera, e: AuthorizeError, status: StatusCode) -> Respon
     }
 }
 
+/// This browser's CSRF binding, worked out once per request: the forms' tokens are made
+/// from it and a pushed request is opened for it (`oauth::par`), so both must be the same.
+struct Csrf {
+    /// The `tessera_csrf` cookie's value, or the new one.
+    binding: String,
+    /// The `Set-Cookie` giving the browser `binding`, when it had none.
+    set_cookie: Option<String>,
+}
+
+impl Csrf {
+    /// The binding of a browser that came without one gets a new cookie (set by the page).
+    fn of(t: &Tessera, headers: &HeaderMap) -> Result<Csrf, Failure> {
+        let (binding, set_cookie) = session::csrf_binding(t, headers)?;
+        Ok(Csrf {
+            binding,
+            set_cookie,
+        })
+    }
+}
+
 /// Renders the login page (setting the CSRF cookie when the browser has none), with a
 /// "Sign in with …" button per trusted upstream provider of the tenant.
 async fn login_page(
     t: &Tessera,
-    headers: &HeaderMap,
+    csrf: &Csrf,
     req: &AuthorizeRequest,
     query: &str,
     email: &str,
     error: Option<&str>,
     mut cookies: Vec<String>,
 ) -> Result<Response, Failure> {
-    let (binding, new_cookie) = session::csrf_binding(t, headers)?;
-    cookies.extend(new_cookie);
+    cookies.extend(csrf.set_cookie.clone());
     let upstreams: Vec<(String, String)> = t
         .store
         .list_upstreams(&req.client.tenant_id)
@@ -119,7 +139,7 @@ async fn login_page(
         client_name: &req.client.name,
         tenant: &req.client.tenant_id,
         request: query,
-        csrf: &session::csrf_token(t, &binding),
+        csrf: &session::csrf_token(t, &csrf.binding),
         email,
         error,
     });
@@ -131,6 +151,7 @@ async fn login_page(
 async fn proceed(
     t: &Tessera,
     headers: &HeaderMap,
+    csrf: &Csrf,
     req: &AuthorizeRequest,
     query: &str,
     known: Option<(LoginSession, User)>,
@@ -150,7 +171,7 @@ async fn proceed(
                 status,
             ));
         }
-        return login_page(t, headers, req, query, "", None, cookies).await;
+        return login_page(t, csrf, req, query, "", None, cookies).await;
     };
     if req.client.consent_required {
         if req.prompt_none {
@@ -160,15 +181,14 @@ async fn proceed(
                 status,
             ));
         }
-        let (binding, new_cookie) = session::csrf_binding(t, headers)?;
         let mut cookies = cookies;
-        cookies.extend(new_cookie);
+        cookies.extend(csrf.set_cookie.clone());
         let scopes = authorize::user_scopes(t, &user, &req.scopes).await?;
         let body = page::consent(
             &req.client.name,
             &scopes,
             query,
-            &session::csrf_token(t, &binding),
+            &session::csrf_token(t, &csrf.binding),
         );
         return Ok(html(StatusCode::OK, body, &cookies));
     }
@@ -179,13 +199,18 @@ async fn proceed(
 /// `GET /oauth/authorize` (RFC 6749 §4.1.1).
 pub async fn authorize(State(t): State<Shared>, headers: HeaderMap, uri: Uri) -> Response {
     let query = uri.query().unwrap_or("");
-    let req = match authorize::validate(&t, query).await {
+    let csrf = match Csrf::of(&t, &headers) {
+        Ok(c) => c,
+        Err(f) => return error_page(&f),
+    };
+    let req = match authorize::validate(&t, query, &csrf.binding).await {
         Ok(r) => r,
         Err(e) => return authorize_error(&t, e, StatusCode::FOUND),
     };
     proceed(
         &t,
         &headers,
+        &csrf,
         &req,
         query,
         None,
@@ -200,28 +225,57 @@ pub(super) fn csrf_failure() -> Failure {
     Failure::new(reasons::CSRF_FAILED, "The sign-in form expired or did not come from this site. Go back to the application and start again.")
 }
 
+/// A posted form of the login flow, its CSRF token checked and its authorization request
+/// validated again.
+struct Posted {
+    headers: HeaderMap,
+    params: crate::params::Params,
+    /// The browser's binding (its cookie: the CSRF check needs one).
+    csrf: Csrf,
+    areq: AuthorizeRequest,
+    /// The authorization request's query string, as posted.
+    query: String,
+}
+
+/// The CSRF binding of a browser that passed the CSRF check (so it has the cookie).
+fn cookie_binding(t: &Tessera, headers: &HeaderMap) -> Option<Csrf> {
+    session::cookie(headers, &session::cookie_name(t, session::CSRF_COOKIE)).map(|b| Csrf {
+        binding: b.to_string(),
+        set_cookie: None,
+    })
+}
+
 /// Reads a posted form, checks its CSRF token and re-validates its authorization request.
-async fn posted(
-    t: &Tessera,
-    req: Request,
-) -> Result<(HeaderMap, crate::params::Params, AuthorizeRequest, String), Response> {
+async fn posted(t: &Tessera, req: Request) -> Result<Posted, Response> {
     let (headers, params) = read_params(req, Accept::FormOnly)
         .await
         .map_err(|f| error_page(&f))?;
-    if !session::csrf_ok(t, &headers, params.get("csrf")) {
-        return Err(error_page(&csrf_failure()));
-    }
+    let csrf = cookie_binding(t, &headers)
+        .filter(|_| session::csrf_ok(t, &headers, params.get("csrf")))
+        .ok_or_else(|| error_page(&csrf_failure()))?;
     let query = params.get("request").unwrap_or("").to_string();
-    let areq = authorize::validate(t, &query)
+    let areq = authorize::validate(t, &query, &csrf.binding)
         .await
         .map_err(|e| authorize_error(t, e, StatusCode::SEE_OTHER))?;
-    Ok((headers, params, areq, query))
+    Ok(Posted {
+        headers,
+        params,
+        csrf,
+        areq,
+        query,
+    })
 }
 
 /// `POST /login`: e-mail + password; on success a session and the next step of the flow.
 pub async fn login(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
     let remote = remote_ip(addr);
-    let (headers, params, areq, query) = match posted(&t, req).await {
+    let Posted {
+        headers,
+        params,
+        csrf,
+        areq,
+        query,
+    } = match posted(&t, req).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -242,6 +296,7 @@ pub async fn login(State(t): State<Shared>, addr: Remote, req: Request) -> Respo
                 proceed(
                     &t,
                     &headers,
+                    &csrf,
                     &areq,
                     &query,
                     Some((s, user)),
@@ -255,7 +310,7 @@ pub async fn login(State(t): State<Shared>, addr: Remote, req: Request) -> Respo
         Err(LoginError::Invalid) => {
             login_page(
                 &t,
-                &headers,
+                &csrf,
                 &areq,
                 &query,
                 email,
@@ -279,7 +334,12 @@ pub async fn login(State(t): State<Shared>, addr: Remote, req: Request) -> Respo
 
 /// `POST /login/upstream`: leaves for the chosen upstream provider ("Sign in with …").
 pub async fn upstream_start(State(t): State<Shared>, req: Request) -> Response {
-    let (_headers, params, areq, query) = match posted(&t, req).await {
+    let Posted {
+        params,
+        areq,
+        query,
+        ..
+    } = match posted(&t, req).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -318,17 +378,15 @@ pub async fn upstream_callback(
                 )
             })?;
         // Bound to this browser: its CSRF cookie must still give the token the state carries.
-        let csrf_cookie = session::cookie_name(&t, session::CSRF_COOKIE);
-        let bound = session::cookie(&headers, &csrf_cookie).is_some_and(|b| {
-            crate::crypto::ct_eq(
-                session::csrf_token(&t, b).as_bytes(),
-                pending.csrf.as_bytes(),
-            )
-        });
-        if !bound {
-            return Err(csrf_failure());
-        }
-        let areq = match authorize::validate(&t, &pending.request).await {
+        let csrf = cookie_binding(&t, &headers)
+            .filter(|c| {
+                crate::crypto::ct_eq(
+                    session::csrf_token(&t, &c.binding).as_bytes(),
+                    pending.csrf.as_bytes(),
+                )
+            })
+            .ok_or_else(csrf_failure)?;
+        let areq = match authorize::validate(&t, &pending.request, &csrf.binding).await {
             Ok(r) => r,
             Err(e) => return Ok(authorize_error(&t, e, StatusCode::SEE_OTHER)),
         };
@@ -376,6 +434,7 @@ pub async fn upstream_callback(
         proceed(
             &t,
             &headers,
+            &csrf,
             &areq,
             &pending.request,
             Some((s, user)),
@@ -390,7 +449,13 @@ pub async fn upstream_callback(
 
 /// `POST /login/consent`: `decision=allow` issues the code, anything else is `access_denied`.
 pub async fn consent(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
-    let (headers, params, areq, query) = match posted(&t, req).await {
+    let Posted {
+        headers,
+        params,
+        csrf,
+        areq,
+        query,
+    } = match posted(&t, req).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -398,7 +463,7 @@ pub async fn consent(State(t): State<Shared>, addr: Remote, req: Request) -> Res
         let Some((s, user)) =
             session::current_session(&t, &headers, &areq.client.tenant_id).await?
         else {
-            return login_page(&t, &headers, &areq, &query, "", None, Vec::new()).await;
+            return login_page(&t, &csrf, &areq, &query, "", None, Vec::new()).await;
         };
         let allow = params.get("decision") == Some("allow");
         let mut ev = event(

@@ -12,6 +12,7 @@ pub mod logout;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;
+pub mod par;
 pub mod serve;
 pub mod tenant_api;
 
@@ -209,6 +210,7 @@ pub fn router(state: Shared) -> Router {
         ("/oauth/token", post(oauth::token)),
         ("/oauth/introspect", post(oauth::introspect)),
         ("/oauth/revoke", post(oauth::revoke)),
+        ("/oauth/par", post(par::par)),
         ("/v1/auth/token", post(compat::internal_token)),
         ("/v1/oauth/token", post(compat::partner_token)),
         ("/api/id/v1/auth/token", post(compat::identity_token)),

@@ -86,6 +86,7 @@ contract_cases!(
     revoking_a_family_revokes_its_unexpired_jtis_and_refresh_tokens,
     a_refresh_token_is_fresh_once_then_reused,
     purging_drops_expired_sessions_old_codes_and_expired_families,
+    a_pushed_request_opens_for_one_browser_is_consumed_once_and_purged,
 );
 
 /// Runs `case` on a migrated store over a fresh SQLite file.

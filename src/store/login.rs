@@ -459,8 +459,9 @@ impl Store {
         row.as_ref().map(family).transpose()
     }
 
-    /// Deletes expired sessions, codes past their replay window, and families (with their
-    /// refresh tokens and jtis) after their expiry; returns how many rows went.
+    /// Deletes expired sessions, codes past their replay window, families (with their
+    /// refresh tokens and jtis) after their expiry, and expired pushed authorization requests
+    /// (RFC 9126); returns how many rows went.
     pub async fn purge_expired_login(&self, now: i64) -> Result<u64, StoreError> {
         let mut n = 0;
         for (sql, at) in [
@@ -480,6 +481,7 @@ impl Store {
                 now,
             ),
             ("DELETE FROM token_families WHERE expires_at < $1", now),
+            ("DELETE FROM pushed_requests WHERE expires_at <= $1", now),
         ] {
             n += sqlx::query(sql)
                 .bind(at)

@@ -16,6 +16,7 @@ mod contract_tests;
 pub mod health;
 mod login;
 mod notify;
+mod par;
 mod rows;
 mod services;
 mod users;
@@ -23,6 +24,7 @@ mod users;
 pub use health::DbHealth;
 pub use login::{AuthCode, CodeUse, Family, LoginSession, RefreshUse};
 pub use notify::{Listener, ListenerEvent, INVALIDATE_CHANNEL};
+pub use par::PushedRequest;
 
 use rows::{client_mutable_columns, select_client, ClientParams};
 
