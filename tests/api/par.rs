@@ -565,6 +565,41 @@ async fn discovery_lists_the_par_endpoint(app: TestApp) {
     }
 }
 
+async fn racing_uses_of_one_request_uri_get_one_code(app: TestApp) {
+    create_user(&app, "default", "ann@example.com", json!({})).await;
+    login_client(&app, "default", "spa", json!({})).await;
+    // Signed in already, so every use issues a code at once (no page).
+    let (first, _) = pushed(&app, "spa").await;
+    let mut b = Browser::new();
+    code_via(&app, &mut b, &par_url(&app, "spa", &first)).await;
+    let (request_uri, _) = pushed(&app, "spa").await;
+    let url = par_url(&app, "spa", &request_uri);
+    let cookie = b
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+
+    let uses = (0..8).map(|_| b.http.get(&url).header("cookie", cookie.clone()).send());
+    let answers = futures::future::join_all(uses).await;
+
+    let statuses: Vec<u16> = answers
+        .iter()
+        .map(|r| r.as_ref().unwrap().status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 302).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        7,
+        "{statuses:?}"
+    );
+}
+
 both_engines!(
     a_pushed_request_goes_through_the_login_page_to_tokens,
     a_request_uri_serves_one_browser_until_its_code_is_issued,
@@ -574,6 +609,7 @@ both_engines!(
     bad_pushed_requests_are_400_json,
     an_unauthenticated_or_wrong_secret_push_is_401_invalid_client,
     discovery_lists_the_par_endpoint,
+    racing_uses_of_one_request_uri_get_one_code,
 );
 
 mod required {
