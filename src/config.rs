@@ -83,13 +83,13 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc { key: "login.code_ttl", kind: Kind::Int, default: "60", doc: "Lifetime of an authorization code, seconds (single use)." },
     SettingDoc { key: "login.session_ttl", kind: Kind::Int, default: "28800", doc: "Lifetime of a login-page session (cookie `tessera_session`), seconds." },
     SettingDoc { key: "login.refresh_token_ttl", kind: Kind::Int, default: "2592000", doc: "Default refresh-token lifetime, seconds (each rotation starts a new one); a client's `refresh_token_ttl` overrides it." },
-    SettingDoc { key: "par.required", kind: Kind::Bool, default: "false", doc: "Every client must push its authorization requests first (RFC 9126 `POST /oauth/par`): `/oauth/authorize` without a `request_uri` is refused. A client's `require_pushed_authorization_requests` asks the same of that client alone." },
     SettingDoc { key: "s2s.gateway_header", kind: Kind::Str, default: "X-Amzn-Caller-Arn", doc: "Header carrying the caller ARN from a trusted gateway." },
     SettingDoc { key: "s2s.trusted_proxies", kind: Kind::List, default: "[]", doc: "CIDRs of proxies (comma-separated in the env): their gateway and client-certificate headers are believed, and behind them the client address for limits and audit is the right-most `Forwarded: for=` / `X-Forwarded-For` address that is not itself a trusted proxy." },
     SettingDoc { key: "s2s.mtls_header", kind: Kind::Str, default: "X-Forwarded-Client-Cert", doc: "Header in which a TLS-terminating proxy (in `s2s.trusted_proxies`) forwards the verified client certificate's SAN URI: Envoy's XFCC `URI=` values, or the bare URI; matched against `mtls` bindings." },
     SettingDoc { key: "s2s.sts_endpoint", kind: Kind::Str, default: "https://sts.amazonaws.com/", doc: "Where `aws_iam` proofs (presigned `sts:GetCallerIdentity` requests, as for Vault's AWS auth) are sent; a regional or VPC endpoint, or a local STS for tests." },
     SettingDoc { key: "s2s.sts_timeout", kind: Kind::Int, default: "5", doc: "Seconds an STS request may take before STS counts as unreachable (503)." },
     SettingDoc { key: "s2s.aws_iam_server_id", kind: Kind::Str, default: "", doc: "When set, an `aws_iam` proof must sign the header `X-Tessera-AWS-IAM-Server-ID` with this value (Vault's `iam_server_id_header_value`), so a proof made for another service cannot be replayed here." },
+    SettingDoc { key: "par.required", kind: Kind::Bool, default: "false", doc: "Every client must push its authorization requests first (RFC 9126 `POST /oauth/par`): `/oauth/authorize` without a `request_uri` is refused. A client's `require_pushed_authorization_requests` asks the same of that client alone." },
 ];
 
 /// Errors while loading settings.
@@ -258,14 +258,6 @@ pub struct LoginSettings {
     pub refresh_token_ttl: i64,
 }
 
-/// Pushed authorization requests (RFC 9126).
-#[derive(Debug, Clone, Deserialize, Default)]
-pub struct ParSettings {
-    /// RFC 9126 §5: every client must push its authorization requests (discovery's
-    /// `require_pushed_authorization_requests`).
-    pub required: bool,
-}
-
 /// Service-to-service settings.
 #[derive(Debug, Clone, Deserialize)]
 pub struct S2sSettings {
@@ -282,6 +274,14 @@ pub struct S2sSettings {
     /// Required value of `X-Tessera-AWS-IAM-Server-ID` in a proof; empty = not required.
     #[serde(default)]
     pub aws_iam_server_id: String,
+}
+
+/// Pushed authorization requests (RFC 9126).
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct ParSettings {
+    /// RFC 9126 §5: every client must push its authorization requests (discovery's
+    /// `require_pushed_authorization_requests`).
+    pub required: bool,
 }
 
 /// A token profile: an audience and a lifetime (`[profiles.NAME]`).
@@ -342,11 +342,11 @@ pub struct Settings {
     pub limits: LimitSettings,
     /// Interactive login.
     pub login: LoginSettings,
+    /// Service-to-service.
+    pub s2s: S2sSettings,
     /// Pushed authorization requests.
     #[serde(default)]
     pub par: ParSettings,
-    /// Service-to-service.
-    pub s2s: S2sSettings,
     /// Token profiles, built-in ones included.
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,

@@ -92,7 +92,7 @@ reasons! {
     DUPLICATE_PARAMETER = 108, 400, InvalidRequest, "parameter given twice";
     INVALID_GRANT = 120, 400, InvalidGrant, "invalid, expired or replayed code or refresh token";
     CSRF_FAILED = 121, 403, InvalidRequest, "form token missing or invalid";
-    REQUEST_URI_INVALID = 130, 400, InvalidRequest, "request_uri unknown, expired, used or of another client";
+    REQUEST_URI_INVALID = 140, 400, InvalidRequest, "request_uri unknown, expired, used or of another client";
     BAD_CLIENT_CREDENTIALS = 201, 401, InvalidClient, "bad client credentials";
     MISSING_CLIENT_AUTH = 202, 401, InvalidClient, "missing client authentication";
     CLIENT_NOT_ALLOWED_GRANT = 203, 400, UnauthorizedClient, "client not allowed this grant";
