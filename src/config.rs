@@ -90,6 +90,7 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc { key: "s2s.sts_endpoint", kind: Kind::Str, default: "https://sts.amazonaws.com/", doc: "Where `aws_iam` proofs (presigned `sts:GetCallerIdentity` requests, as for Vault's AWS auth) are sent; a regional or VPC endpoint, or a local STS for tests." },
     SettingDoc { key: "s2s.sts_timeout", kind: Kind::Int, default: "5", doc: "Seconds an STS request may take before STS counts as unreachable (503)." },
     SettingDoc { key: "s2s.aws_iam_server_id", kind: Kind::Str, default: "", doc: "When set, an `aws_iam` proof must sign the header `X-Tessera-AWS-IAM-Server-ID` with this value (Vault's `iam_server_id_header_value`), so a proof made for another service cannot be replayed here." },
+    SettingDoc { key: "par.required", kind: Kind::Bool, default: "false", doc: "Every client must push its authorization requests first (RFC 9126 `POST /oauth/par`): `/oauth/authorize` without a `request_uri` is refused. A client's `require_pushed_authorization_requests` asks the same of that client alone." },
 ];
 
 /// Errors while loading settings.
@@ -283,6 +284,14 @@ pub struct S2sSettings {
     pub aws_iam_server_id: String,
 }
 
+/// Pushed authorization requests (RFC 9126).
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct ParSettings {
+    /// RFC 9126 §5: every client must push its authorization requests (discovery's
+    /// `require_pushed_authorization_requests`).
+    pub required: bool,
+}
+
 /// A token profile: an audience and a lifetime (`[profiles.NAME]`).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct Profile {
@@ -345,6 +354,9 @@ pub struct Settings {
     pub dpop: DpopSettings,
     /// Service-to-service.
     pub s2s: S2sSettings,
+    /// Pushed authorization requests.
+    #[serde(default)]
+    pub par: ParSettings,
     /// Token profiles, built-in ones included.
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,

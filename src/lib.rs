@@ -12,7 +12,8 @@
 //! - `tokens`: access-token claims and issuing.
 //! - `oauth`: the protocol core (client authentication, failure limits, argon2 permits,
 //!   scopes, grants, introspection, upstream OpenID provider ID tokens, user tokens, the
-//!   authorization request, the device authorization request, userinfo).
+//!   authorization request and pushed authorization requests, the device authorization
+//!   request, userinfo).
 //! - `vault`: client secrets held in OpenBao/Vault KV v2.
 //! - `outbound`: the shared outbound HTTP client builder and the guard that keeps requests
 //!   to upstream providers off non-public addresses (SPEC §7.1).

@@ -114,6 +114,7 @@ reasons! {
     USER_CODE_INVALID = 134, 400, InvalidRequest, "unknown, expired or used user code";
     INVALID_DPOP_PROOF = 135, 400, InvalidDpopProof, "DPoP proof missing, invalid or replayed";
     USE_DPOP_NONCE = 136, 400, UseDpopNonce, "DPoP proof must carry the server's nonce";
+    REQUEST_URI_INVALID = 140, 400, InvalidRequest, "request_uri unknown, expired, used or of another client";
     BAD_CLIENT_CREDENTIALS = 201, 401, InvalidClient, "bad client credentials";
     MISSING_CLIENT_AUTH = 202, 401, InvalidClient, "missing client authentication";
     CLIENT_NOT_ALLOWED_GRANT = 203, 400, UnauthorizedClient, "client not allowed this grant";

@@ -8,7 +8,7 @@
 
 use super::body::Accept;
 use super::errors::{render, Dialect};
-use super::login::{csrf_failure, error_page, html, login_page, proceed, Flow};
+use super::login::{csrf_failure, error_page, html, login_page, proceed, Csrf, Flow};
 use super::oauth::{authorization, no_store_json, read_params};
 use super::{remote_ip, Remote, Shared};
 use crate::failure::Failure;
@@ -123,6 +123,7 @@ pub async fn post(State(t): State<Shared>, addr: Remote, req: Request) -> Respon
             return proceed(
                 &t,
                 &headers,
+                &Csrf::of(&t, &headers)?,
                 &flow,
                 &query,
                 None,
@@ -134,7 +135,8 @@ pub async fn post(State(t): State<Shared>, addr: Remote, req: Request) -> Respon
         let Some((s, user)) = session::current_session(&t, &headers, &req.client.tenant_id).await?
         else {
             let flow = Flow::Device(req);
-            return login_page(&t, &headers, &flow, &query, "", None, Vec::new()).await;
+            let csrf = Csrf::of(&t, &headers)?;
+            return login_page(&t, &csrf, &flow, &query, "", None, Vec::new()).await;
         };
         let approve = decision == "allow";
         device::decide(&t, &req, &s, &user, approve, &remote).await?;

@@ -60,6 +60,8 @@ pub fn metadata(t: &crate::service::Tessera) -> Value {
         "prompt_values_supported": ["none", "login"],
         "dpop_signing_alg_values_supported": crate::oauth::dpop::ALGS,
         "service_documentation": format!("{iss}/openapi.json"),
+        "pushed_authorization_request_endpoint": format!("{iss}/oauth/par"),
+        "require_pushed_authorization_requests": t.settings.par.required,
     })
 }
 

@@ -3,7 +3,8 @@
 //!
 //! The authorization request travels with the user as the hidden form field `request` (the
 //! original query string) and is validated again on every post, so no node keeps state
-//! between the page and the post beyond the database session. A device's sign-in (RFC 8628,
+//! between the page and the post beyond the database session (and, for a pushed request, its
+//! row: see `oauth::par`). A device's sign-in (RFC 8628,
 //! `/device`) goes through the same pages with its user code in that field ([`Flow`]).
 
 use super::body::Accept;
@@ -93,6 +94,34 @@ fn authorize_error(t: &Tessera, e: AuthorizeError, status: StatusCode) -> Respon
     }
 }
 
+/// This browser's CSRF binding, worked out once per request: the forms' tokens are made
+/// from it and a pushed request is opened for it (`oauth::par`), so both must be the same.
+pub(super) struct Csrf {
+    /// The `tessera_csrf` cookie's value, or the new one.
+    binding: String,
+    /// The `Set-Cookie` giving the browser `binding`, when it had none.
+    set_cookie: Option<String>,
+}
+
+impl Csrf {
+    /// The binding of a browser that came without one gets a new cookie (set by the page).
+    pub(super) fn of(t: &Tessera, headers: &HeaderMap) -> Result<Csrf, Failure> {
+        let (binding, set_cookie) = session::csrf_binding(t, headers)?;
+        Ok(Csrf {
+            binding,
+            set_cookie,
+        })
+    }
+}
+
+/// The CSRF binding of a browser that passed the CSRF check (so it has the cookie).
+fn cookie_binding(t: &Tessera, headers: &HeaderMap) -> Option<Csrf> {
+    session::cookie(headers, &session::cookie_name(t, session::CSRF_COOKIE)).map(|b| Csrf {
+        binding: b.to_string(),
+        set_cookie: None,
+    })
+}
+
 /// What a sign-in is for: an authorization request (RFC 6749 §4.1.1), or a device's request
 /// named by its user code (RFC 8628 §3.3). The login form's hidden `request` field carries
 /// either, and every post validates it again.
@@ -117,6 +146,7 @@ impl Flow {
     async fn parse(
         t: &Tessera,
         request: &str,
+        csrf: &Csrf,
         remote: &str,
         status: StatusCode,
     ) -> Result<Flow, Response> {
@@ -126,7 +156,7 @@ impl Flow {
                 .map(Flow::Device)
                 .map_err(|f| error_page(&f));
         }
-        authorize::validate(t, request)
+        authorize::validate(t, request, &csrf.binding)
             .await
             .map(Flow::Authorize)
             .map_err(|e| authorize_error(t, e, status))
@@ -137,15 +167,14 @@ impl Flow {
 /// "Sign in with …" button per trusted upstream provider of the tenant.
 pub(super) async fn login_page(
     t: &Tessera,
-    headers: &HeaderMap,
+    csrf: &Csrf,
     flow: &Flow,
     query: &str,
     email: &str,
     error: Option<&str>,
     mut cookies: Vec<String>,
 ) -> Result<Response, Failure> {
-    let (binding, new_cookie) = session::csrf_binding(t, headers)?;
-    cookies.extend(new_cookie);
+    cookies.extend(csrf.set_cookie.clone());
     let client = flow.client();
     let upstreams: Vec<(String, String)> = t
         .store
@@ -162,7 +191,7 @@ pub(super) async fn login_page(
         client_name: &client.name,
         tenant: &client.tenant_id,
         request: query,
-        csrf: &session::csrf_token(t, &binding),
+        csrf: &session::csrf_token(t, &csrf.binding),
         email,
         error,
     });
@@ -175,6 +204,7 @@ pub(super) async fn login_page(
 pub(super) async fn proceed(
     t: &Tessera,
     headers: &HeaderMap,
+    csrf: &Csrf,
     flow: &Flow,
     query: &str,
     known: Option<(LoginSession, User)>,
@@ -190,7 +220,7 @@ pub(super) async fn proceed(
             };
             return match known {
                 Some((_, user)) => super::device::consent_page(t, headers, d, &user, cookies).await,
-                None => login_page(t, headers, flow, query, "", None, cookies).await,
+                None => login_page(t, csrf, flow, query, "", None, cookies).await,
             };
         }
     };
@@ -207,7 +237,7 @@ pub(super) async fn proceed(
                 status,
             ));
         }
-        return login_page(t, headers, flow, query, "", None, cookies).await;
+        return login_page(t, csrf, flow, query, "", None, cookies).await;
     };
     if req.client.consent_required {
         if req.prompt_none {
@@ -217,15 +247,14 @@ pub(super) async fn proceed(
                 status,
             ));
         }
-        let (binding, new_cookie) = session::csrf_binding(t, headers)?;
         let mut cookies = cookies;
-        cookies.extend(new_cookie);
+        cookies.extend(csrf.set_cookie.clone());
         let scopes = authorize::user_scopes(t, &user, &req.scopes).await?;
         let body = page::consent(
             &req.client.name,
             &scopes,
             query,
-            &session::csrf_token(t, &binding),
+            &session::csrf_token(t, &csrf.binding),
         );
         return Ok(html(StatusCode::OK, body, &cookies));
     }
@@ -236,13 +265,18 @@ pub(super) async fn proceed(
 /// `GET /oauth/authorize` (RFC 6749 §4.1.1).
 pub async fn authorize(State(t): State<Shared>, headers: HeaderMap, uri: Uri) -> Response {
     let query = uri.query().unwrap_or("");
-    let req = match authorize::validate(&t, query).await {
+    let csrf = match Csrf::of(&t, &headers) {
+        Ok(c) => c,
+        Err(f) => return error_page(&f),
+    };
+    let req = match authorize::validate(&t, query, &csrf.binding).await {
         Ok(r) => Flow::Authorize(r),
         Err(e) => return authorize_error(&t, e, StatusCode::FOUND),
     };
     proceed(
         &t,
         &headers,
+        &csrf,
         &req,
         query,
         None,
@@ -257,28 +291,47 @@ pub(super) fn csrf_failure() -> Failure {
     Failure::new(reasons::CSRF_FAILED, "The sign-in form expired or did not come from this site. Go back to the application and start again.")
 }
 
+/// A posted form of the login flow, its CSRF token checked and its request validated again.
+struct Posted {
+    headers: HeaderMap,
+    params: crate::params::Params,
+    /// The browser's binding (its cookie: the CSRF check needs one).
+    csrf: Csrf,
+    flow: Flow,
+    /// The request field (an authorization request's query string, or a device's), as posted.
+    query: String,
+}
+
 /// Reads a posted form, checks its CSRF token and re-validates its request (a device's user
 /// code as an attempt from `remote`).
-async fn posted(
-    t: &Tessera,
-    req: Request,
-    remote: &str,
-) -> Result<(HeaderMap, crate::params::Params, Flow, String), Response> {
+async fn posted(t: &Tessera, req: Request, remote: &str) -> Result<Posted, Response> {
     let (headers, params) = read_params(req, Accept::FormOnly)
         .await
         .map_err(|f| error_page(&f))?;
-    if !session::csrf_ok(t, &headers, params.get("csrf")) {
-        return Err(error_page(&csrf_failure()));
-    }
+    let csrf = cookie_binding(t, &headers)
+        .filter(|_| session::csrf_ok(t, &headers, params.get("csrf")))
+        .ok_or_else(|| error_page(&csrf_failure()))?;
     let query = params.get("request").unwrap_or("").to_string();
-    let flow = Flow::parse(t, &query, remote, StatusCode::SEE_OTHER).await?;
-    Ok((headers, params, flow, query))
+    let flow = Flow::parse(t, &query, &csrf, remote, StatusCode::SEE_OTHER).await?;
+    Ok(Posted {
+        headers,
+        params,
+        csrf,
+        flow,
+        query,
+    })
 }
 
 /// `POST /login`: e-mail + password; on success a session and the next step of the flow.
 pub async fn login(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
     let remote = remote_ip(addr);
-    let (headers, params, flow, query) = match posted(&t, req, &remote).await {
+    let Posted {
+        headers,
+        params,
+        csrf,
+        flow,
+        query,
+    } = match posted(&t, req, &remote).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -299,6 +352,7 @@ pub async fn login(State(t): State<Shared>, addr: Remote, req: Request) -> Respo
                 proceed(
                     &t,
                     &headers,
+                    &csrf,
                     &flow,
                     &query,
                     Some((s, user)),
@@ -312,7 +366,7 @@ pub async fn login(State(t): State<Shared>, addr: Remote, req: Request) -> Respo
         Err(LoginError::Invalid) => {
             login_page(
                 &t,
-                &headers,
+                &csrf,
                 &flow,
                 &query,
                 email,
@@ -336,7 +390,12 @@ pub async fn login(State(t): State<Shared>, addr: Remote, req: Request) -> Respo
 
 /// `POST /login/upstream`: leaves for the chosen upstream provider ("Sign in with …").
 pub async fn upstream_start(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
-    let (_headers, params, flow, query) = match posted(&t, req, &remote_ip(addr)).await {
+    let Posted {
+        params,
+        flow,
+        query,
+        ..
+    } = match posted(&t, req, &remote_ip(addr)).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -375,20 +434,19 @@ pub async fn upstream_callback(
                 )
             })?;
         // Bound to this browser: its CSRF cookie must still give the token the state carries.
-        let csrf_cookie = session::cookie_name(&t, session::CSRF_COOKIE);
-        let bound = session::cookie(&headers, &csrf_cookie).is_some_and(|b| {
-            crate::crypto::ct_eq(
-                session::csrf_token(&t, b).as_bytes(),
-                pending.csrf.as_bytes(),
-            )
-        });
-        if !bound {
-            return Err(csrf_failure());
-        }
-        let flow = match Flow::parse(&t, &pending.request, &remote, StatusCode::SEE_OTHER).await {
-            Ok(r) => r,
-            Err(r) => return Ok(r),
-        };
+        let csrf = cookie_binding(&t, &headers)
+            .filter(|c| {
+                crate::crypto::ct_eq(
+                    session::csrf_token(&t, &c.binding).as_bytes(),
+                    pending.csrf.as_bytes(),
+                )
+            })
+            .ok_or_else(csrf_failure)?;
+        let flow =
+            match Flow::parse(&t, &pending.request, &csrf, &remote, StatusCode::SEE_OTHER).await {
+                Ok(r) => r,
+                Err(r) => return Ok(r),
+            };
         if get("error").is_some() {
             const NOT_SIGNED_IN: &str = "the upstream provider did not sign the user in";
             return Ok(match &flow {
@@ -441,6 +499,7 @@ pub async fn upstream_callback(
         proceed(
             &t,
             &headers,
+            &csrf,
             &flow,
             &pending.request,
             Some((s, user)),
@@ -455,7 +514,13 @@ pub async fn upstream_callback(
 
 /// `POST /login/consent`: `decision=allow` issues the code, anything else is `access_denied`.
 pub async fn consent(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
-    let (headers, params, flow, query) = match posted(&t, req, &remote_ip(addr)).await {
+    let Posted {
+        headers,
+        params,
+        csrf,
+        flow,
+        query,
+    } = match posted(&t, req, &remote_ip(addr)).await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -467,7 +532,7 @@ pub async fn consent(State(t): State<Shared>, addr: Remote, req: Request) -> Res
         let Some((s, user)) =
             session::current_session(&t, &headers, &areq.client.tenant_id).await?
         else {
-            return login_page(&t, &headers, &flow, &query, "", None, Vec::new()).await;
+            return login_page(&t, &csrf, &flow, &query, "", None, Vec::new()).await;
         };
         let allow = params.get("decision") == Some("allow");
         let mut ev = event(

@@ -13,6 +13,7 @@ pub mod logout;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;
+pub mod par;
 pub mod serve;
 pub mod tenant_api;
 
@@ -215,6 +216,7 @@ pub fn router(state: Shared) -> Router {
             post(device::device_authorization),
         ),
         ("/device", get(device::page).post(device::post)),
+        ("/oauth/par", post(par::par)),
         ("/v1/auth/token", post(compat::internal_token)),
         ("/v1/oauth/token", post(compat::partner_token)),
         ("/api/id/v1/auth/token", post(compat::identity_token)),

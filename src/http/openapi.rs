@@ -79,6 +79,16 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route!(
         "post",
+        "/oauth/par",
+        "oauth",
+        "Pushed authorization request (RFC 9126): the authorization request's parameters, client-authenticated like the token endpoint; 201 with a request_uri for /oauth/authorize, usable once within expires_in (60 s)",
+        Some(("PushedAuthorizationRequest", FORM_ONLY)),
+        ("201", "PushedAuthorizationResponse"),
+        "OAuthError",
+        "client"
+    ),
+    route!(
+        "post",
         "/auth/admin/generateToken",
         "tenant",
         "Admin token for a tenant user holding the admin role (SPEC §3.3)",
@@ -668,6 +678,12 @@ fn schemas() -> Value {
         "TokenResponse": {"type": "object", "required": ["access_token", "token_type", "expires_in"], "properties": {
             "access_token": s, "token_type": {"enum": ["Bearer", "DPoP"]}, "expires_in": i, "scope": s, "issued_token_type": s,
             "id_token": s, "refresh_token": s}},
+        "PushedAuthorizationRequest": {"type": "object", "required": ["response_type", "redirect_uri"], "properties": {
+            "response_type": {"const": "code"}, "client_id": s, "redirect_uri": s, "scope": s, "state": s, "nonce": s,
+            "code_challenge": s, "code_challenge_method": {"const": "S256"}, "prompt": s,
+            "client_secret": s, "client_assertion_type": s, "client_assertion": s}},
+        "PushedAuthorizationResponse": {"type": "object", "required": ["request_uri", "expires_in"], "properties": {
+            "request_uri": {"type": "string", "pattern": "^urn:ietf:params:oauth:request_uri:"}, "expires_in": i}},
         "GenerateToken": {"type": "object", "required": ["tenant_id", "project_id", "client_id", "email_id"], "properties": {
             "tenant_id": s, "project_id": s, "client_id": s, "email_id": s,
             "secret_id": {"type": "string", "writeOnly": true, "description": "the client's secret; absent: HTTP Basic or a bearer token with scope tessera:generate"}}},

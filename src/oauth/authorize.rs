@@ -4,10 +4,14 @@
 //! Errors are sent back to the client by redirect (§4.1.2.1) only once the client and its
 //! `redirect_uri` are known good; before that the user gets an error page, so Tessera can
 //! never be used as an open redirector.
+//!
+//! The parameters come from the query, or from a pushed request (RFC 9126, [`par`]) that the
+//! query names by `request_uri`; both go through the one [`check`], which `POST /oauth/par`
+//! runs too before it stores a request.
 
 use crate::crypto::random_token;
 use crate::failure::Failure;
-use crate::oauth::scope;
+use crate::oauth::{par, scope};
 use crate::params::{parse_form, Params};
 use crate::reasons;
 use crate::service::Tessera;
@@ -21,6 +25,21 @@ pub const OIDC_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access
 
 /// Longest `state`, `nonce` or `code_challenge` accepted (bounds what the code row stores).
 const MAX_PARAM: usize = 1024;
+
+/// The parameters of an authorization request this server reads: all a pushed request
+/// stores (RFC 9126 §2.1; the others would be ignored at `/oauth/authorize` anyway).
+pub const PARAMS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+    "request",
+];
 
 /// A validated authorization request.
 #[derive(Debug, Clone)]
@@ -41,6 +60,9 @@ pub struct AuthorizeRequest {
     pub prompt_login: bool,
     /// `prompt=none`: never show a page; fail with `login_required` instead.
     pub prompt_none: bool,
+    /// The pushed request (RFC 9126) the parameters came from, consumed when the code is
+    /// issued; `None` for parameters from the query.
+    pub pushed: Option<par::Opened>,
 }
 
 /// Why a request cannot be answered with a code.
@@ -74,6 +96,17 @@ impl AuthorizeRequest {
 }
 
 impl AuthorizeError {
+    /// The failure answered where no browser waits for a redirect (`POST /oauth/par`, RFC
+    /// 9126 §2.3): 400 with the error code the redirect would have carried.
+    pub fn into_failure(self) -> Failure {
+        match self {
+            AuthorizeError::Page(f) => f,
+            AuthorizeError::Redirect {
+                error, description, ..
+            } => Failure::new(reasons::FIELD_INVALID, description).with_error(error),
+        }
+    }
+
     /// The URL to redirect to, for a `Redirect`.
     pub fn location(&self, issuer: &str) -> Option<String> {
         match self {
@@ -127,11 +160,40 @@ pub fn valid_pkce_string(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
-/// Validates the raw query string of an authorization request.
-pub async fn validate(t: &Tessera, query: &str) -> Result<AuthorizeRequest, AuthorizeError> {
+/// Validates the raw query string of an authorization request. With a `request_uri`
+/// (RFC 9126 §4) the pushed parameters replace the query's but `client_id`, which must be
+/// the pushing client's; the request is then opened for the browser whose CSRF binding is
+/// `browser` (see [`par`] for why).
+pub async fn validate(
+    t: &Tessera,
+    query: &str,
+    browser: &str,
+) -> Result<AuthorizeRequest, AuthorizeError> {
     let params = parse_form(query.as_bytes())
         .and_then(Params::from_pairs)
         .map_err(|f| AuthorizeError::Page(f.with_status(400)))?;
+    let Some(request_uri) = params.get("request_uri") else {
+        return check(t, &params, false).await;
+    };
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(|| page(reasons::FIELD_MISSING, "client_id is required"))?;
+    let (pushed, opened) = par::open(t, client_id, request_uri, browser)
+        .await
+        .map_err(AuthorizeError::Page)?;
+    let mut req = check(t, &pushed, true).await?;
+    req.pushed = Some(opened);
+    Ok(req)
+}
+
+/// Validates the parameters of an authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3,
+/// OIDC Core §3.1.2.1). `pushed`: they come from (or are being pushed as) a pushed request,
+/// so a client that must push (RFC 9126 §6, `par.required`) may use them.
+pub async fn check(
+    t: &Tessera,
+    params: &Params,
+    pushed: bool,
+) -> Result<AuthorizeRequest, AuthorizeError> {
     let client_id = params
         .get("client_id")
         .ok_or_else(|| page(reasons::FIELD_MISSING, "client_id is required"))?;
@@ -176,8 +238,14 @@ pub async fn validate(t: &Tessera, query: &str) -> Result<AuthorizeRequest, Auth
         code_challenge: params.get("code_challenge").map(str::to_string),
         prompt_login: false,
         prompt_none: false,
+        pushed: None,
     };
     // From here on the redirect URI is trusted: errors go back to the client.
+    // RFC 9126 §5-6: a client that must push is refused anything else.
+    if !pushed && (client.security.require_pushed_authorization_requests || t.settings.par.required)
+    {
+        return Err(req.error("invalid_request", "pushed authorization request required"));
+    }
     if req.state.as_ref().is_some_and(|s| s.len() > MAX_PARAM)
         || req.nonce.as_ref().is_some_and(|s| s.len() > MAX_PARAM)
     {
@@ -263,6 +331,10 @@ pub async fn issue_code(
     session: &LoginSession,
     user: &User,
 ) -> Result<String, Failure> {
+    // A pushed request gives one code: consumed first, so of racing posts one alone goes on.
+    if let Some(opened) = &req.pushed {
+        par::consume(t, opened).await?;
+    }
     let now = t.clock.now();
     let code = random_token(32).map_err(|e| Failure::internal(&e))?;
     let family_id = random_token(16).map_err(|e| Failure::internal(&e))?;

@@ -347,12 +347,14 @@ async fn verify_assertion(t: &Tessera, c: &Client, assertion: &str) -> Result<bo
     }
     let token_endpoint = t.token_endpoint();
     let issuer = t.settings.issuer.as_str();
+    // RFC 9126 §2: the pushed authorization request endpoint is an audience too.
+    let par_endpoint = format!("{issuer}/oauth/par");
+    let names_us = |a: &str| a == token_endpoint || a == issuer || a == par_endpoint;
     let aud_ok = match v.claims.get("aud") {
-        Some(serde_json::Value::String(a)) => a == &token_endpoint || a == issuer,
-        Some(serde_json::Value::Array(list)) => list
-            .iter()
-            .filter_map(|x| x.as_str())
-            .any(|a| a == token_endpoint || a == issuer),
+        Some(serde_json::Value::String(a)) => names_us(a),
+        Some(serde_json::Value::Array(list)) => {
+            list.iter().filter_map(|x| x.as_str()).any(names_us)
+        }
         _ => false,
     };
     if !aud_ok {

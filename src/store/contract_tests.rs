@@ -90,6 +90,7 @@ contract_cases!(
     polls_are_on_time_too_soon_or_not_counted,
     purging_drops_device_codes_an_hour_after_they_expire,
     ending_a_users_logins_drops_the_device_codes_it_approved,
+    a_pushed_request_opens_for_one_browser_is_consumed_once_and_purged,
 );
 
 /// Runs `case` on a migrated store over a fresh SQLite file.

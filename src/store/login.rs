@@ -476,8 +476,8 @@ impl Store {
     }
 
     /// Deletes expired sessions, codes past their replay window, families (with their
-    /// refresh tokens and jtis) after their expiry, and device codes an hour after theirs;
-    /// returns how many rows went.
+    /// refresh tokens and jtis) after their expiry, device codes an hour after theirs, and
+    /// expired pushed authorization requests (RFC 9126); returns how many rows went.
     pub async fn purge_expired_login(&self, now: i64) -> Result<u64, StoreError> {
         let mut n = 0;
         for (sql, at) in [
@@ -501,6 +501,7 @@ impl Store {
                 "DELETE FROM device_codes WHERE expires_at < $1",
                 now - super::device::DEVICE_KEEP,
             ),
+            ("DELETE FROM pushed_requests WHERE expires_at <= $1", now),
         ] {
             n += sqlx::query(sql)
                 .bind(at)

@@ -17,6 +17,7 @@ mod device;
 pub mod health;
 mod login;
 mod notify;
+mod par;
 mod rows;
 mod services;
 mod users;
@@ -25,6 +26,7 @@ pub use device::{DeviceCode, DeviceDecision, DevicePoll, DeviceStatus};
 pub use health::DbHealth;
 pub use login::{AuthCode, CodeUse, Family, LoginSession, RefreshUse};
 pub use notify::{Listener, ListenerEvent, INVALIDATE_CHANNEL};
+pub use par::PushedRequest;
 
 use rows::{client_mutable_columns, select_client, ClientParams};
 

@@ -55,6 +55,8 @@ mod nodes;
 mod openbao;
 /// Health, readiness, metrics, OpenAPI, discovery.
 mod operations;
+/// Pushed authorization requests (RFC 9126): push, use once, by the pushing client, in time.
+mod par;
 /// Property tests: no parser of outside bytes panics, and what they accept keeps the caps.
 mod parsers;
 /// Behind proxies: forwarded client addresses, repeated identity headers.

@@ -165,8 +165,63 @@ async fn an_upstream_sign_in_is_refused_for_a_stranger_a_forged_state_or_another
     assert_eq!(idp.redeemed(), redeemed);
 }
 
+async fn a_pushed_request_survives_the_trip_to_the_upstream_provider(app: TestApp) {
+    let idp = Idp::start().await;
+    let k = key("corp-1", Alg::RS256);
+    idp.publish(&k);
+    idp.login_as(k, "ann@example.com", T0);
+    create_user(&app, "default", "ann@example.com", json!({})).await;
+    let (verifier, challenge) = pkce();
+    setup(&app, &idp, &challenge).await;
+    let r = app
+        .admin(
+            reqwest::Method::PATCH,
+            "/admin/v1/tenants/default/clients/spa",
+            Some(json!({"require_pushed_authorization_requests": true})),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let pushed: serde_json::Value = app
+        .http
+        .post(app.url("/oauth/par"))
+        .form(&[
+            ("client_id", "spa"),
+            ("response_type", "code"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid email"),
+            ("state", "s-par"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut url = reqwest::Url::parse(&app.url("/oauth/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", "spa")
+        .append_pair("request_uri", pushed["request_uri"].as_str().unwrap());
+    let mut b = Browser::new();
+
+    let out = leave_for_the_provider(&app, &mut b, url.as_str()).await;
+    assert_eq!(out.status(), 303);
+    let back = b.get(out.headers()["location"].to_str().unwrap()).await;
+    let done = b.get(&on_test_server(&app, &back)).await;
+
+    assert_eq!(done.status(), 303, "{:?}", done.text().await);
+    let to_client = location_params(&done);
+    assert_eq!(to_client["state"], "s-par");
+    let (status, v) = exchange(&app, "spa", &to_client["code"], &verifier).await;
+    assert_eq!(status, 200, "{v}");
+    // Used: the same browser cannot start over with it.
+    assert_eq!(b.get(url.as_str()).await.status(), 400);
+}
+
 both_engines!(
     a_user_signs_in_with_an_upstream_provider_and_the_flow_goes_on,
+    a_pushed_request_survives_the_trip_to_the_upstream_provider,
     an_upstream_e_mail_not_stated_as_verified_signs_nobody_in,
     an_upstream_sign_in_is_refused_for_a_stranger_a_forged_state_or_another_browser,
 );

@@ -174,3 +174,59 @@ pub async fn purging_drops_expired_sessions_old_codes_and_expired_families(store
     );
     assert_eq!(store.get_family("f1").await.unwrap(), None);
 }
+
+pub async fn a_pushed_request_opens_for_one_browser_is_consumed_once_and_purged(store: Store) {
+    use crate::store::PushedRequest;
+    store.create_tenant(&tenant("t1")).await.unwrap();
+    let pushed = |expires_at| PushedRequest {
+        tenant_id: "t1".into(),
+        client_id: "spa".into(),
+        params: "response_type=code&client_id=spa".into(),
+        expires_at,
+    };
+    store
+        .insert_pushed_request(&[1], &pushed(1_060))
+        .await
+        .unwrap();
+    store
+        .insert_pushed_request(&[2], &pushed(1_060))
+        .await
+        .unwrap();
+    let open = |id: u8, client: &'static str, browser: u8, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .open_pushed_request("t1", &[id], client, &[browser], now, now + 600)
+                .await
+                .unwrap()
+        }
+    };
+
+    assert_eq!(open(1, "other", 7, 1_000).await, None, "another client");
+    assert_eq!(
+        open(1, "spa", 7, 1_000).await.as_deref(),
+        Some("response_type=code&client_id=spa")
+    );
+    assert_eq!(open(1, "spa", 8, 1_001).await, None, "another browser");
+    // Opened, it lives 600 s after its last use, not 60 s after the push.
+    assert!(open(1, "spa", 7, 1_500).await.is_some(), "the same browser");
+    assert_eq!(open(2, "spa", 7, 1_060).await, None, "expired");
+    assert_eq!(open(9, "spa", 7, 1_000).await, None, "unknown");
+
+    assert!(!store
+        .consume_pushed_request("t1", &[1], &[8], 1_501)
+        .await
+        .unwrap());
+    assert!(store
+        .consume_pushed_request("t1", &[1], &[7], 1_501)
+        .await
+        .unwrap());
+    assert!(!store
+        .consume_pushed_request("t1", &[1], &[7], 1_501)
+        .await
+        .unwrap());
+    assert_eq!(open(1, "spa", 7, 1_502).await, None, "consumed");
+
+    assert_eq!(store.purge_expired_login(1_059).await.unwrap(), 0);
+    assert_eq!(store.purge_expired_login(1_060).await.unwrap(), 1);
+}
