@@ -35,7 +35,7 @@ pub fn metadata(t: &crate::service::Tessera) -> Value {
         .iter()
         .map(|a| a.as_str())
         .collect();
-    json!({
+    let mut m = json!({
         "issuer": iss,
         "authorization_endpoint": format!("{iss}/oauth/authorize"),
         "token_endpoint": format!("{iss}/oauth/token"),
@@ -58,7 +58,9 @@ pub fn metadata(t: &crate::service::Tessera) -> Value {
         "id_token_signing_alg_values_supported": algs,
         "prompt_values_supported": ["none", "login"],
         "service_documentation": format!("{iss}/openapi.json"),
-    })
+    });
+    super::mtls::add_discovery(t, &mut m);
+    m
 }
 
 fn json_doc(v: Value) -> Response {

@@ -431,11 +431,15 @@ pub async fn consent(State(t): State<Shared>, addr: Remote, req: Request) -> Res
 }
 
 /// `GET|POST /userinfo` (OIDC Core §5.3).
-pub async fn userinfo(State(t): State<Shared>, headers: HeaderMap) -> Response {
+pub async fn userinfo(
+    State(t): State<Shared>,
+    cert: super::mtls::PeerCertificate,
+    headers: HeaderMap,
+) -> Response {
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    match userinfo::userinfo(&t, userinfo::bearer(auth)).await {
+    match userinfo::userinfo(&t, userinfo::bearer(auth), cert.0.as_deref()).await {
         Ok(v) => no_store_json(StatusCode::OK, &v),
         Err(f) => render(&f, Dialect::OAuth, "/userinfo"),
     }

@@ -5,7 +5,7 @@ use super::errors::{render, Dialect};
 use super::{remote_ip, Shared};
 use crate::failure::Failure;
 use crate::http::Remote;
-use crate::oauth::client_auth::{authenticate, presented};
+use crate::oauth::client_auth::{authenticate_with_certificate, presented};
 use crate::oauth::grant::{
     authorization_code, client_credentials, refresh_token, token_exchange, GrantType,
 };
@@ -76,28 +76,54 @@ async fn token_inner(
     req: Request,
     route: &'static str,
 ) -> Result<Value, Failure> {
+    let cert = super::mtls::peer_certificate(&req);
     let (headers, params) = read_params(req, Accept::FormOrJson).await?;
     let name = params
         .get("grant_type")
         .ok_or_else(|| Failure::missing("grant_type"))?;
     let grant = GrantType::parse(name).ok_or_else(|| Failure::unsupported_grant(name))?;
     let presented = presented(authorization(&headers)?, &params)?;
-    let client = authenticate(t, &presented, remote, grant.allows_public_clients()).await?;
+    let client = authenticate_with_certificate(
+        t,
+        &presented,
+        cert.as_deref(),
+        remote,
+        grant.allows_public_clients(),
+    )
+    .await?;
+    // RFC 8705 §3: cnf."x5t#S256" for a client whose tokens are certificate-bound.
+    let cnf = crate::tokens::Confirmation {
+        jkt: None,
+        x5t_s256: crate::oauth::mtls::bound_x5t(&client, cert.as_deref())?,
+    }
+    .some();
     // No catch-all: a grant added to `GrantType` does not build until it is dispatched here.
     let issued = match grant {
         GrantType::ClientCredentials => {
-            client_credentials::issue(t, &client, &params, remote, route, Default::default())
+            let opts = client_credentials::Options {
+                cnf,
+                ..Default::default()
+            };
+            client_credentials::issue(t, &client, &params, remote, route, opts)
                 .await?
                 .into()
         }
         GrantType::AuthorizationCode => {
-            authorization_code::exchange(t, &client, &params, remote, Default::default()).await?
+            let opts = authorization_code::Options {
+                cnf,
+                ..Default::default()
+            };
+            authorization_code::exchange(t, &client, &params, remote, opts).await?
         }
         GrantType::RefreshToken => {
-            refresh_token::refresh(t, &client, &params, remote, Default::default()).await?
+            let opts = authorization_code::Options {
+                cnf,
+                ..Default::default()
+            };
+            refresh_token::refresh(t, &client, &params, remote, opts).await?
         }
         GrantType::TokenExchange => {
-            token_exchange::issue(t, &client, &params, remote, route, None).await?
+            token_exchange::issue(t, &client, &params, remote, route, cnf.as_ref()).await?
         }
     };
     Ok(issued.response())
@@ -112,9 +138,11 @@ async fn client_and_token(
     req: Request,
     public_ok: bool,
 ) -> Result<(Arc<Client>, String), Failure> {
+    let cert = super::mtls::peer_certificate(&req);
     let (headers, params) = read_params(req, Accept::FormOrJson).await?;
     let presented = presented(authorization(&headers)?, &params)?;
-    let client = authenticate(t, &presented, remote, public_ok).await?;
+    let client =
+        authenticate_with_certificate(t, &presented, cert.as_deref(), remote, public_ok).await?;
     let token = params
         .get("token")
         .ok_or_else(|| Failure::missing("token"))?;

@@ -9,6 +9,7 @@ pub mod grant;
 pub mod hashing;
 pub mod introspect;
 pub mod limits;
+pub mod mtls;
 pub mod scope;
 pub mod upstream;
 pub mod user_token;

@@ -21,12 +21,18 @@ pub fn bearer(authorization: Option<&str>) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// The UserInfo response for `token`.
-pub async fn userinfo(t: &Tessera, token: Option<&str>) -> Result<Value, Failure> {
+/// The UserInfo response for `token`, asked over a connection presenting `cert` (a
+/// certificate-bound token needs its certificate, RFC 8705 §3).
+pub async fn userinfo(
+    t: &Tessera,
+    token: Option<&str>,
+    cert: Option<&crate::tls::ClientCertificate>,
+) -> Result<Value, Failure> {
     let token = token.ok_or_else(|| invalid_token("a bearer access token is required"))?;
     let claims = active_claims(t, token)
         .await?
         .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
+    crate::oauth::mtls::check_binding(&claims, cert)?;
     let text = |k: &str| claims.get(k).and_then(Value::as_str);
     let scopes: Vec<&str> = text("scope").unwrap_or("").split(' ').collect();
     if text("token_use") != Some("user") || !scopes.contains(&"openid") {
