@@ -185,8 +185,12 @@ fn pending_path(path: &Path) -> std::path::PathBuf {
 /// A server bound to its listener, ready to run.
 #[derive(Debug)]
 pub struct App {
-    /// The bound socket.
+    /// The bound socket of `listen`.
     listener: TcpListener,
+    /// The TLS handshakes (`tls.*`), if `listen` speaks TLS.
+    tls: Option<crate::tls::server::TlsServer>,
+    /// The bound socket of `tls.listen`, the mutual-TLS listener, if configured.
+    mtls_listener: Option<TcpListener>,
     /// The core shared by handlers.
     tessera: Arc<Tessera>,
     /// Connection limits (`server.*`, with `max_connections` fitted to the open-file limit).
@@ -231,9 +235,12 @@ fn connection_limits(settings: &Settings) -> crate::http::serve::Limits {
 
 impl App {
     /// Bootstraps everything and binds `settings.listen` (port 0 picks a free port).
-    pub async fn build(settings: Settings, clock: SharedClock) -> Result<App, StartError> {
+    pub async fn build(mut settings: Settings, clock: SharedClock) -> Result<App, StartError> {
         // A Vault CA bundle that cannot be read stops the start, rather than every read later.
         crate::vault::http_client(&settings.vault).map_err(StartError::Config)?;
+        // So do TLS files that cannot be read, before anything is created.
+        let tls = crate::tls::server::TlsServer::from_settings(&settings.tls)
+            .map_err(StartError::Config)?;
         let master = master_key(&settings, &clock).await?;
         let store = open_store(&settings).await?;
         store
@@ -277,6 +284,24 @@ impl App {
         let listener = TcpListener::bind(&settings.listen)
             .await
             .map_err(io(format!("cannot listen on {}", settings.listen)))?;
+        let mtls_listener = if settings.tls.listen.is_empty() {
+            None
+        } else {
+            let l = TcpListener::bind(&settings.tls.listen)
+                .await
+                .map_err(io(format!("cannot listen on {}", settings.tls.listen)))?;
+            if settings.tls.url.is_empty() {
+                // The bound address (port 0 resolved) is what discovery can name.
+                let addr = l
+                    .local_addr()
+                    .map_err(io(format!("cannot listen on {}", settings.tls.listen)))?;
+                settings.tls.url = format!(
+                    "https://{}",
+                    crate::config::public_authority(&addr.to_string())
+                );
+            }
+            Some(l)
+        };
         crate::http::ops::prometheus();
         let limits = connection_limits(&settings);
         let tessera = Arc::new(Tessera::new(
@@ -284,6 +309,8 @@ impl App {
         ));
         Ok(App {
             listener,
+            tls,
+            mtls_listener,
             tessera,
             limits,
         })
@@ -297,6 +324,18 @@ impl App {
     /// The bound address.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.listener.local_addr().ok()
+    }
+
+    /// True when `listen` speaks TLS.
+    pub fn speaks_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The bound address of `tls.listen`, if configured.
+    pub fn mtls_local_addr(&self) -> Option<SocketAddr> {
+        self.mtls_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// The core (tests use it to reach the store or keys).
@@ -318,7 +357,17 @@ impl App {
             tokio::spawn(async move { t.db.run(t.store.clone()).await })
         };
         let router = crate::http::router(t.clone());
-        crate::http::serve::serve(self.listener, router, self.limits, shutdown).await;
+        let mut listeners = vec![crate::http::serve::Listener {
+            tcp: self.listener,
+            tls: self.tls.as_ref().map(|s| s.main.clone()),
+        }];
+        if let Some(tcp) = self.mtls_listener {
+            listeners.push(crate::http::serve::Listener {
+                tcp,
+                tls: self.tls.as_ref().and_then(|s| s.mtls.clone()),
+            });
+        }
+        crate::http::serve::serve(listeners, router, self.limits, shutdown).await;
         upkeep.abort();
         follow.abort();
         probe.abort();

@@ -91,6 +91,11 @@ pub const SETTINGS: &[SettingDoc] = &[
     SettingDoc { key: "s2s.sts_timeout", kind: Kind::Int, default: "5", doc: "Seconds an STS request may take before STS counts as unreachable (503)." },
     SettingDoc { key: "s2s.aws_iam_server_id", kind: Kind::Str, default: "", doc: "When set, an `aws_iam` proof must sign the header `X-Tessera-AWS-IAM-Server-ID` with this value (Vault's `iam_server_id_header_value`), so a proof made for another service cannot be replayed here." },
     SettingDoc { key: "par.required", kind: Kind::Bool, default: "false", doc: "Every client must push its authorization requests first (RFC 9126 `POST /oauth/par`): `/oauth/authorize` without a `request_uri` is refused. A client's `require_pushed_authorization_requests` asks the same of that client alone." },
+    SettingDoc { key: "tls.cert", kind: Kind::Str, default: "", doc: "PEM file of the server certificate chain (leaf first). With `tls.key`, `listen` speaks TLS (rustls) and, unless `issuer` is set, the issuer is `https://` + `listen` (a wildcard address shown as 127.0.0.1). Unreadable or bad files stop the start." },
+    SettingDoc { key: "tls.key", kind: Kind::Str, default: "", doc: "PEM file of the server certificate's private key (PKCS#8, PKCS#1 RSA or SEC1 EC)." },
+    SettingDoc { key: "tls.client_ca", kind: Kind::Str, default: "", doc: "PEM bundle of the CAs whose client certificates serve `tls_client_auth` and service `mtls` bindings. Client certificates are requested (by `listen`, or only by `tls.listen` when set) and optional; any certificate, self-signed included, serves `self_signed_tls_client_auth` and certificate-bound tokens." },
+    SettingDoc { key: "tls.listen", kind: Kind::Str, default: "", doc: "A second TLS listener for mutual TLS (RFC 8705 §5): when set, only it requests client certificates, `listen` speaks TLS without asking for one (no certificate prompt in browsers), and discovery names this listener in `mtls_endpoint_aliases`." },
+    SettingDoc { key: "tls.url", kind: Kind::Str, default: "", doc: "Public base URL of `tls.listen` for `mtls_endpoint_aliases` (no trailing slash). Default: `https://` + the bound `tls.listen` address." },
 ];
 
 /// Errors while loading settings.
@@ -292,6 +297,29 @@ pub struct ParSettings {
     pub required: bool,
 }
 
+/// Tessera's own TLS listener (SPEC §9 mutual TLS); every path empty = plain HTTP.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct TlsSettings {
+    /// PEM server certificate chain.
+    pub cert: String,
+    /// PEM private key of the server certificate.
+    pub key: String,
+    /// PEM bundle of the CAs client certificates may chain to.
+    pub client_ca: String,
+    /// Address of a second, mutual-TLS-only listener; empty = `listen` asks for certificates.
+    pub listen: String,
+    /// Public base URL of that listener (`mtls_endpoint_aliases`).
+    pub url: String,
+}
+
+impl TlsSettings {
+    /// True when `listen` speaks TLS.
+    pub fn enabled(&self) -> bool {
+        !self.cert.is_empty() && !self.key.is_empty()
+    }
+}
+
 /// A token profile: an audience and a lifetime (`[profiles.NAME]`).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct Profile {
@@ -357,6 +385,9 @@ pub struct Settings {
     /// Pushed authorization requests.
     #[serde(default)]
     pub par: ParSettings,
+    /// TLS listener and client certificates.
+    #[serde(default)]
+    pub tls: TlsSettings,
     /// Token profiles, built-in ones included.
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,
@@ -433,6 +464,8 @@ impl Settings {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Settings, ConfigError> {
         let mut root = toml::Table::new();
+        // Whether the operator named the issuer (else TLS makes the default `https://`).
+        let mut issuer_given = env(&env_name("issuer")).is_some();
         for s in SETTINGS {
             if let Some(v) = parse_default(s) {
                 set_path(&mut root, s.key, v);
@@ -446,6 +479,7 @@ impl Settings {
             let table: toml::Table = text
                 .parse()
                 .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))?;
+            issuer_given |= table.contains_key("issuer");
             merge(&mut root, table);
         }
         for s in SETTINGS {
@@ -471,6 +505,9 @@ impl Settings {
         }
         for (name, profile) in settings.profiles.iter_mut() {
             profile_from_env(name, profile, env)?;
+        }
+        if !issuer_given && settings.tls.enabled() {
+            settings.issuer = format!("https://{}", public_authority(&settings.listen));
         }
         settings.validate()?;
         Ok(settings)
@@ -518,6 +555,28 @@ impl Settings {
                 "server.shutdown_grace must not be negative".into(),
             ));
         }
+        let tls = &self.tls;
+        if tls.cert.is_empty() != tls.key.is_empty() {
+            return Err(ConfigError::Invalid(
+                "tls.cert and tls.key go together: set both or neither".into(),
+            ));
+        }
+        for (key, value) in [
+            ("tls.client_ca", &tls.client_ca),
+            ("tls.listen", &tls.listen),
+            ("tls.url", &tls.url),
+        ] {
+            if !value.is_empty() && !tls.enabled() {
+                return Err(ConfigError::Invalid(format!(
+                    "{key} needs tls.cert and tls.key"
+                )));
+            }
+        }
+        if !tls.url.is_empty() && (!tls.url.starts_with("https://") || tls.url.ends_with('/')) {
+            return Err(ConfigError::Invalid(
+                "tls.url must be an https URL without a trailing slash".into(),
+            ));
+        }
         for (name, p) in &self.profiles {
             if p.ttl <= 0 {
                 return Err(ConfigError::Invalid(format!(
@@ -563,6 +622,24 @@ impl Settings {
         } else {
             PathBuf::from(&self.admin_token_file)
         }
+    }
+}
+
+/// `host:port` of a listen address as clients reach it: a wildcard address (`0.0.0.0`, `::`)
+/// is shown as loopback, since no better name is known without `issuer` / `tls.url`.
+pub fn public_authority(listen: &str) -> String {
+    match listen.parse::<std::net::SocketAddr>() {
+        Ok(mut addr) => {
+            if addr.ip().is_unspecified() {
+                addr.set_ip(match addr {
+                    std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                    std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+                });
+            }
+            addr.to_string()
+        }
+        // A host name (`localhost:8443`) is already what clients use.
+        Err(_) => listen.to_string(),
     }
 }
 
@@ -802,6 +879,42 @@ mod tests {
             |k: &str| (k == "TESSERA_UPSTREAM_ALLOWED_NETWORKS").then(|| "intranet".to_string());
         let err = Settings::load(None, &bad).unwrap_err().to_string();
         assert!(err.contains("intranet"), "{err}");
+    }
+
+    #[test]
+    fn tls_makes_the_default_issuer_https_on_the_listen_address_unless_one_is_set() {
+        let tls = |k: &str| match k {
+            "TESSERA_TLS_CERT" => Some("/etc/tessera/cert.pem".to_string()),
+            "TESSERA_TLS_KEY" => Some("/etc/tessera/key.pem".to_string()),
+            "TESSERA_LISTEN" => Some("0.0.0.0:8443".to_string()),
+            _ => None,
+        };
+        let s = Settings::load(None, &tls).unwrap();
+        assert!(s.tls.enabled());
+        assert_eq!(s.issuer, "https://127.0.0.1:8443");
+        let named = |k: &str| match k {
+            "TESSERA_ISSUER" => Some("https://auth.example.com".to_string()),
+            other => tls(other),
+        };
+        let s = Settings::load(None, &named).unwrap();
+        assert_eq!(s.issuer, "https://auth.example.com");
+        assert_eq!(
+            Settings::defaults().unwrap().issuer,
+            "http://127.0.0.1:8080",
+            "without TLS the default is unchanged"
+        );
+        assert_eq!(public_authority("[::]:443"), "[::1]:443");
+        assert_eq!(public_authority("localhost:8443"), "localhost:8443");
+    }
+
+    #[test]
+    fn tls_settings_that_cannot_work_are_clear_errors() {
+        let half = |k: &str| (k == "TESSERA_TLS_CERT").then(|| "/c.pem".to_string());
+        let err = Settings::load(None, &half).unwrap_err().to_string();
+        assert!(err.contains("tls.key"), "{err}");
+        let ca_only = |k: &str| (k == "TESSERA_TLS_CLIENT_CA").then(|| "/ca.pem".to_string());
+        let err = Settings::load(None, &ca_only).unwrap_err().to_string();
+        assert!(err.contains("tls.client_ca needs"), "{err}");
     }
 
     #[test]

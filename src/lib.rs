@@ -17,6 +17,8 @@
 //! - `vault`: client secrets held in OpenBao/Vault KV v2.
 //! - `outbound`: the shared outbound HTTP client builder and the guard that keeps requests
 //!   to upstream providers off non-public addresses (SPEC §7.1).
+//! - `tls`: Tessera's own TLS listener (rustls) and the client certificates of mutual TLS
+//!   (RFC 8705): parsing, distinguished names, key comparison.
 //! - `s2s`: registered services and how a calling service is authenticated (SPEC §4).
 //! - `compat`: the compatible token APIs (internal, partner, identity, tenant; SPEC §3) on
 //!   top of `oauth` and `s2s`.
@@ -67,5 +69,6 @@ pub mod secret;
 pub mod service;
 pub mod store;
 pub mod tenants;
+pub mod tls;
 pub mod tokens;
 pub mod vault;

@@ -127,6 +127,7 @@ reasons! {
     BAD_USER_CREDENTIALS = 220, 401, InvalidGrant, "bad user credentials";
     INVALID_TOKEN = 221, 401, InvalidToken, "invalid or expired bearer token";
     INSUFFICIENT_SCOPE = 222, 403, InsufficientScope, "token lacks the required scope";
+    CLIENT_CERTIFICATE_REQUIRED = 241, 400, InvalidRequest, "client certificate required";
     TENANT_NOT_FOUND = 301, 404, InvalidRequest, "tenant not found";
     PROJECT_NOT_FOUND = 302, 404, InvalidRequest, "project not found";
     CLIENT_NOT_FOUND = 303, 404, InvalidRequest, "client not found";

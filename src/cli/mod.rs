@@ -117,7 +117,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging(&settings.log);
             let app = crate::app::App::build_default(settings).await?;
             if let Some(addr) = app.local_addr() {
-                tracing::info!(%addr, "listening");
+                tracing::info!(%addr, tls = app.speaks_tls(), "listening");
+            }
+            if let Some(addr) = app.mtls_local_addr() {
+                tracing::info!(%addr, "listening for mutual TLS (tls.listen)");
             }
             app.run_until_stopped(crate::app::shutdown_signal()).await?;
             Ok(())

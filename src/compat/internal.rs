@@ -25,10 +25,19 @@ pub async fn token(
 ) -> Result<TokenAnswer, Failure> {
     match params.get("grant_type") {
         None => {
-            let service = s2s::authenticate(t, caller).await?;
-            Ok(service_token(t, &service, caller.remote, ROUTE)
-                .await?
-                .into())
+            let caller_auth = s2s::authenticate(t, caller).await?;
+            // SPEC §9: a service that proved itself by a known client certificate gets tokens
+            // bound to it.
+            let cnf = crate::tokens::Confirmation {
+                jkt: None,
+                x5t_s256: caller_auth.x5t_s256,
+            }
+            .some();
+            Ok(
+                service_token(t, &caller_auth.service, cnf, caller.remote, ROUTE)
+                    .await?
+                    .into(),
+            )
         }
         Some("client_credentials") => {
             Failure::require(&["client_id", "client_secret"], |f| params.get(f).is_some())?;
@@ -43,10 +52,12 @@ pub async fn token(
 }
 
 /// A service token (SPEC §3.1): `sub` and `client_id` = the service's name, `token_use`
-/// `service`, audience and lifetime from the `service` profile as the service narrows them.
+/// `service`, audience and lifetime from the `service` profile as the service narrows them;
+/// `cnf` binds it to a client certificate (RFC 8705 §3).
 pub async fn service_token(
     t: &Tessera,
     service: &Service,
+    cnf: Option<crate::tokens::Confirmation>,
     remote: &str,
     route: &'static str,
 ) -> Result<IssuedToken, Failure> {
@@ -69,7 +80,7 @@ pub async fn service_token(
         project_id: None,
         with_scp: false,
         alg: None,
-        cnf: None,
+        cnf,
     };
     let issued = t.issuer.issue(&req).map_err(|e| Failure::internal(&e))?;
     metrics::counter!("tessera_tokens_issued_total", "grant" => "service", "route" => route)

@@ -113,6 +113,7 @@ fn single_header<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h st
 pub async fn internal_token(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
     let remote = remote_ip(addr);
     let route = RouteContext::new(internal::ROUTE, Dialect::Problem, &remote);
+    let tls_cert = super::mtls::peer_certificate(&req);
     let (headers, params) = match read(&t, req, Accept::FormOrJson, route).await {
         Ok(read) => read,
         Err(refused) => return refused,
@@ -126,6 +127,7 @@ pub async fn internal_token(State(t): State<Shared>, addr: Remote, req: Request)
             gateway_arn: gateway,
             iam: iam.as_ref(),
             client_cert,
+            tls_cert: tls_cert.as_deref(),
             peer: addr.peer.ip(),
             remote: &remote,
         };

@@ -35,7 +35,7 @@ pub fn metadata(t: &crate::service::Tessera) -> Value {
         .iter()
         .map(|a| a.as_str())
         .collect();
-    json!({
+    let mut m = json!({
         "issuer": iss,
         "authorization_endpoint": format!("{iss}/oauth/authorize"),
         "token_endpoint": format!("{iss}/oauth/token"),
@@ -62,7 +62,9 @@ pub fn metadata(t: &crate::service::Tessera) -> Value {
         "service_documentation": format!("{iss}/openapi.json"),
         "pushed_authorization_request_endpoint": format!("{iss}/oauth/par"),
         "require_pushed_authorization_requests": t.settings.par.required,
-    })
+    });
+    super::mtls::add_discovery(t, &mut m);
+    m
 }
 
 fn json_doc(v: Value) -> Response {

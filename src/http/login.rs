@@ -565,7 +565,12 @@ pub async fn consent(State(t): State<Shared>, addr: Remote, req: Request) -> Res
 }
 
 /// `GET|POST /userinfo` (OIDC Core §5.3), with bearer or DPoP-bound tokens (RFC 9449 §7).
-pub async fn userinfo(State(t): State<Shared>, method: Method, headers: HeaderMap) -> Response {
+pub async fn userinfo(
+    State(t): State<Shared>,
+    cert: super::mtls::PeerCertificate,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -580,7 +585,7 @@ pub async fn userinfo(State(t): State<Shared>, method: Method, headers: HeaderMa
             _ => None,
         };
         let jkt = proof.as_ref().map(|p| p.jkt.as_str());
-        userinfo::userinfo(&t, presented, jkt).await
+        userinfo::userinfo(&t, presented, jkt, cert.0.as_deref()).await
     }
     .await;
     let resp = match result {

@@ -10,6 +10,7 @@ pub mod errors;
 pub mod forwarded;
 pub mod login;
 pub mod logout;
+pub mod mtls;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;

@@ -5,7 +5,7 @@ use super::errors::{render, Dialect};
 use super::{remote_ip, Shared};
 use crate::failure::Failure;
 use crate::http::Remote;
-use crate::oauth::client_auth::{authenticate, presented};
+use crate::oauth::client_auth::{authenticate_with_certificate, presented};
 use crate::oauth::grant::{
     authorization_code, client_credentials, device_code, refresh_token, token_exchange, GrantType,
 };
@@ -127,13 +127,21 @@ async fn token_inner(
     req: Request,
     route: &'static str,
 ) -> Result<Value, Failure> {
+    let cert = super::mtls::peer_certificate(&req);
     let (headers, params) = read_params(req, Accept::FormOrJson).await?;
     let name = params
         .get("grant_type")
         .ok_or_else(|| Failure::missing("grant_type"))?;
     let grant = GrantType::parse(name).ok_or_else(|| Failure::unsupported_grant(name))?;
     let presented = presented(authorization(&headers)?, &params)?;
-    let client = authenticate(t, &presented, remote, grant.allows_public_clients()).await?;
+    let client = authenticate_with_certificate(
+        t,
+        &presented,
+        cert.as_deref(),
+        remote,
+        grant.allows_public_clients(),
+    )
+    .await?;
     // The proof is checked once the client is known, so that unauthenticated requests cannot
     // fill the proof store (SPEC §7.2).
     let proof = dpop_proof(t, &headers, "POST", route, None).await?;
@@ -142,10 +150,11 @@ async fn token_inner(
             "this client's access tokens are DPoP-bound: send a DPoP proof",
         ));
     }
-    let jkt = proof.map(|p| p.jkt);
+    // RFC 9449 §6 cnf.jkt for a proof's key; RFC 8705 §3 cnf."x5t#S256" for a client whose
+    // tokens are certificate-bound.
     let cnf = Confirmation {
-        jkt: jkt.clone(),
-        x5t_s256: None,
+        jkt: proof.map(|p| p.jkt),
+        x5t_s256: crate::oauth::mtls::bound_x5t(&client, cert.as_deref())?,
     }
     .some();
     let code_opts = || authorization_code::Options {
@@ -188,9 +197,11 @@ async fn client_and_token(
     req: Request,
     public_ok: bool,
 ) -> Result<(Arc<Client>, String), Failure> {
+    let cert = super::mtls::peer_certificate(&req);
     let (headers, params) = read_params(req, Accept::FormOrJson).await?;
     let presented = presented(authorization(&headers)?, &params)?;
-    let client = authenticate(t, &presented, remote, public_ok).await?;
+    let client =
+        authenticate_with_certificate(t, &presented, cert.as_deref(), remote, public_ok).await?;
     let token = params
         .get("token")
         .ok_or_else(|| Failure::missing("token"))?;

@@ -835,9 +835,11 @@ pub fn document(issuer: &str) -> Value {
             crate::json::set(&mut op, "parameters", Value::Array(params));
         }
         let security = match route.security {
-            "client" => Some(json!([{"basic": []}, {}])),
+            "client" => Some(json!([{"basic": []}, {"mtls": []}, {}])),
             "basic" => Some(json!([{"basic": []}])),
-            "service" => Some(json!([{"gateway": []}, {"client_cert": []}, {"basic": []}, {}])),
+            "service" => {
+                Some(json!([{"gateway": []}, {"mtls": []}, {"client_cert": []}, {"basic": []}, {}]))
+            }
             "bearer" => Some(json!([{"bearer": []}])),
             _ => None,
         };
@@ -863,7 +865,9 @@ pub fn document(issuer: &str) -> Value {
                 "gateway": {"type": "apiKey", "in": "header", "name": "X-Amzn-Caller-Arn",
                             "description": "caller ARN set by a trusted gateway (header name: s2s.gateway_header); believed only from s2s.trusted_proxies"},
                 "client_cert": {"type": "apiKey", "in": "header", "name": "X-Forwarded-Client-Cert",
-                            "description": "client-certificate SAN URI forwarded by a TLS-terminating proxy (header name: s2s.mtls_header; Envoy XFCC URI= values or a bare URI); believed only from s2s.trusted_proxies"},
+                            "description": "client-certificate SAN URI forwarded by a TLS-terminating proxy (header name: s2s.mtls_header; Envoy XFCC URI= values or a bare URI; with Cert= or Hash= the token is bound to the certificate); believed only from s2s.trusted_proxies"},
+                "mtls": {"type": "mutualTLS",
+                         "description": "RFC 8705 client certificate on Tessera's own TLS listener (tls.cert): tls_client_auth, self_signed_tls_client_auth, service mtls bindings"},
             },
         },
     })

@@ -218,10 +218,42 @@ impl AsyncWrite for Watched {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then drains for at most
-/// `limits.shutdown_grace` and closes what is left.
+/// One socket the server accepts on, and whether it speaks TLS (SPEC §9).
+#[derive(Debug)]
+pub struct Listener {
+    /// The bound socket.
+    pub tcp: TcpListener,
+    /// The TLS handshake of its connections; `None` = plain HTTP.
+    pub tls: Option<Arc<crate::tls::server::TlsEndpoint>>,
+}
+
+/// Accepts from whichever listener is ready, starting the scan at `start` so that a flood on
+/// one listener cannot starve the other.
+fn poll_accept_any(
+    listeners: &[Listener],
+    start: usize,
+    cx: &mut Context<'_>,
+) -> Poll<(usize, std::io::Result<(TcpStream, SocketAddr)>)> {
+    let n = listeners.len();
+    for (i, l) in listeners
+        .iter()
+        .enumerate()
+        .cycle()
+        .skip(start % n.max(1))
+        .take(n)
+    {
+        if let Poll::Ready(accepted) = l.tcp.poll_accept(cx) {
+            return Poll::Ready((i, accepted));
+        }
+    }
+    Poll::Pending
+}
+
+/// Serves `router` on `listeners` until `shutdown` resolves, then drains for at most
+/// `limits.shutdown_grace` and closes what is left. The listeners share one connection
+/// limit.
 pub async fn serve(
-    listener: TcpListener,
+    listeners: Vec<Listener>,
     router: Router,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
@@ -229,6 +261,7 @@ pub async fn serve(
     let permits = Arc::new(Semaphore::new(limits.max_connections as usize));
     let (stage, _) = watch::channel(Stage::Serve);
     tokio::pin!(shutdown);
+    let mut turn = 0usize;
     loop {
         let permit = tokio::select! {
             p = permits.clone().acquire_owned() => match p {
@@ -237,27 +270,30 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    // Out of descriptors or a connection reset before accept: wait a little
-                    // rather than spin (the same as axum::serve).
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
+        let (index, accepted) = tokio::select! {
+            a = std::future::poll_fn(|cx| poll_accept_any(&listeners, turn, cx)) => a,
             () = &mut shutdown => break,
         };
+        turn = index.wrapping_add(1);
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Out of descriptors or a connection reset before accept: wait a little
+                // rather than spin (the same as axum::serve).
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let tls = listeners.get(index).and_then(|l| l.tls.clone());
         let stage = stage.subscribe();
         let router = router.clone();
         tokio::spawn(async move {
-            connection(stream, peer, router, limits, stage).await;
+            connection(stream, peer, tls, router, limits, stage).await;
             drop(permit);
         });
     }
-    drop(listener);
+    drop(listeners);
     stage.send_replace(Stage::Drain);
     let all = limits.max_connections;
     if tokio::time::timeout(limits.shutdown_grace, permits.acquire_many(all))
@@ -274,24 +310,66 @@ pub async fn serve(
     }
 }
 
-/// Serves one connection until it ends, times out or the server closes it.
+/// Serves one connection until it ends, times out or the server closes it; on a TLS
+/// listener, after a handshake that must end within `header_timeout` (it counts towards the
+/// first request head: a client cannot stretch the two apart).
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
+    tls: Option<Arc<crate::tls::server::TlsEndpoint>>,
     router: Router,
     limits: Limits,
     mut stage: watch::Receiver<Stage>,
 ) {
     let _ = stream.set_nodelay(true);
     let activity = Arc::new(Activity::new());
-    let io = hyper_util::rt::TokioIo::new(Watched {
+    let watched = Watched {
         inner: stream,
         activity: activity.clone(),
-    });
+    };
+    let Some(endpoint) = tls else {
+        return http(watched, None, peer, router, limits, stage, activity).await;
+    };
+    let handshake = tokio::time::timeout(limits.header_timeout, endpoint.accept(watched));
+    tokio::pin!(handshake);
+    let accepted = loop {
+        tokio::select! {
+            done = &mut handshake => break done,
+            changed = stage.changed() => {
+                if changed.is_err() || *stage.borrow_and_update() == Stage::Close {
+                    return;
+                }
+            }
+        }
+    };
+    match accepted {
+        Ok(Ok((stream, cert))) => http(stream, cert, peer, router, limits, stage, activity).await,
+        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+        Err(_) => tracing::debug!(%peer, "closing a connection whose TLS handshake took too long"),
+    }
+}
+
+/// Serves HTTP/1.1 on an accepted (and, on a TLS listener, handshaken) connection. The
+/// client certificate of a TLS connection goes to every request as an extension.
+async fn http<IO>(
+    io: IO,
+    cert: Option<Arc<crate::tls::ClientCertificate>>,
+    peer: SocketAddr,
+    router: Router,
+    limits: Limits,
+    mut stage: watch::Receiver<Stage>,
+    activity: Arc<Activity>,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let io = hyper_util::rt::TokioIo::new(io);
     let watched = activity.clone();
     let service = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
         let guard = InFlight::start(&watched);
         req.extensions_mut().insert(ConnectInfo(peer));
+        if let Some(cert) = &cert {
+            req.extensions_mut().insert(cert.clone());
+        }
         let uri = req.uri().clone();
         let call = router.clone().oneshot(req);
         async move {

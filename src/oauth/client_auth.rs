@@ -236,6 +236,19 @@ pub async fn authenticate(
     remote: &str,
     allow_public: bool,
 ) -> Result<Arc<Client>, Failure> {
+    authenticate_with_certificate(t, presented, None, remote, allow_public).await
+}
+
+/// [`authenticate`] on a connection that may carry a TLS client certificate: a client of
+/// `tls_client_auth` or `self_signed_tls_client_auth` names itself by `client_id` alone and
+/// is authenticated by `cert` (RFC 8705 §2), whether or not public clients are allowed.
+pub async fn authenticate_with_certificate(
+    t: &Tessera,
+    presented: &Presented,
+    cert: Option<&crate::tls::ClientCertificate>,
+    remote: &str,
+    allow_public: bool,
+) -> Result<Arc<Client>, Failure> {
     let challenge = presented.is_basic();
     let with_challenge = |mut f: Failure| {
         f.basic_challenge = challenge && f.status == 401;
@@ -267,7 +280,7 @@ pub async fn authenticate(
         None => false,
     };
     let usable = client.as_deref().filter(|_| tenant_active);
-    let ok = match verify(t, presented, usable, allow_public).await {
+    let ok = match verify(t, presented, usable, allow_public, cert).await {
         Ok(ok) => ok,
         Err(f) => {
             if counts_as_failure(&f) {
@@ -300,6 +313,7 @@ async fn verify(
     presented: &Presented,
     client: Option<&Client>,
     allow_public: bool,
+    cert: Option<&crate::tls::ClientCertificate>,
 ) -> Result<bool, Failure> {
     let usable = client.filter(|c| c.status == Status::Active);
     match presented {
@@ -318,9 +332,13 @@ async fn verify(
             }
             _ => Ok(false),
         },
-        Presented::Public { .. } => {
-            Ok(allow_public && usable.is_some_and(|c| c.auth_method == AuthMethod::None))
-        }
+        Presented::Public { .. } => match usable {
+            Some(c) if crate::oauth::mtls::uses_certificate(c.auth_method) => {
+                Ok(cert.is_some_and(|cert| crate::oauth::mtls::authenticates(c, cert)))
+            }
+            Some(c) => Ok(allow_public && c.auth_method == AuthMethod::None),
+            None => Ok(false),
+        },
         Presented::Nothing => Ok(false),
     }
 }

@@ -11,6 +11,7 @@ pub mod grant;
 pub mod hashing;
 pub mod introspect;
 pub mod limits;
+pub mod mtls;
 pub mod par;
 pub mod scope;
 pub mod upstream;

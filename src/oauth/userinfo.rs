@@ -59,11 +59,13 @@ pub fn proof_refusal(f: Failure) -> Failure {
 }
 
 /// The UserInfo response for `token`, presented with `scheme`; `proof_jkt` is the key of
-/// the request's verified DPoP proof.
+/// the request's verified DPoP proof, `cert` the connection's client certificate (a
+/// certificate-bound token needs its certificate, RFC 8705 §3).
 pub async fn userinfo(
     t: &Tessera,
     token: Option<(Scheme, &str)>,
     proof_jkt: Option<&str>,
+    cert: Option<&crate::tls::ClientCertificate>,
 ) -> Result<Value, Failure> {
     let (scheme, token) =
         token.ok_or_else(|| invalid_token("a bearer access token is required"))?;
@@ -97,6 +99,7 @@ pub async fn userinfo(
         }
         (None, Scheme::Bearer) => {}
     }
+    crate::oauth::mtls::check_binding(&claims, cert)?;
     let text = |k: &str| claims.get(k).and_then(Value::as_str);
     let scopes: Vec<&str> = text("scope").unwrap_or("").split(' ').collect();
     if text("token_use") != Some("user") || !scopes.contains(&"openid") {

@@ -1,8 +1,9 @@
 //! Service-to-service caller authentication (SPEC §4): registered services and their
 //! bindings, matched in a fixed order — a trusted gateway header first, then an AWS IAM proof
 //! (a presigned `sts:GetCallerIdentity` request, see [`aws_iam`]), then a client certificate's
-//! SAN URI as a TLS-terminating proxy forwards it (`s2s.mtls_header`), then the service's own
-//! secret by HTTP Basic. The gateway and certificate headers are believed only when the TCP
+//! SAN URI — of a certificate Tessera's own TLS listener verified to `tls.client_ca`, or as a
+//! TLS-terminating proxy forwards it (`s2s.mtls_header`) — then the service's own secret by
+//! HTTP Basic. The gateway and certificate headers are believed only when the TCP
 //! peer is inside `s2s.trusted_proxies`; from anywhere else they are ignored (and audited or
 //! logged), never trusted.
 
@@ -28,6 +29,8 @@ pub struct Presented<'a> {
     pub iam: Option<&'a aws_iam::Proof>,
     /// The client-certificate header (`s2s.mtls_header`), if any.
     pub client_cert: Option<&'a str>,
+    /// The certificate of the TLS connection (Tessera's own listener), if any.
+    pub tls_cert: Option<&'a crate::tls::ClientCertificate>,
     /// The TCP peer address.
     pub peer: IpAddr,
     /// The peer as text, for limits and audit.
@@ -42,6 +45,7 @@ impl std::fmt::Debug for Presented<'_> {
             .field("gateway_arn", &self.gateway_arn)
             .field("iam", &self.iam.map(|_| "[presigned request]"))
             .field("client_cert", &self.client_cert)
+            .field("tls_cert", &self.tls_cert.map(|c| &c.subject_dn))
             .field("peer", &self.peer)
             .field("remote", &self.remote)
             .finish()
@@ -61,15 +65,36 @@ pub fn unauthenticated(basic_used: bool) -> Failure {
 /// Longest gateway header value considered (an ARN is at most 2048 characters).
 const MAX_ARN: usize = 2048;
 
+/// An authenticated service.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The service.
+    pub service: Arc<Service>,
+    /// RFC 8705 §3.1: the `x5t#S256` of the client certificate it authenticated with by an
+    /// `mtls` binding, when the certificate is known (Tessera's own listener, or a proxy
+    /// header carrying `Cert=` or `Hash=`): its tokens are bound to it.
+    pub x5t_s256: Option<String>,
+}
+
+impl Authenticated {
+    fn by(service: Arc<Service>) -> Authenticated {
+        Authenticated {
+            service,
+            x5t_s256: None,
+        }
+    }
+}
+
 /// Authenticates the calling service: the gateway header (trusted proxies only), then an
-/// AWS IAM proof, then HTTP Basic `name:secret`. A binding that does not match falls through
-/// to the next.
-pub async fn authenticate(t: &Tessera, caller: Presented<'_>) -> Result<Arc<Service>, Failure> {
+/// AWS IAM proof, then a client certificate (Tessera's own TLS, then a trusted proxy's
+/// header), then HTTP Basic `name:secret`. A binding that does not match falls through to
+/// the next.
+pub async fn authenticate(t: &Tessera, caller: Presented<'_>) -> Result<Authenticated, Failure> {
     if let Some(arn) = caller.gateway_arn.filter(|a| !a.is_empty()) {
         let arn: String = arn.chars().take(MAX_ARN).collect();
         if t.trusted_proxies.trusts(caller.peer) {
             if let Some(s) = by_names(t, BindingKind::Gateway, std::slice::from_ref(&arn)).await? {
-                return Ok(s);
+                return Ok(Authenticated::by(s));
             }
             audit_failure(t, "failure:unknown_arn", &arn, caller.remote).await;
         } else {
@@ -95,7 +120,7 @@ pub async fn authenticate(t: &Tessera, caller: Presented<'_>) -> Result<Arc<Serv
                 let names = aws_iam::arns_to_match(&arn);
                 if let Some(s) = by_names(t, BindingKind::AwsIam, &names).await? {
                     attempt.succeeded();
-                    return Ok(s);
+                    return Ok(Authenticated::by(s));
                 }
                 // Counted like a refusal: a replayed proof cannot make STS calls without end.
                 attempt.failed();
@@ -108,10 +133,27 @@ pub async fn authenticate(t: &Tessera, caller: Presented<'_>) -> Result<Arc<Serv
             }
         }
     }
+    // SPEC §9: a certificate Tessera verified itself; a self-signed one or one of another CA
+    // proves nothing about a SAN.
+    if let Some(cert) = caller.tls_cert.filter(|c| c.chains_to_ca) {
+        if let Some(first) = cert.san_uris.first() {
+            if let Some(s) = by_names(t, BindingKind::Mtls, &cert.san_uris).await? {
+                return Ok(Authenticated {
+                    service: s,
+                    x5t_s256: Some(cert.x5t_s256.clone()),
+                });
+            }
+            let shown: String = first.chars().take(MAX_ARN).collect();
+            audit_failure(t, "failure:unknown_san", &shown, caller.remote).await;
+        }
+    }
     if let Some(value) = caller.client_cert.filter(|v| !v.is_empty()) {
         if t.trusted_proxies.trusts(caller.peer) {
             if let Some(s) = by_names(t, BindingKind::Mtls, &cert_uris(value)).await? {
-                return Ok(s);
+                return Ok(Authenticated {
+                    service: s,
+                    x5t_s256: cert_x5t(value),
+                });
             }
             let shown: String = value.chars().take(MAX_ARN).collect();
             audit_failure(t, "failure:unknown_san", &shown, caller.remote).await;
@@ -145,7 +187,7 @@ pub async fn authenticate(t: &Tessera, caller: Presented<'_>) -> Result<Arc<Serv
     match service {
         Some(s) if ok => {
             attempt.succeeded();
-            Ok(s)
+            Ok(Authenticated::by(s))
         }
         _ => {
             attempt.failed();
@@ -182,6 +224,57 @@ pub fn cert_uris(value: &str) -> Vec<String> {
         .map(|(_, v)| unquote(v.trim()))
         .filter(|v| !v.is_empty())
         .collect()
+}
+
+/// The `x5t#S256` of the client certificate in an XFCC header's last element (the trusted
+/// proxy's): from `Cert=` (the URL-encoded PEM certificate) when present, else from `Hash=`
+/// (hex SHA-256 of the DER certificate, as Envoy writes it). `None` when neither is there or
+/// readable: the token is then not bound.
+pub fn cert_x5t(value: &str) -> Option<String> {
+    if !value.contains('=') {
+        return None;
+    }
+    let elements = split_unquoted(value, ',');
+    let last = elements.last()?;
+    let pairs = split_unquoted(last, ';');
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| unquote(v.trim()))
+    };
+    if let Some(cert) = field("Cert") {
+        use rustls_pki_types::pem::PemObject;
+        let pem = crate::params::percent_decode(cert.as_bytes());
+        return match rustls_pki_types::CertificateDer::from_pem_slice(&pem) {
+            Ok(der) => Some(crate::tls::x5t_s256(der.as_ref())),
+            Err(_) => {
+                tracing::warn!("the client-certificate header's Cert= is not a PEM certificate: token not bound");
+                None
+            }
+        };
+    }
+    let hash = field("Hash")?;
+    let bytes: Option<Vec<u8>> = (hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| {
+            (0..32)
+                .map(|i| {
+                    hash.get(2 * i..2 * i + 2)
+                        .and_then(|h| u8::from_str_radix(h, 16).ok())
+                })
+                .collect()
+        })
+        .flatten();
+    match bytes {
+        Some(b) => Some(crate::crypto::b64url(&b)),
+        None => {
+            tracing::warn!(
+                "the client-certificate header's Hash= is not a hex SHA-256: token not bound"
+            );
+            None
+        }
+    }
 }
 
 /// Splits at `sep` outside double quotes (a `\` escapes the next character inside them).
@@ -275,6 +368,43 @@ mod tests {
     }
 
     #[test]
+    fn the_certificate_thumbprint_comes_from_xfcc_cert_or_hash() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["a.example".into()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let want = crate::tls::x5t_s256(cert.der());
+        let pem: String = cert
+            .pem()
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' => char::from(b).to_string(),
+                other => format!("%{other:02X}"),
+            })
+            .collect();
+        let xfcc = format!("Hash=00;Cert=\"{pem}\";URI=spiffe://a/x");
+        assert_eq!(
+            cert_x5t(&xfcc).as_deref(),
+            Some(want.as_str()),
+            "Cert= wins"
+        );
+        let hex: String = crate::crypto::sha256(cert.der())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let xfcc = format!("By=spiffe://mesh/proxy;Hash={hex};URI=spiffe://a/x");
+        assert_eq!(cert_x5t(&xfcc).as_deref(), Some(want.as_str()));
+        assert_eq!(
+            cert_x5t(&format!("Hash={hex};URI=spiffe://a/x,URI=spiffe://a/x")),
+            None,
+            "only the last element counts"
+        );
+        assert_eq!(cert_x5t("Hash=3f;URI=spiffe://a/x"), None);
+        assert_eq!(cert_x5t("spiffe://a/x"), None);
+    }
+
+    #[test]
     fn a_star_matches_any_run_of_characters() {
         let arn = "arn:aws:sts::123456789012:assumed-role/orders/i-0abc";
         assert!(glob_match(arn, arn));
@@ -342,6 +472,7 @@ mod tests {
             gateway_arn: None,
             iam: None,
             client_cert: None,
+            tls_cert: None,
             peer: "127.0.0.1".parse().unwrap(),
             remote: "127.0.0.1",
         };

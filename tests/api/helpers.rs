@@ -154,8 +154,14 @@ pub async fn spawn_app_with(engine: Engine, adjust: impl FnOnce(&mut Settings)) 
             })
             .await;
     });
+    // With `tls.*` set the listener speaks TLS; the test brings a client that trusts its CA.
+    let scheme = if settings.tls.enabled() {
+        "https"
+    } else {
+        "http"
+    };
     Some(TestApp {
-        base: format!("http://{addr}"),
+        base: format!("{scheme}://{addr}"),
         http: reqwest::Client::builder().build().unwrap(),
         clock,
         tessera,

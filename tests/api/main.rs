@@ -49,6 +49,9 @@ mod login;
 mod login_helpers;
 /// Codes, refresh tokens, revocation and userinfo of the login flow.
 mod login_tokens;
+/// Mutual TLS (RFC 8705) on Tessera's own TLS listener: certificate client authentication,
+/// certificate-bound tokens, service `mtls` bindings, discovery.
+mod mtls;
 /// Several nodes on one database; scheduled key rotation.
 mod nodes;
 /// A real OpenBao dev server for the Vault tests.

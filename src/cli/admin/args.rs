@@ -30,6 +30,10 @@ pub struct AdminOpts {
     /// Print JSON instead of a table.
     #[arg(long, global = true)]
     pub json: bool,
+    /// PEM bundle of CAs trusted for an `https://` URL besides the usual roots (a server with
+    /// `tls.cert` from a private CA).
+    #[arg(long, env = "TESSERA_CA_CERT", global = true)]
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// Written by hand so the admin token never reaches `{:?}` output.
@@ -39,6 +43,7 @@ impl fmt::Debug for AdminOpts {
             .field("url", &self.url)
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
             .field("json", &self.json)
+            .field("ca_cert", &self.ca_cert)
             .finish()
     }
 }
@@ -462,6 +467,7 @@ mod tests {
             url: "http://h".to_owned(),
             token: Some("tok-123".to_owned()),
             json: false,
+            ca_cert: None,
         };
         let shown = format!("{opts:?}");
         assert!(!shown.contains("tok-123"));

@@ -44,11 +44,19 @@ impl AdminClient {
         if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
             bail!("--url {:?} must be an http:// or https:// URL", opts.url);
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(concat!("tessera-cli/", env!("CARGO_PKG_VERSION")))
-            .timeout(REQUEST_TIMEOUT)
-            .build()
-            .context("cannot build the HTTP client")?;
+            .timeout(REQUEST_TIMEOUT);
+        if let Some(path) = &opts.ca_cert {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("--ca-cert {}: cannot read", path.display()))?;
+            for cert in reqwest::Certificate::from_pem_bundle(&pem)
+                .with_context(|| format!("--ca-cert {}: not a PEM bundle", path.display()))?
+            {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().context("cannot build the HTTP client")?;
         Ok(Self {
             http,
             base: url.as_str().trim_end_matches('/').to_owned(),
@@ -276,6 +284,7 @@ mod tests {
             url: url.to_owned(),
             token: token.map(str::to_owned),
             json: false,
+            ca_cert: None,
         }
     }
 

@@ -348,6 +348,16 @@ async fn apply(
              tls_client_auth_san_dns",
         );
     }
+    // A DN that cannot be read would never match: refused when registered, not at each login.
+    if s.tls_client_auth_subject_dn
+        .as_deref()
+        .is_some_and(|dn| crate::tls::dn::Name::parse(dn).is_none())
+    {
+        f.error(
+            "tls_client_auth_subject_dn",
+            "tls_client_auth_subject_dn must be an RFC 4514 distinguished name (CN=…,O=…)",
+        );
+    }
     if !c.auth_method.uses_secret() {
         if imported.is_some() {
             f.error(
