@@ -117,7 +117,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging(&settings.log);
             let app = crate::app::App::build_default(settings).await?;
             if let Some(addr) = app.local_addr() {
-                tracing::info!(%addr, tls = app.speaks_tls(), "listening");
+                // `listening addr=…` ends the line: scripts and tests read the address there.
+                if app.speaks_tls() {
+                    tracing::info!("the listener speaks TLS (tls.cert, tls.key)");
+                }
+                tracing::info!(%addr, "listening");
             }
             if let Some(addr) = app.mtls_local_addr() {
                 tracing::info!(%addr, "listening for mutual TLS (tls.listen)");

@@ -2,7 +2,7 @@
 
 use super::body::Accept;
 use super::errors::{render, Dialect};
-use super::oauth::{authorization, no_store_json, read_params};
+use super::oauth::{authorization, dpop_proof, no_store_json, read_params, with_nonce};
 use super::{remote_ip, Shared};
 use crate::failure::Failure;
 use crate::http::Remote;
@@ -21,10 +21,11 @@ const ROUTE: &str = "/oauth/par";
 /// JSON (§2.3), never a redirect.
 pub async fn par(State(t): State<Shared>, addr: Remote, req: Request) -> Response {
     let remote = remote_ip(addr);
-    match push(&t, &remote, req).await {
+    let resp = match push(&t, &remote, req).await {
         Ok(body) => no_store_json(StatusCode::CREATED, &body),
         Err(f) => render(&f, Dialect::OAuth, ROUTE),
-    }
+    };
+    with_nonce(&t, resp)
 }
 
 /// Client authentication exactly as at the token endpoint (§2: a public client by its
@@ -33,6 +34,8 @@ async fn push(t: &Tessera, remote: &str, req: Request) -> Result<Value, Failure>
     let (headers, params) = read_params(req, Accept::FormOnly).await?;
     let presented = presented(authorization(&headers)?, &params)?;
     let client = authenticate(t, &presented, remote, true).await?;
-    let pushed = par::push(t, &client, &params).await?;
+    // RFC 9449 §10.1: a proof binds the code this request will bring to the proof's key.
+    let proof = dpop_proof(t, &headers, "POST", ROUTE, None).await?;
+    let pushed = par::push(t, &client, &params, proof.as_ref().map(|p| p.jkt.as_str())).await?;
     Ok(json!({"request_uri": pushed.request_uri, "expires_in": pushed.expires_in}))
 }

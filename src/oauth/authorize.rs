@@ -39,6 +39,7 @@ pub const PARAMS: &[&str] = &[
     "code_challenge_method",
     "prompt",
     "request",
+    "dpop_jkt",
 ];
 
 /// A validated authorization request.
@@ -63,6 +64,8 @@ pub struct AuthorizeRequest {
     /// The pushed request (RFC 9126) the parameters came from, consumed when the code is
     /// issued; `None` for parameters from the query.
     pub pushed: Option<par::Opened>,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the code is bound to.
+    pub dpop_jkt: Option<String>,
 }
 
 /// Why a request cannot be answered with a code.
@@ -239,12 +242,25 @@ pub async fn check(
         prompt_login: false,
         prompt_none: false,
         pushed: None,
+        dpop_jkt: params.get("dpop_jkt").map(str::to_string),
     };
     // From here on the redirect URI is trusted: errors go back to the client.
     // RFC 9126 §5-6: a client that must push is refused anything else.
     if !pushed && (client.security.require_pushed_authorization_requests || t.settings.par.required)
     {
         return Err(req.error("invalid_request", "pushed authorization request required"));
+    }
+    // An RFC 7638 SHA-256 thumbprint: 43 base64url characters.
+    if req.dpop_jkt.as_ref().is_some_and(|j| {
+        j.len() != 43
+            || !j
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }) {
+        return Err(req.error(
+            "invalid_request",
+            "dpop_jkt must be a JWK SHA-256 thumbprint (RFC 9449 §10)",
+        ));
     }
     if req.state.as_ref().is_some_and(|s| s.len() > MAX_PARAM)
         || req.nonce.as_ref().is_some_and(|s| s.len() > MAX_PARAM)
@@ -350,7 +366,7 @@ pub async fn issue_code(
         auth_time: session.auth_time,
         family_id,
         expires_at: now + t.settings.login.code_ttl.max(1),
-        dpop_jkt: None,
+        dpop_jkt: req.dpop_jkt.clone(),
     };
     t.store
         .insert_auth_code(&t.master.hash_secret(code.as_bytes()), &row)

@@ -80,13 +80,13 @@ fn refused() -> Failure {
 
 /// The stored form of a request: the parameters `/oauth/authorize` reads, with `client_id`
 /// the authenticated client's.
-fn stored_form(client_id: &str, params: &Params) -> String {
+fn stored_form(client_id: &str, params: &Params, dpop_jkt: Option<&str>) -> String {
     let mut ser = form_urlencoded::Serializer::new(String::new());
     for name in authorize::PARAMS {
-        let value = if *name == "client_id" {
-            Some(client_id)
-        } else {
-            params.get(name)
+        let value = match *name {
+            "client_id" => Some(client_id),
+            "dpop_jkt" => dpop_jkt.or_else(|| params.get(name)),
+            _ => params.get(name),
         };
         if let Some(v) = value {
             ser.append_pair(name, v);
@@ -97,7 +97,21 @@ fn stored_form(client_id: &str, params: &Params) -> String {
 
 /// RFC 9126 §2: validates and stores the authorization request `params` pushed by the
 /// authenticated `client`. Errors are `/oauth/authorize`'s, answered as JSON (§2.3).
-pub async fn push(t: &Tessera, client: &Client, params: &Params) -> Result<Pushed, Failure> {
+/// `proof_jkt` is the key of the push's DPoP proof: the code will be bound to it (RFC 9449
+/// §10.1), and a `dpop_jkt` parameter must then name the same key.
+pub async fn push(
+    t: &Tessera,
+    client: &Client,
+    params: &Params,
+    proof_jkt: Option<&str>,
+) -> Result<Pushed, Failure> {
+    if let (Some(proof), Some(param)) = (proof_jkt, params.get("dpop_jkt")) {
+        if proof != param {
+            return Err(crate::oauth::dpop::invalid(
+                "dpop_jkt names another key than the DPoP proof's",
+            ));
+        }
+    }
     // §2.1: a pushed request cannot point at another one.
     if params.get("request_uri").is_some() {
         return Err(Failure::invalid(
@@ -111,7 +125,7 @@ pub async fn push(t: &Tessera, client: &Client, params: &Params) -> Result<Pushe
             "this client may not use the authorization code grant",
         ));
     }
-    let form = stored_form(&client.client_id, params);
+    let form = stored_form(&client.client_id, params, proof_jkt);
     if form.len() > MAX_STORED {
         return Err(Failure::malformed(format!(
             "the pushed authorization request is longer than {MAX_STORED} bytes"
@@ -217,7 +231,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            stored_form("spa", &params),
+            stored_form("spa", &params, None),
             "response_type=code&client_id=spa&state=a+b"
         );
     }

@@ -459,6 +459,160 @@ async fn a_code_exchanged_without_a_proof_gives_bearer_tokens(app: TestApp) {
     assert_eq!(status, 200);
 }
 
+/// Redeems `code` as public client `client`, with a proof by `key` when given.
+async fn redeem(
+    app: &TestApp,
+    client: &str,
+    code: &str,
+    verifier: &str,
+    key: Option<&DpopKey>,
+) -> (u16, Value) {
+    let mut r = app.http.post(app.url("/oauth/token")).form(&[
+        ("grant_type", "authorization_code"),
+        ("client_id", client),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier),
+    ]);
+    if let Some(k) = key {
+        r = r.header("DPoP", token_proof(app, k));
+    }
+    status_json(r.send().await.unwrap()).await
+}
+
+async fn a_code_bound_by_dpop_jkt_is_redeemed_only_with_that_key(app: TestApp) {
+    create_user(&app, "default", "cid@example.com", json!({})).await;
+    login_client(&app, "default", "jkt-spa", json!({})).await;
+    let k = DpopKey::new(Alg::ES256);
+    let other = DpopKey::new(Alg::ES256);
+    for (what, key, want) in [
+        ("no proof", None, 400),
+        ("another key", Some(&other), 400),
+        ("the bound key", Some(&k), 200),
+    ] {
+        let mut b = Browser::new();
+        let (verifier, challenge) = pkce();
+        let jkt = k.jkt();
+        let code = login_for_code(
+            &app,
+            &mut b,
+            "jkt-spa",
+            "cid@example.com",
+            &[
+                ("scope", "openid"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+                ("dpop_jkt", &jkt),
+            ],
+        )
+        .await;
+        let (status, v) = redeem(&app, "jkt-spa", &code, &verifier, key).await;
+        assert_eq!(status, want, "{what}: {v}");
+        if want == 400 {
+            assert_eq!(v["error"], "invalid_dpop_proof", "{what}");
+        } else {
+            assert_eq!(
+                decode_jwt(v["access_token"].as_str().unwrap()).1["cnf"]["jkt"],
+                jkt
+            );
+        }
+    }
+    // A dpop_jkt that is no thumbprint is refused back to the client.
+    let url = authorize_url(
+        &app,
+        "jkt-spa",
+        &[
+            ("scope", "openid"),
+            ("dpop_jkt", "not-a-thumbprint"),
+            ("state", "s"),
+        ],
+    );
+    let r = Browser::new().get(&url).await;
+    assert_eq!(location_params(&r)["error"], "invalid_request");
+}
+
+async fn a_proof_at_the_par_endpoint_binds_the_code_to_its_key(app: TestApp) {
+    create_user(&app, "default", "par@example.com", json!({})).await;
+    login_client(&app, "default", "par-dpop", json!({})).await;
+    let k = DpopKey::new(Alg::EdDSA);
+    let push = |proof: String, extra: Vec<(&'static str, String)>| {
+        let (verifier, challenge) = pkce();
+        let mut form: Vec<(&str, String)> = vec![
+            ("client_id", "par-dpop".into()),
+            ("response_type", "code".into()),
+            ("redirect_uri", REDIRECT.into()),
+            ("scope", "openid".into()),
+            ("state", "st".into()),
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256".into()),
+        ];
+        form.extend(extra);
+        let req = app
+            .http
+            .post(app.url("/oauth/par"))
+            .header("DPoP", proof)
+            .form(&form);
+        async move { (status_json(req.send().await.unwrap()).await, verifier) }
+    };
+    let par_proof = |key: &DpopKey| {
+        key.proof_with("POST", &format!("{ISSUER}/oauth/par"), now(&app), json!({}))
+    };
+    // A dpop_jkt naming another key than the proof's is refused.
+    let ((status, v), _) = push(
+        par_proof(&k),
+        vec![("dpop_jkt", DpopKey::new(Alg::ES256).jkt())],
+    )
+    .await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (400, Some("invalid_dpop_proof"))
+    );
+    // A proof for the token endpoint is not one for /oauth/par.
+    let ((status, v), _) = push(token_proof(&app, &k), vec![]).await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (400, Some("invalid_dpop_proof"))
+    );
+    let ((status, v), verifier) = push(par_proof(&k), vec![]).await;
+    assert_eq!(status, 201, "{v}");
+    let mut url = reqwest::Url::parse(&app.url("/oauth/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", "par-dpop")
+        .append_pair("request_uri", v["request_uri"].as_str().unwrap());
+    let mut b = Browser::new();
+    let r = submit_login(&app, &mut b, url.as_str(), "par@example.com", PASSWORD).await;
+    assert_eq!(r.status(), 303);
+    let code = location_params(&r)["code"].clone();
+    let (status, body) = redeem(&app, "par-dpop", &code, &verifier, None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_dpop_proof"))
+    );
+    // The refused redemption spent the code (RFC 6749 §4.1.2: single use); a new push, with
+    // the key this time, gives tokens bound to it.
+    let ((status, v), verifier) = push(par_proof(&k), vec![]).await;
+    assert_eq!(status, 201);
+    let mut url = reqwest::Url::parse(&app.url("/oauth/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", "par-dpop")
+        .append_pair("request_uri", v["request_uri"].as_str().unwrap());
+    let code = silent_code_at(&app, &mut b, url.as_str()).await;
+    let (status, body) = redeem(&app, "par-dpop", &code, &verifier, Some(&k)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        decode_jwt(body["access_token"].as_str().unwrap()).1["cnf"]["jkt"],
+        k.jkt()
+    );
+}
+
+/// The code of an authorization request answered at once (the browser has a session).
+async fn silent_code_at(app: &TestApp, b: &mut Browser, url: &str) -> String {
+    let _ = app;
+    let r = b.get(url).await;
+    assert_eq!(r.status(), 302, "{}", r.text().await.unwrap());
+    location_params(&r)["code"].clone()
+}
+
 async fn discovery_lists_the_dpop_algorithms(app: TestApp) {
     for doc in [
         "/.well-known/openid-configuration",
@@ -481,6 +635,8 @@ both_engines!(
     userinfo_takes_a_dpop_bound_token_only_with_a_matching_proof,
     a_public_clients_refresh_token_is_bound_to_its_dpop_key,
     a_code_exchanged_without_a_proof_gives_bearer_tokens,
+    a_code_bound_by_dpop_jkt_is_redeemed_only_with_that_key,
+    a_proof_at_the_par_endpoint_binds_the_code_to_its_key,
     discovery_lists_the_dpop_algorithms,
 );
 
