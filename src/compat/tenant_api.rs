@@ -6,7 +6,7 @@ use crate::failure::Failure;
 use crate::oauth::client_auth::{
     basic_credentials, counts_as_failure, decode_basic, verify_client_secret,
 };
-use crate::oauth::introspect::active_claims;
+use crate::oauth::introspect::bearer_claims;
 use crate::oauth::user_token::{self, Kind, Origin};
 use crate::reasons;
 use crate::secret::Secret;
@@ -80,7 +80,7 @@ async fn bearer_client(
     t: &Tessera,
     token: &str,
 ) -> Result<Option<(Arc<Client>, serde_json::Map<String, Value>)>, Failure> {
-    let Some(claims) = active_claims(t, token).await? else {
+    let Some(claims) = bearer_claims(t, token).await? else {
         return Ok(None);
     };
     let Some(client_id) = claims.get("client_id").and_then(Value::as_str) else {

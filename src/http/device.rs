@@ -14,7 +14,7 @@ use super::{remote_ip, Remote, Shared};
 use crate::failure::Failure;
 use crate::login::page::{self, DeviceCodePage, DeviceConsentPage};
 use crate::login::{self as session};
-use crate::oauth::client_auth::{authenticate, presented};
+use crate::oauth::client_auth::{authenticate_with_certificate, presented};
 use crate::oauth::device::{self, DeviceRequest};
 use crate::oauth::grant::GrantType;
 use crate::reasons;
@@ -30,10 +30,13 @@ pub async fn device_authorization(State(t): State<Shared>, addr: Remote, req: Re
     const ROUTE: &str = "/oauth/device_authorization";
     let remote = remote_ip(addr);
     let result = async {
+        let cert = super::mtls::peer_certificate(&req);
         let (headers, params) = read_params(req, Accept::FormOrJson).await?;
         let presented = presented(authorization(&headers)?, &params)?;
         let public_ok = GrantType::DeviceCode.allows_public_clients();
-        let client = authenticate(&t, &presented, &remote, public_ok).await?;
+        let client =
+            authenticate_with_certificate(&t, &presented, cert.as_deref(), &remote, public_ok)
+                .await?;
         device::authorize(&t, &client, &params, &remote).await
     }
     .await;

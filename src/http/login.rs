@@ -576,8 +576,14 @@ pub async fn userinfo(
         .and_then(|v| v.to_str().ok());
     let presented = userinfo::access_token(auth);
     let result = async {
+        // Only a genuine DPoP-bound token of ours has its proof checked (and recorded): a
+        // refused request writes nothing (SPEC §7.1).
+        let bound = |token: &str| {
+            crate::oauth::introspect::verified_claims(&t, token)
+                .is_some_and(|c| c.get("cnf").and_then(|c| c.get("jkt")).is_some())
+        };
         let proof = match presented {
-            Some((userinfo::Scheme::Dpop, token)) => {
+            Some((userinfo::Scheme::Dpop, token)) if bound(token) => {
                 dpop_proof(&t, &headers, method.as_str(), "/userinfo", Some(token))
                     .await
                     .map_err(userinfo::proof_refusal)?

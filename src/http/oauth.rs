@@ -83,9 +83,13 @@ pub async fn dpop_proof(
         return Ok(None);
     };
     let url = format!("{}{path}", t.settings.issuer);
+    let tls = &t.settings.tls;
+    let alias =
+        (!tls.listen.is_empty() && !tls.url.is_empty()).then(|| format!("{}{path}", tls.url));
     let expected = dpop::Expected {
         method,
         url: &url,
+        alias: alias.as_deref(),
         access_token,
     };
     dpop::verify(t, proof, &expected).await.map(Some)

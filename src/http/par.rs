@@ -6,7 +6,7 @@ use super::oauth::{authorization, dpop_proof, no_store_json, read_params, with_n
 use super::{remote_ip, Shared};
 use crate::failure::Failure;
 use crate::http::Remote;
-use crate::oauth::client_auth::{authenticate, presented};
+use crate::oauth::client_auth::{authenticate_with_certificate, presented};
 use crate::oauth::par;
 use crate::service::Tessera;
 use axum::extract::{Request, State};
@@ -31,9 +31,11 @@ pub async fn par(State(t): State<Shared>, addr: Remote, req: Request) -> Respons
 /// Client authentication exactly as at the token endpoint (§2: a public client by its
 /// `client_id` alone, as for the authorization code grant), then the push.
 async fn push(t: &Tessera, remote: &str, req: Request) -> Result<Value, Failure> {
+    let cert = super::mtls::peer_certificate(&req);
     let (headers, params) = read_params(req, Accept::FormOnly).await?;
     let presented = presented(authorization(&headers)?, &params)?;
-    let client = authenticate(t, &presented, remote, true).await?;
+    let client =
+        authenticate_with_certificate(t, &presented, cert.as_deref(), remote, true).await?;
     // RFC 9449 §10.1: a proof binds the code this request will bring to the proof's key.
     let proof = dpop_proof(t, &headers, "POST", ROUTE, None).await?;
     let pushed = par::push(t, &client, &params, proof.as_ref().map(|p| p.jkt.as_str())).await?;

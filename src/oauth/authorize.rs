@@ -246,7 +246,14 @@ pub async fn check(
     };
     // From here on the redirect URI is trusted: errors go back to the client.
     // RFC 9126 §5-6: a client that must push is refused anything else.
-    if !pushed && (client.security.require_pushed_authorization_requests || t.settings.par.required)
+    // The console's built-in client is exempt from `par.required`: it runs inside this server,
+    // and a deployment that requires PAR must still be administrable.
+    let console = client
+        .client_id
+        .starts_with(crate::tenants::CONSOLE_CLIENT_PREFIX);
+    if !pushed
+        && (client.security.require_pushed_authorization_requests
+            || (t.settings.par.required && !console))
     {
         return Err(req.error("invalid_request", "pushed authorization request required"));
     }

@@ -36,6 +36,8 @@ pub struct Expected<'a> {
     pub method: &'a str,
     /// The request's URL without query (`htu`), as the issuer names it.
     pub url: &'a str,
+    /// The same route under discovery's `mtls_endpoint_aliases` (RFC 8705 §5), if any.
+    pub alias: Option<&'a str>,
     /// The access token presented with the proof (its hash is `ath`).
     pub access_token: Option<&'a str>,
 }
@@ -63,7 +65,9 @@ pub async fn verify(t: &Tessera, proof: &str, expected: &Expected<'_>) -> Result
     if text("htm") != Some(expected.method) {
         return Err(invalid("the DPoP proof's htm is not this request's method"));
     }
-    if !text("htu").is_some_and(|htu| same_url(htu, expected.url)) {
+    let named =
+        |htu: &str| same_url(htu, expected.url) || expected.alias.is_some_and(|a| same_url(htu, a));
+    if !text("htu").is_some_and(named) {
         return Err(invalid("the DPoP proof's htu is not this request's URL"));
     }
     let now = t.clock.now();

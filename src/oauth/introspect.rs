@@ -31,6 +31,19 @@ pub async fn active_claims(
     Ok(Some(claims))
 }
 
+/// The claims of an active token presented as a bearer token (RFC 6750) to a route that takes
+/// nothing else (the admin and tenant APIs): a sender-constrained token (`cnf`: DPoP, RFC 9449
+/// §7.2, or a certificate, RFC 8705 §3) is worth nothing there without its key, so it counts
+/// as no token at all.
+pub async fn bearer_claims(
+    t: &Tessera,
+    token: &str,
+) -> Result<Option<Map<String, Value>>, Failure> {
+    Ok(active_claims(t, token)
+        .await?
+        .filter(|c| !c.contains_key("cnf")))
+}
+
 /// Claims of a token whose signature is ours and whose `iss` is this issuer (expiry unchecked).
 pub fn verified_claims(t: &Tessera, token: &str) -> Option<Map<String, Value>> {
     let v = t.keys.verify(token).ok()?;

@@ -105,6 +105,7 @@ pub async fn issue(
     requested: &[&str],
     origin: Origin<'_>,
 ) -> Result<IssuedToken, Failure> {
+    crate::oauth::grant::require_binding(client, origin.cnf)?;
     // The implicit admin role has no scopes, so the stored roles are all that matter here.
     let roles = t.store.list_roles(&user.tenant_id).await?;
     let held = effective_scopes(user, &roles);

@@ -613,6 +613,105 @@ async fn silent_code_at(app: &TestApp, b: &mut Browser, url: &str) -> String {
     location_params(&r)["code"].clone()
 }
 
+async fn a_dpop_bound_token_is_no_bearer_token_at_the_admin_and_tenant_apis(app: TestApp) {
+    let c = app
+        .create_client_in(
+            "default",
+            json!({"client_id": "dpop-admin", "name": "x", "grant_types": ["client_credentials"],
+                   "scopes": ["tessera:admin", "tessera:generate"], "admin_tokens": true}),
+        )
+        .await;
+    let k = DpopKey::new(Alg::ES256);
+    let r = app
+        .http
+        .post(app.url("/oauth/token"))
+        .basic_auth(&c.id, Some(&c.secret))
+        .header("DPoP", token_proof(&app, &k))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "tessera:admin tessera:generate"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (status, v) = status_json(r).await;
+    assert_eq!(status, 200, "{v}");
+    let token = v["access_token"].as_str().unwrap();
+    let r = app
+        .http
+        .get(app.url("/admin/v1/tenants"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // The same client's bearer token works: the refusal is the binding's.
+    let bearer = app.access_token(&c, Some("tessera:admin")).await;
+    let r = app
+        .http
+        .get(app.url("/admin/v1/tenants"))
+        .bearer_auth(&bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app
+        .http
+        .post(app.url("/auth/user/generateToken"))
+        .bearer_auth(token)
+        .json(&json!({"tenant_id": "default", "project_id": "p", "client_id": "dpop-admin", "email_id": "x@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status() == 401 || r.status() == 404, "{}", r.status());
+}
+
+async fn the_compatible_routes_issue_no_bearer_token_to_a_dpop_bound_client(app: TestApp) {
+    let c = app
+        .create_client_in(
+            "default",
+            json!({"client_id": "dpop-partner", "name": "x", "profile": "partner",
+                   "grant_types": ["client_credentials"], "scopes": ["read"],
+                   "dpop_bound_access_tokens": true}),
+        )
+        .await;
+    for route in ["/v1/oauth/token", "/api/id/v1/auth/token"] {
+        let r = app
+            .http
+            .post(app.url(route))
+            .basic_auth(&c.id, Some(&c.secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let body = r.text().await.unwrap();
+        assert_eq!(status, 400, "{route}: {body}");
+        assert!(!body.contains("access_token"), "{route}: {body}");
+    }
+}
+
+async fn a_proof_sent_with_a_token_that_is_not_ours_is_not_recorded(app: TestApp) {
+    let k = DpopKey::new(Alg::ES256);
+    let jti = "not-recorded-jti";
+    let proof = k.proof_with(
+        "GET",
+        &format!("{ISSUER}/userinfo"),
+        now(&app),
+        json!({"jti": jti, "ath": ath("garbage-token")}),
+    );
+    let r = userinfo_dpop(&app, "garbage-token", Some(&proof)).await;
+    assert_eq!(r.status(), 401);
+    // The jti is still fresh: the refused request wrote nothing.
+    let fresh = app
+        .tessera
+        .store
+        .record_assertion_jti(&format!("#dpop:{}", k.jkt()), jti, now(&app) + 60)
+        .await
+        .unwrap();
+    assert!(fresh);
+}
+
 async fn discovery_lists_the_dpop_algorithms(app: TestApp) {
     for doc in [
         "/.well-known/openid-configuration",
@@ -637,6 +736,9 @@ both_engines!(
     a_code_exchanged_without_a_proof_gives_bearer_tokens,
     a_code_bound_by_dpop_jkt_is_redeemed_only_with_that_key,
     a_proof_at_the_par_endpoint_binds_the_code_to_its_key,
+    a_dpop_bound_token_is_no_bearer_token_at_the_admin_and_tenant_apis,
+    the_compatible_routes_issue_no_bearer_token_to_a_dpop_bound_client,
+    a_proof_sent_with_a_token_that_is_not_ours_is_not_recorded,
     discovery_lists_the_dpop_algorithms,
 );
 

@@ -399,6 +399,12 @@ async fn par_required_refuses_every_request_that_was_not_pushed(engine: Engine) 
         b.get(&par_url(&app, "spa", &request_uri)).await.status(),
         200
     );
+    // The console's built-in client is exempt: an operator can still sign in to it.
+    let r = b.get(&app.url("/console/signin?tenant=default")).await;
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let page = b.get(&app.url(&to)).await;
+    assert_eq!(page.status(), 200, "{to}");
+    assert!(page.text().await.unwrap().contains("name=\"password\""));
 }
 
 async fn bad_pushed_requests_are_400_json(app: TestApp) {

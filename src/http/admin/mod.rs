@@ -14,7 +14,7 @@ use super::body::{media_type, read_limited};
 use super::Shared;
 use crate::crypto::ct_eq;
 use crate::failure::Failure;
-use crate::oauth::introspect::active_claims;
+use crate::oauth::introspect::bearer_claims;
 use crate::oauth::scope::ADMIN_SCOPE;
 use crate::params::parse_json_entries;
 use crate::reasons;
@@ -110,7 +110,7 @@ pub async fn authenticate(
             });
         }
     }
-    let claims = active_claims(t, token).await?;
+    let claims = bearer_claims(t, token).await?;
     let caller = claims.and_then(|c| {
         let has_scope = c
             .get("scope")

@@ -169,6 +169,7 @@ pub async fn issue_for_family(
     opts: Options,
 ) -> Result<Issued, Failure> {
     let client = g.client;
+    super::require_binding(client, opts.cnf.as_ref())?;
     let profile = profile_of(t, client)?;
     let aud = scope::audience(
         &client.audiences,

@@ -33,6 +33,7 @@ pub async fn issue(
     opts: Options,
 ) -> Result<IssuedToken, Failure> {
     super::require_grant(client, GrantType::ClientCredentials)?;
+    super::require_binding(client, opts.cnf.as_ref())?;
     let scopes = scope::grant(client, params.get("scope"))?;
     let requested: Vec<&str> = [params.get("audience"), params.get("resource")]
         .into_iter()

@@ -12,7 +12,7 @@ use crate::failure::Failure;
 use crate::oauth::scope;
 use crate::service::{event, Tessera};
 use crate::tenants::Client;
-use crate::tokens::{Audience, IssuedToken};
+use crate::tokens::{Audience, Confirmation, IssuedToken};
 use serde_json::{json, Value};
 
 /// A grant of the token endpoint: the one list of `grant_type` values. `/oauth/token`
@@ -210,6 +210,27 @@ pub fn allows_grant(client: &Client, grant: GrantType) -> bool {
                 && (g == GrantType::AuthorizationCode.as_str()
                     || g == GrantType::DeviceCode.as_str()))
     })
+}
+
+/// SPEC §9: a client whose access tokens must be sender-constrained gets none that is not.
+/// The token endpoint binds them; the compatible routes (SPEC §3), which issue bearer tokens
+/// only, are refused such clients rather than handing them tokens worth more than intended.
+pub fn require_binding(client: &Client, cnf: Option<&Confirmation>) -> Result<(), Failure> {
+    let s = &client.security;
+    if s.dpop_bound_access_tokens && cnf.and_then(|c| c.jkt.as_ref()).is_none() {
+        return Err(crate::oauth::dpop::invalid(
+            "this client's access tokens are DPoP-bound: ask /oauth/token with a DPoP proof",
+        ));
+    }
+    if s.tls_client_certificate_bound_access_tokens
+        && cnf.and_then(|c| c.x5t_s256.as_ref()).is_none()
+    {
+        return Err(Failure::new(
+            crate::reasons::CLIENT_CERTIFICATE_REQUIRED,
+            "this client's access tokens are certificate-bound: ask /oauth/token over mutual TLS",
+        ));
+    }
+    Ok(())
 }
 
 /// `invalid_grant` (RFC 6749 §5.2) with a safe description.
