@@ -265,6 +265,37 @@ async fn a_signed_in_browser_goes_straight_to_consent_and_codes_match_case_and_d
     }
 }
 
+async fn an_approved_device_gets_only_the_scopes_the_user_still_holds(app: TestApp) {
+    let user = create_user(
+        &app,
+        "default",
+        "sam@example.com",
+        json!({"scopes": ["read"]}),
+    )
+    .await;
+    device_client(&app, "default", "tv2").await;
+    let (status, v) = start(&app, "tv2", "openid read").await;
+    assert_eq!(status, 200, "{v}");
+    let device_code = v["device_code"].as_str().unwrap().to_string();
+    let user_code = v["user_code"].as_str().unwrap().to_string();
+    let mut b = Browser::new();
+    let consent = consent_page_after_sign_in(&app, &mut b, &user_code, "sam@example.com").await;
+    decide(&app, &mut b, &consent, "allow").await;
+    // The administrator takes `read` away before the device polls.
+    let r = app
+        .admin(
+            reqwest::Method::PATCH,
+            &format!("/admin/v1/tenants/default/users/{user}"),
+            Some(json!({"scopes": []})),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    app.clock.advance(5);
+    let (status, v) = poll(&app, "tv2", &device_code).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["scope"], "openid");
+}
+
 async fn polling_before_approval_is_authorization_pending(app: TestApp) {
     device_client(&app, "default", "tv").await;
     let (device_code, _) = started(&app, "tv", "openid").await;
@@ -635,6 +666,7 @@ async fn discovery_lists_the_device_authorization_endpoint(app: TestApp) {
 
 both_engines!(
     the_device_flow_issues_user_tokens_once_the_user_approves,
+    an_approved_device_gets_only_the_scopes_the_user_still_holds,
     a_signed_in_browser_goes_straight_to_consent_and_codes_match_case_and_dash_blind,
     polling_before_approval_is_authorization_pending,
     polling_faster_than_the_interval_is_slow_down_and_the_interval_grows,

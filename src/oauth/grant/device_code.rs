@@ -104,15 +104,19 @@ pub async fn redeem(
             .filter(|_| client.auth_method == AuthMethod::None),
     };
     t.store.create_family(&family).await?;
+    // SPEC §7.1: at most the approved scopes the user still holds (the approval may be ten
+    // minutes old), as for refresh tokens.
+    let approved: Vec<String> = granted
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let scopes = crate::oauth::authorize::user_scopes(t, &user, &approved).await?;
     let grant = UserGrant {
         client,
         user: &user,
         family: &family,
-        scopes: granted
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect(),
+        scopes,
         nonce: None,
         grant: GrantType::DeviceCode,
     };
