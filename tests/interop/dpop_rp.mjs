@@ -6,6 +6,7 @@
 //
 //   node dpop_rp.mjs ISSUER CLIENT_ID REDIRECT_URI EMAIL PASSWORD CC_ID CC_SECRET
 import * as client from 'openid-client';
+import { signIn } from './login_form.mjs';
 
 const [issuer, clientId, redirectUri, email, password, ccId, ccSecret] = process.argv.slice(2);
 const insecure = { execute: [client.allowInsecureRequests] }; // plain http on 127.0.0.1
@@ -25,24 +26,7 @@ const authorizationUrl = client.buildAuthorizationUrl(config, {
 });
 
 // The user's side: the login page, its cookies, the form.
-let res = await fetch(authorizationUrl, { redirect: 'manual' });
-if (res.status !== 200) throw new Error(`login page: HTTP ${res.status}`);
-const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-const html = await res.text();
-const field = (name) => {
-  const m = html.match(new RegExp(`name="${name}" value="([^"]*)"`));
-  if (!m) throw new Error(`no ${name} field on the login page`);
-  return m[1].replaceAll('&quot;', '"').replaceAll('&#x27;', "'").replaceAll('&lt;', '<')
-    .replaceAll('&gt;', '>').replaceAll('&amp;', '&');
-};
-res = await fetch(new URL('/login', issuer), {
-  method: 'POST',
-  redirect: 'manual',
-  headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
-  body: new URLSearchParams({ email, password, csrf: field('csrf'), request: field('request') }),
-});
-const location = res.headers.get('location');
-if (res.status !== 303 || !location) throw new Error(`login post: HTTP ${res.status}`);
+const { location } = await signIn(authorizationUrl, issuer, email, password);
 
 const tokens = await client.authorizationCodeGrant(config, new URL(location), {
   pkceCodeVerifier: codeVerifier,

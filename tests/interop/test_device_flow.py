@@ -145,6 +145,8 @@ def test_a_denied_device_hears_access_denied(server):
 
 def test_a_real_browser_approves_a_device(server, browser):  # noqa: F811
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
 
     user_id = setup(server, "den3", "tv3")
     meta, auth = start(server, "tv3")
@@ -152,13 +154,16 @@ def test_a_real_browser_approves_a_device(server, browser):  # noqa: F811
     assert browser.find_element(By.ID, "user_code").get_attribute("value") == auth["user_code"]
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "device-code-page.png"))
+    wait = WebDriverWait(browser, 20)
     browser.find_element(By.ID, "continue").click()
-    browser.find_element(By.ID, "email").send_keys("ann@example.com")
+    wait.until(EC.presence_of_element_located((By.ID, "email"))).send_keys("ann@example.com")
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
     browser.find_element(By.ID, "submit").click()
+    # Each click starts a navigation: wait for the next page rather than read the old one.
+    wait.until(EC.presence_of_element_located((By.ID, "allow")))
     assert auth["user_code"] in browser.page_source
     browser.save_screenshot(str(ARTIFACTS / "device-consent-page.png"))
     browser.find_element(By.ID, "allow").click()
-    assert "Device connected" in browser.find_element(By.TAG_NAME, "h1").text
+    wait.until(lambda d: "Device connected" in d.find_element(By.TAG_NAME, "h1").text)
     token = poll_until_done(meta, "tv3", auth)
     assert verify(server, token["access_token"])["sub"] == user_id
