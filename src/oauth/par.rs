@@ -49,6 +49,11 @@ pub const SIGN_IN_TTL: i64 = crate::login::upstream::STATE_TTL;
 /// can make the database hold per push.
 const MAX_STORED: usize = 8192;
 
+/// Unexpired pushed requests one client may hold: a public client pushes by `client_id`
+/// alone, so without a bound anyone could fill the table (SPEC §7.2); past it, 429 until some
+/// expire (at most 8 MiB per client).
+pub const MAX_LIVE_PER_CLIENT: i64 = 1_000;
+
 /// A pushed request opened by a browser, to be consumed when its code is issued.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Opened {
@@ -124,6 +129,18 @@ pub async fn push(
             reasons::CLIENT_NOT_ALLOWED_GRANT,
             "this client may not use the authorization code grant",
         ));
+    }
+    if t.store
+        .count_live_pushed_requests(&client.client_id, t.clock.now())
+        .await?
+        >= MAX_LIVE_PER_CLIENT
+    {
+        let mut f = Failure::new(
+            reasons::RATE_LIMITED,
+            "too many pushed authorization requests of this client are pending; retry later",
+        );
+        f.retry_after = Some(EXPIRES_IN as u64);
+        return Err(f);
     }
     let form = stored_form(&client.client_id, params, proof_jkt);
     if form.len() > MAX_STORED {

@@ -556,6 +556,27 @@ async fn an_unauthenticated_or_wrong_secret_push_is_401_invalid_client(app: Test
     assert_eq!(r.status(), 201);
 }
 
+async fn a_client_holds_at_most_a_thousand_live_pushed_requests(app: TestApp) {
+    login_client(&app, "default", "spa", json!({})).await;
+    let (_, challenge) = pkce();
+    let form = request(&challenge);
+    let form = borrowed(&form);
+    for i in 0..1_000 {
+        let (status, v) = push_public(&app, "spa", &form).await;
+        assert_eq!(status, 201, "push {i}: {v}");
+    }
+    let (status, v) = push_public(&app, "spa", &form).await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (429, Some("temporarily_unavailable")),
+        "{v}"
+    );
+    // Once they expire, pushing works again.
+    app.clock.advance(61);
+    let (status, _) = push_public(&app, "spa", &form).await;
+    assert_eq!(status, 201);
+}
+
 async fn discovery_lists_the_par_endpoint(app: TestApp) {
     for doc in [
         "/.well-known/openid-configuration",
@@ -615,6 +636,7 @@ both_engines!(
     bad_pushed_requests_are_400_json,
     an_unauthenticated_or_wrong_secret_push_is_401_invalid_client,
     discovery_lists_the_par_endpoint,
+    a_client_holds_at_most_a_thousand_live_pushed_requests,
     racing_uses_of_one_request_uri_get_one_code,
 );
 
