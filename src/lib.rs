@@ -13,7 +13,7 @@
 //! - `oauth`: the protocol core (client authentication, failure limits, argon2 permits,
 //!   scopes, grants, introspection, upstream OpenID provider ID tokens, user tokens, the
 //!   authorization request and pushed authorization requests, the device authorization
-//!   request, userinfo).
+//!   request, userinfo, and sender-constrained tokens: DPoP proofs and certificate bindings).
 //! - `vault`: client secrets held in OpenBao/Vault KV v2.
 //! - `outbound`: the shared outbound HTTP client builder and the guard that keeps requests
 //!   to upstream providers off non-public addresses (SPEC §7.1).
