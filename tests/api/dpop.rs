@@ -9,13 +9,13 @@ use tessera::crypto::{b64url, sha256};
 use tessera::keys::signer::{Alg, SigningKey};
 
 /// A client's DPoP key, making proofs as a client library would.
-struct DpopKey {
+pub(crate) struct DpopKey {
     key: SigningKey,
     alg: Alg,
 }
 
 impl DpopKey {
-    fn new(alg: Alg) -> DpopKey {
+    pub(crate) fn new(alg: Alg) -> DpopKey {
         let (key, _) = SigningKey::generate("dpop".into(), alg).unwrap();
         DpopKey { key, alg }
     }
@@ -30,7 +30,7 @@ impl DpopKey {
     }
 
     /// RFC 7638 thumbprint of the key.
-    fn jkt(&self) -> String {
+    pub(crate) fn jkt(&self) -> String {
         let Value::Object(m) = self.jwk() else {
             unreachable!()
         };
@@ -49,7 +49,7 @@ impl DpopKey {
     }
 
     /// A fresh proof for `method url` at `iat`, with extra claims.
-    fn proof_with(&self, method: &str, url: &str, iat: i64, extra: Value) -> String {
+    pub(crate) fn proof_with(&self, method: &str, url: &str, iat: i64, extra: Value) -> String {
         let mut claims = json!({
             "jti": hex(&rand_bytes(12)),
             "htm": method,

@@ -519,6 +519,19 @@ async fn discovery_names_the_certificate_methods_and_the_aliases_of_tls_listen(e
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    // A DPoP proof may name the alias as its htu (RFC 9449 §4.3: the URL the request went to).
+    let k = crate::dpop::DpopKey::new(tessera::keys::signer::Alg::ES256);
+    let proof = k.proof_with("POST", &alias, app.tessera.clock.now(), json!({}));
+    let r = pki
+        .client(Some(&id))
+        .post(&alias)
+        .header("DPoP", proof)
+        .form(&[("grant_type", "client_credentials"), ("client_id", "by-dn")])
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["token_type"], "DPoP", "{v}");
     // `listen` does not ask for a certificate: the same request there is refused.
     let (status, _) = cc_token(&app, &pki.client(Some(&id)), "by-dn").await;
     assert_eq!(status, 401);
