@@ -149,11 +149,6 @@ async fn token_inner(
     // The proof is checked once the client is known, so that unauthenticated requests cannot
     // fill the proof store (SPEC §7.2).
     let proof = dpop_proof(t, &headers, "POST", route, None).await?;
-    if proof.is_none() && client.security.dpop_bound_access_tokens {
-        return Err(dpop::invalid(
-            "this client's access tokens are DPoP-bound: send a DPoP proof",
-        ));
-    }
     // RFC 9449 §6 cnf.jkt for a proof's key; RFC 8705 §3 cnf."x5t#S256" for a client whose
     // tokens are certificate-bound.
     let cnf = Confirmation {
@@ -161,6 +156,9 @@ async fn token_inner(
         x5t_s256: crate::oauth::mtls::bound_x5t(&client, cert.as_deref())?,
     }
     .some();
+    // Every grant checks this again where it issues; here it comes before a code or refresh
+    // token is spent.
+    crate::oauth::grant::require_binding(&client, cnf.as_ref())?;
     let code_opts = || authorization_code::Options {
         cnf: cnf.clone(),
         ..Default::default()
