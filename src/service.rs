@@ -55,6 +55,8 @@ pub struct Tessera {
     pub db: Arc<crate::store::DbHealth>,
     /// Recently read clients and services (and whether the caches can be trusted right now).
     pub caches: Caches,
+    /// One-time values (DPoP proof and client assertion `jti`s), written in shared batches.
+    pub replay: crate::oauth::replay::Replay,
 }
 
 impl Tessera {
@@ -91,6 +93,10 @@ impl Tessera {
         );
         let sts_http = crate::outbound::plain_client(settings.s2s.sts_timeout);
         let trusted_proxies = settings.s2s.trusted_proxies.clone();
+        let db = Arc::new(crate::store::DbHealth::new(Duration::from_secs(
+            u64::try_from(settings.database.timeout.max(1)).unwrap_or(2),
+        )));
+        let replay = crate::oauth::replay::Replay::start(store.clone(), db.clone());
         Tessera {
             issuer,
             limiter,
@@ -106,9 +112,8 @@ impl Tessera {
                 Duration::from_secs(u64::try_from(settings.cache.ttl.max(1)).unwrap_or(300)),
                 store.engine() != Engine::Postgres,
             ),
-            db: Arc::new(crate::store::DbHealth::new(Duration::from_secs(
-                u64::try_from(settings.database.timeout.max(1)).unwrap_or(2),
-            ))),
+            db,
+            replay,
             settings,
             store,
             keys,

@@ -576,14 +576,13 @@ pub async fn userinfo(
         .and_then(|v| v.to_str().ok());
     let presented = userinfo::access_token(auth);
     let result = async {
-        // Only a genuine DPoP-bound token of ours has its proof checked (and recorded): a
+        let (scheme, claims) = userinfo::presented_claims(&t, presented).await?;
+        // Only an active DPoP-bound token of ours has its proof checked (and recorded): a
         // refused request writes nothing (SPEC §7.1).
-        let bound = |token: &str| {
-            crate::oauth::introspect::verified_claims(&t, token)
-                .is_some_and(|c| c.get("cnf").and_then(|c| c.get("jkt")).is_some())
-        };
-        let proof = match presented {
-            Some((userinfo::Scheme::Dpop, token)) if bound(token) => {
+        let proof = match (scheme, presented) {
+            (userinfo::Scheme::Dpop, Some((_, token)))
+                if userinfo::bound_jkt(&claims).is_some() =>
+            {
                 dpop_proof(&t, &headers, method.as_str(), "/userinfo", Some(token))
                     .await
                     .map_err(userinfo::proof_refusal)?
@@ -591,7 +590,7 @@ pub async fn userinfo(
             _ => None,
         };
         let jkt = proof.as_ref().map(|p| p.jkt.as_str());
-        userinfo::userinfo(&t, presented, jkt, cert.0.as_deref()).await
+        userinfo::userinfo(&t, scheme, &claims, jkt, cert.0.as_deref()).await
     }
     .await;
     let resp = match result {

@@ -47,62 +47,96 @@ pub fn peek_claims(token: &str) -> Result<Value, JwsError> {
 /// Verifies `token` with the keys given. A `kid` in the header selects the key; without one,
 /// every key of the header's algorithm is tried.
 pub fn verify(token: &str, keys: &[VerifyingKey]) -> Result<Verified, JwsError> {
-    if token.len() > 16 * 1024 {
-        return Err(JwsError::Malformed);
-    }
-    let mut parts = token.split('.');
-    let (h, p, s) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(h), Some(p), Some(s), None) => (h, p, s),
-        _ => return Err(JwsError::Malformed),
-    };
-    let header: Value = b64url_decode(h)
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or(JwsError::Malformed)?;
-    if !header.is_object() {
-        return Err(JwsError::Malformed);
-    }
-    // Critical extensions we do not understand must be refused (RFC 7515 §4.1.11).
-    if header.get("crit").is_some() {
-        return Err(JwsError::Alg);
-    }
-    let alg = header
-        .get("alg")
-        .and_then(Value::as_str)
-        .and_then(Alg::parse)
-        .ok_or(JwsError::Alg)?;
-    let sig = b64url_decode(s).ok_or(JwsError::Malformed)?;
-    let signing_input_len = h.len() + 1 + p.len();
-    let signing_input = token.get(..signing_input_len).ok_or(JwsError::Malformed)?;
-    let kid = header.get("kid").and_then(Value::as_str);
-    // An over-long `kid` names no key of ours or of any provider: refused as malformed, so
-    // it never triggers a JWKS refetch or reaches a cache (SPEC §7.2).
-    if kid.is_some_and(crate::failure::identifier_too_long) {
-        return Err(JwsError::Malformed);
-    }
-    let candidates: Vec<&VerifyingKey> = keys
-        .iter()
-        .filter(|k| k.alg == alg)
-        .filter(|k| match (kid, &k.kid) {
-            (Some(want), Some(have)) => want == have,
-            _ => true,
+    Compact::parse(token)?.verify(keys)
+}
+
+/// A compact JWS split into its parts, its header parsed, nothing verified yet: for a caller
+/// that must read the header to find the key (a DPoP proof carries its own) without parsing
+/// it twice.
+#[derive(Debug)]
+pub struct Compact<'a> {
+    /// The protected header (a JSON object).
+    pub header: Value,
+    /// `header.payload`, what the signature covers.
+    signing_input: &'a str,
+    /// The base64url payload.
+    payload: &'a str,
+    /// The base64url signature.
+    signature: &'a str,
+}
+
+impl<'a> Compact<'a> {
+    /// Splits `token` (at most 16 KiB) and parses its header.
+    pub fn parse(token: &'a str) -> Result<Compact<'a>, JwsError> {
+        if token.len() > 16 * 1024 {
+            return Err(JwsError::Malformed);
+        }
+        let mut parts = token.split('.');
+        let (h, p, s) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(h), Some(p), Some(s), None) => (h, p, s),
+            _ => return Err(JwsError::Malformed),
+        };
+        let header: Value = b64url_decode(h)
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or(JwsError::Malformed)?;
+        if !header.is_object() {
+            return Err(JwsError::Malformed);
+        }
+        let signing_input = token
+            .get(..h.len() + 1 + p.len())
+            .ok_or(JwsError::Malformed)?;
+        Ok(Compact {
+            header,
+            signing_input,
+            payload: p,
+            signature: s,
         })
-        .collect();
-    if candidates.is_empty() {
-        return Err(JwsError::UnknownKey);
     }
-    if !candidates
-        .iter()
-        .any(|k| k.verify(alg, signing_input.as_bytes(), &sig))
-    {
-        return Err(JwsError::Signature);
+
+    /// Verifies the signature with the keys given (see [`verify`]) and parses the claims.
+    pub fn verify(self, keys: &[VerifyingKey]) -> Result<Verified, JwsError> {
+        let header = self.header;
+        // Critical extensions we do not understand must be refused (RFC 7515 §4.1.11).
+        if header.get("crit").is_some() {
+            return Err(JwsError::Alg);
+        }
+        let alg = header
+            .get("alg")
+            .and_then(Value::as_str)
+            .and_then(Alg::parse)
+            .ok_or(JwsError::Alg)?;
+        let sig = b64url_decode(self.signature).ok_or(JwsError::Malformed)?;
+        let kid = header.get("kid").and_then(Value::as_str);
+        // An over-long `kid` names no key of ours or of any provider: refused as malformed,
+        // so it never triggers a JWKS refetch or reaches a cache (SPEC §7.2).
+        if kid.is_some_and(crate::failure::identifier_too_long) {
+            return Err(JwsError::Malformed);
+        }
+        let candidates: Vec<&VerifyingKey> = keys
+            .iter()
+            .filter(|k| k.alg == alg)
+            .filter(|k| match (kid, &k.kid) {
+                (Some(want), Some(have)) => want == have,
+                _ => true,
+            })
+            .collect();
+        if candidates.is_empty() {
+            return Err(JwsError::UnknownKey);
+        }
+        if !candidates
+            .iter()
+            .any(|k| k.verify(alg, self.signing_input.as_bytes(), &sig))
+        {
+            return Err(JwsError::Signature);
+        }
+        let claims: Value = b64url_decode(self.payload)
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or(JwsError::Malformed)?;
+        if !claims.is_object() {
+            return Err(JwsError::Malformed);
+        }
+        Ok(Verified { header, claims })
     }
-    let claims: Value = b64url_decode(p)
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or(JwsError::Malformed)?;
-    if !claims.is_object() {
-        return Err(JwsError::Malformed);
-    }
-    Ok(Verified { header, claims })
 }
 
 #[cfg(test)]

@@ -403,11 +403,9 @@ async fn verify_assertion(t: &Tessera, c: &Client, assertion: &str) -> Result<bo
         return Ok(false);
     };
     // Remember the jti at least until the assertion could no longer be accepted.
-    let fresh = t
-        .store
-        .record_assertion_jti(&c.client_id, jti, exp.saturating_add(LEEWAY))
-        .await?;
-    Ok(fresh)
+    t.replay
+        .record(&c.client_id, jti, exp.saturating_add(LEEWAY))
+        .await
 }
 
 #[cfg(test)]

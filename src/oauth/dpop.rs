@@ -57,8 +57,13 @@ pub fn invalid(detail: &str) -> Failure {
 /// Verifies `proof` for `expected` (RFC 9449 §4.3) and records its `jti`, so that it is
 /// never accepted again on any node.
 pub async fn verify(t: &Tessera, proof: &str, expected: &Expected<'_>) -> Result<Proof, Failure> {
-    let (key, jkt) = proof_key(proof)?;
-    let v = jws::verify(proof, std::slice::from_ref(&key))
+    if proof.len() > MAX_PROOF_LEN {
+        return Err(invalid("the DPoP proof is too long"));
+    }
+    let compact = jws::Compact::parse(proof).map_err(|_| invalid("the DPoP proof is not a JWS"))?;
+    let (key, jkt) = proof_key(&compact.header)?;
+    let v = compact
+        .verify(std::slice::from_ref(&key))
         .map_err(|_| invalid("the DPoP proof's signature does not verify with its jwk"))?;
     let claim = |k: &str| v.claims.get(k);
     let text = |k: &str| claim(k).and_then(Value::as_str);
@@ -98,8 +103,8 @@ pub async fn verify(t: &Tessera, proof: &str, expected: &Expected<'_>) -> Result
     // Remembered until it could no longer be accepted; `#` keeps these apart from client
     // ids (which cannot contain it) in the table they share with client assertions.
     let fresh = t
-        .store
-        .record_assertion_jti(
+        .replay
+        .record(
             &format!("#dpop:{jkt}"),
             jti,
             iat.saturating_add(MAX_AGE + 1),
@@ -111,13 +116,9 @@ pub async fn verify(t: &Tessera, proof: &str, expected: &Expected<'_>) -> Result
     Ok(Proof { jkt })
 }
 
-/// The proof's public key, checked (RFC 9449 §4.3 checks 2-7 but the signature), with its
+/// The key a proof's header carries, checked (RFC 9449 §4.3 checks 2-7 but the signature), with its
 /// RFC 7638 thumbprint.
-fn proof_key(proof: &str) -> Result<(VerifyingKey, String), Failure> {
-    if proof.len() > MAX_PROOF_LEN {
-        return Err(invalid("the DPoP proof is too long"));
-    }
-    let header = jws::peek_header(proof).map_err(|_| invalid("the DPoP proof is not a JWS"))?;
+fn proof_key(header: &Value) -> Result<(VerifyingKey, String), Failure> {
     let typ = header.get("typ").and_then(Value::as_str);
     if !typ.is_some_and(|t| t.eq_ignore_ascii_case("dpop+jwt")) {
         return Err(invalid("the DPoP proof's typ must be dpop+jwt"));

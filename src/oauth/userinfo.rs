@@ -6,7 +6,7 @@ use crate::oauth::introspect::active_claims;
 use crate::reasons;
 use crate::service::Tessera;
 use crate::tenants::Status;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 fn invalid_token(detail: &str) -> Failure {
     let mut f = Failure::new(reasons::INVALID_TOKEN, detail);
@@ -58,15 +58,12 @@ pub fn proof_refusal(f: Failure) -> Failure {
     }
 }
 
-/// The UserInfo response for `token`, presented with `scheme`; `proof_jkt` is the key of
-/// the request's verified DPoP proof, `cert` the connection's client certificate (a
-/// certificate-bound token needs its certificate, RFC 8705 §3).
-pub async fn userinfo(
+/// The claims of the access token presented to UserInfo, when it is active: 401 else, with
+/// the challenge of the scheme it came with.
+pub async fn presented_claims(
     t: &Tessera,
     token: Option<(Scheme, &str)>,
-    proof_jkt: Option<&str>,
-    cert: Option<&crate::tls::ClientCertificate>,
-) -> Result<Value, Failure> {
+) -> Result<(Scheme, Map<String, Value>), Failure> {
     let (scheme, token) =
         token.ok_or_else(|| invalid_token("a bearer access token is required"))?;
     let claims = active_claims(t, token).await?.ok_or_else(|| {
@@ -77,11 +74,29 @@ pub async fn userinfo(
             f
         }
     })?;
-    let bound = claims
+    Ok((scheme, claims))
+}
+
+/// The `cnf.jkt` of a DPoP-bound token's claims.
+pub fn bound_jkt(claims: &Map<String, Value>) -> Option<&str> {
+    claims
         .get("cnf")
         .and_then(|c| c.get("jkt"))
-        .and_then(Value::as_str);
-    match (bound, scheme) {
+        .and_then(Value::as_str)
+}
+
+/// The UserInfo response for an active token's `claims` (see [`presented_claims`]), presented
+/// with `scheme`; `proof_jkt` is the key of the request's verified DPoP proof, `cert` the
+/// connection's client certificate (a certificate-bound token needs its certificate, RFC 8705
+/// §3).
+pub async fn userinfo(
+    t: &Tessera,
+    scheme: Scheme,
+    claims: &Map<String, Value>,
+    proof_jkt: Option<&str>,
+    cert: Option<&crate::tls::ClientCertificate>,
+) -> Result<Value, Failure> {
+    match (bound_jkt(claims), scheme) {
         (Some(jkt), Scheme::Dpop) if proof_jkt == Some(jkt) => {}
         (Some(_), Scheme::Dpop) => {
             return Err(dpop_refusal(
@@ -99,7 +114,7 @@ pub async fn userinfo(
         }
         (None, Scheme::Bearer) => {}
     }
-    crate::oauth::mtls::check_binding(&claims, cert)?;
+    crate::oauth::mtls::check_binding(claims, cert)?;
     let text = |k: &str| claims.get(k).and_then(Value::as_str);
     let scopes: Vec<&str> = text("scope").unwrap_or("").split(' ').collect();
     if text("token_use") != Some("user") || !scopes.contains(&"openid") {

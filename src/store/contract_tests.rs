@@ -65,6 +65,7 @@ contract_cases!(
     purging_keys_removes_only_retired_keys_past_their_expiry,
     a_revoked_jti_is_remembered_until_purged,
     replaying_an_assertion_jti_returns_false,
+    a_batch_of_jtis_is_new_only_where_neither_stored_nor_repeated_in_the_batch,
     audit_events_list_newest_first_with_filters_and_limit,
     audit_events_filter_by_subject_event_outcome_and_time_and_page_and_count,
     a_large_audit_batch_is_stored_whole,

@@ -225,6 +225,10 @@ const AUDIT_DEFAULT_LIMIT: i64 = 100;
 const AUDIT_MAX_LIMIT: i64 = 1000;
 /// Audit rows per multi-row INSERT (9 parameters each: far below both engines' limits).
 const AUDIT_ROWS_PER_INSERT: usize = 100;
+
+/// Most one-time values recorded by one statement (3 parameters each).
+pub const JTI_ROWS_PER_INSERT: usize = 256;
+
 /// Most audit rows one retention `DELETE` removes.
 pub const AUDIT_PURGE_BATCH: i64 = 10_000;
 
@@ -621,16 +625,47 @@ impl Store {
         jti: &str,
         exp: i64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO assertion_jtis (client_id, jti, exp) VALUES ($1, $2, $3) \
-             ON CONFLICT (client_id, jti) DO NOTHING",
-        )
-        .bind(client_id)
-        .bind(jti)
-        .bind(exp)
-        .execute(self.db())
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let fresh = self.record_jtis(&[(client_id, jti, exp)]).await?;
+        Ok(fresh.first() == Some(&true))
+    }
+
+    /// Records one-time values (scope, jti, kept until exp) with one statement per
+    /// [`JTI_ROWS_PER_INSERT`]: for each, true when it was new. A value named twice in
+    /// `claims` is new at most once (the first time).
+    pub async fn record_jtis(&self, claims: &[(&str, &str, i64)]) -> Result<Vec<bool>, StoreError> {
+        let mut fresh = vec![false; claims.len()];
+        // Repeats within the call are replays of the first: written (and answered) once.
+        let mut seen = std::collections::HashSet::with_capacity(claims.len());
+        let firsts: Vec<(usize, &(&str, &str, i64))> = claims
+            .iter()
+            .enumerate()
+            .filter(|(_, (scope, jti, _))| seen.insert((*scope, *jti)))
+            .collect();
+        let positional = self.engine == Engine::Sqlite;
+        for chunk in firsts.chunks(JTI_ROWS_PER_INSERT) {
+            let sql = rows::jti_insert_sql(chunk.len(), positional);
+            // One statement per batch size would crowd the per-connection statement cache:
+            // only the lone claim (a quiet server) and the full batch are kept prepared.
+            let prepared = chunk.len() == 1 || chunk.len() == JTI_ROWS_PER_INSERT;
+            let mut q = sqlx::query(&sql).persistent(prepared);
+            for (_, (scope, jti, exp)) in chunk {
+                q = q.bind(*scope).bind(*jti).bind(*exp);
+            }
+            let inserted = q.fetch_all(self.db()).await?;
+            let mut new = std::collections::HashSet::with_capacity(inserted.len());
+            for row in &inserted {
+                new.insert((
+                    sqlx::Row::try_get::<String, _>(row, 0)?,
+                    sqlx::Row::try_get::<String, _>(row, 1)?,
+                ));
+            }
+            for (i, (scope, jti, _)) in chunk {
+                if let Some(f) = fresh.get_mut(*i) {
+                    *f = new.contains(&(scope.to_string(), jti.to_string()));
+                }
+            }
+        }
+        Ok(fresh)
     }
 
     /// Deletes revoked and assertion jtis whose exp is before `now`.

@@ -80,8 +80,18 @@ fn token_proof(app: &TestApp, k: &DpopKey) -> String {
 
 /// A client-credentials request with a `DPoP` header.
 async fn cc_with_proof(app: &TestApp, c: &TestClient, proof: &str) -> reqwest::Response {
+    cc_with_proof_at(app, &app.base, c, proof).await
+}
+
+/// [`cc_with_proof`] sent to the node at `base`.
+async fn cc_with_proof_at(
+    app: &TestApp,
+    base: &str,
+    c: &TestClient,
+    proof: &str,
+) -> reqwest::Response {
     app.http
-        .post(app.url("/oauth/token"))
+        .post(format!("{base}/oauth/token"))
         .basic_auth(&c.id, Some(&c.secret))
         .header("DPoP", proof)
         .form(&[("grant_type", "client_credentials")])
@@ -164,32 +174,32 @@ async fn a_replayed_proof_is_refused_on_every_node(app: TestApp) {
     );
     // A second node on the same database has seen it too.
     let peer = app.spawn_peer().await;
-    let r = app
-        .http
-        .post(format!("{}/oauth/token", peer.base))
-        .basic_auth(&c.id, Some(&c.secret))
-        .header("DPoP", &proof)
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
-    let (status, v) = status_json(r).await;
+    let (status, v) = status_json(cc_with_proof_at(&app, &peer.base, &c, &proof).await).await;
     assert_eq!(
         (status, v["error"].as_str()),
         (400, Some("invalid_dpop_proof"))
     );
     // And a proof made on one node's nonce-free request works once on the other.
     let fresh = token_proof(&app, &k);
-    let r = app
-        .http
-        .post(format!("{}/oauth/token", peer.base))
-        .basic_auth(&c.id, Some(&c.secret))
-        .header("DPoP", &fresh)
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
+    let r = cc_with_proof_at(&app, &peer.base, &c, &fresh).await;
     assert_eq!(r.status(), 200);
+}
+
+async fn concurrent_proofs_are_each_accepted_once_however_their_writes_are_shared(app: TestApp) {
+    let c = app.create_client("dpop-many").await;
+    let k = DpopKey::new(Alg::EdDSA);
+    let replayed = token_proof(&app, &k);
+    let mut proofs: Vec<String> = (0..24).map(|_| token_proof(&app, &k)).collect();
+    proofs.extend(std::iter::repeat_n(replayed, 6));
+    let answers = futures::future::join_all(
+        proofs
+            .iter()
+            .map(|p| async { cc_with_proof(&app, &c, p).await.status().as_u16() }),
+    )
+    .await;
+    let ok = answers.iter().filter(|s| **s == 200).count();
+    let refused = answers.iter().filter(|s| **s == 400).count();
+    assert_eq!((ok, refused), (25, 5), "{answers:?}");
 }
 
 async fn proofs_that_do_not_match_the_request_are_refused(app: TestApp) {
@@ -729,6 +739,7 @@ async fn discovery_lists_the_dpop_algorithms(app: TestApp) {
 both_engines!(
     a_token_request_with_a_proof_gets_a_dpop_bound_token,
     a_replayed_proof_is_refused_on_every_node,
+    concurrent_proofs_are_each_accepted_once_however_their_writes_are_shared,
     proofs_that_do_not_match_the_request_are_refused,
     a_client_with_dpop_bound_access_tokens_must_send_a_proof,
     userinfo_takes_a_dpop_bound_token_only_with_a_matching_proof,

@@ -489,6 +489,35 @@ pub async fn replaying_an_assertion_jti_returns_false(store: Store) {
     assert!(store.is_jti_revoked("r-1").await.unwrap());
 }
 
+pub async fn a_batch_of_jtis_is_new_only_where_neither_stored_nor_repeated_in_the_batch(
+    store: Store,
+) {
+    assert!(store
+        .record_assertion_jti("#dpop:k", "old", 100)
+        .await
+        .unwrap());
+    let claims = [
+        ("#dpop:k", "new", 100),
+        ("#dpop:k", "old", 100),
+        ("#dpop:other", "old", 100),
+        ("#dpop:k", "new", 100),
+        ("app", "x", 100),
+    ];
+    assert_eq!(
+        store.record_jtis(&claims).await.unwrap(),
+        [true, false, true, false, true]
+    );
+    // More than one statement's worth: every value is new once.
+    let many: Vec<String> = (0..crate::store::JTI_ROWS_PER_INSERT + 3)
+        .map(|i| format!("j-{i}"))
+        .collect();
+    let claims: Vec<(&str, &str, i64)> = many.iter().map(|j| ("app", j.as_str(), 100)).collect();
+    let fresh = store.record_jtis(&claims).await.unwrap();
+    assert!(fresh.iter().all(|f| *f));
+    let again = store.record_jtis(&claims).await.unwrap();
+    assert!(again.iter().all(|f| !*f));
+}
+
 // --- audit ---
 
 pub async fn audit_events_list_newest_first_with_filters_and_limit(store: Store) {
