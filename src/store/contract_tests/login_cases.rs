@@ -181,6 +181,7 @@ pub async fn a_pushed_request_opens_for_one_browser_is_consumed_once_and_purged(
     let pushed = |expires_at| PushedRequest {
         tenant_id: "t1".into(),
         client_id: "spa".into(),
+        remote: "203.0.113.9".into(),
         params: "response_type=code&client_id=spa".into(),
         expires_at,
     };
@@ -229,4 +230,49 @@ pub async fn a_pushed_request_opens_for_one_browser_is_consumed_once_and_purged(
 
     assert_eq!(store.purge_expired_login(1_059).await.unwrap(), 0);
     assert_eq!(store.purge_expired_login(1_060).await.unwrap(), 1);
+}
+
+pub async fn live_pushed_requests_are_counted_per_client_and_per_address(store: Store) {
+    use crate::store::PushedRequest;
+    store.create_tenant(&tenant("t1")).await.unwrap();
+    let pushed = |client: &str, remote: &str, expires_at: i64| PushedRequest {
+        tenant_id: "t1".into(),
+        client_id: client.into(),
+        remote: remote.into(),
+        params: format!("response_type=code&client_id={client}"),
+        expires_at,
+    };
+    let rows = [
+        pushed("spa", "203.0.113.9", 1_060),
+        pushed("spa", "203.0.113.9", 1_090),
+        pushed("spa", "2001:db8:0:1::/64", 1_060),
+        pushed("web", "203.0.113.9", 1_060),
+    ];
+    for (i, row) in (0u8..).zip(&rows) {
+        store.insert_pushed_request(&[i], row).await.unwrap();
+    }
+    let count = |client: &'static str, remote: &'static str, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .count_live_pushed_requests_from(client, remote, now)
+                .await
+                .unwrap()
+        }
+    };
+
+    assert_eq!(count("spa", "203.0.113.9", 1_000).await, 2);
+    assert_eq!(count("spa", "2001:db8:0:1::/64", 1_000).await, 1);
+    assert_eq!(count("web", "203.0.113.9", 1_000).await, 1);
+    assert_eq!(count("spa", "203.0.113.10", 1_000).await, 0);
+    assert_eq!(
+        store
+            .count_live_pushed_requests("spa", 1_000)
+            .await
+            .unwrap(),
+        3
+    );
+    // Expired requests no longer count.
+    assert_eq!(count("spa", "203.0.113.9", 1_060).await, 1);
+    assert_eq!(count("spa", "203.0.113.9", 1_090).await, 0);
 }
