@@ -30,6 +30,7 @@ fn family(id: &str) -> Family {
         revoked_at: None,
         expires_at: 1_000,
         dpop_jkt: None,
+        x5t_s256: None,
     }
 }
 
@@ -111,21 +112,34 @@ pub async fn revoking_a_family_revokes_its_unexpired_jtis_and_refresh_tokens(sto
 
 pub async fn a_refresh_token_is_fresh_once_then_reused(store: Store) {
     store.create_tenant(&tenant("t1")).await.unwrap();
-    store.create_family(&family("f1")).await.unwrap();
+    // What its refresh tokens are bound to (RFC 9449 §5, RFC 8705 §4) comes back with them.
+    let bound = Family {
+        dpop_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into()),
+        x5t_s256: Some("bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2".into()),
+        ..family("f1")
+    };
+    store.create_family(&bound).await.unwrap();
     store
         .insert_refresh_token(&[5; 32], "f1", "spa", 1_000, 9_000)
         .await
         .unwrap();
+    // The family lives as long as its refresh token.
+    let bound = Family {
+        expires_at: 9_000,
+        ..bound
+    };
+    assert_eq!(
+        store.refresh_token_family(&[5; 32]).await.unwrap(),
+        Some(bound.clone())
+    );
     match store.use_refresh_token(&[5; 32], 1_100).await.unwrap() {
         RefreshUse::Fresh {
             family,
             client_id,
             expires_at,
         } => {
-            assert_eq!(
-                (family.id.as_str(), client_id.as_str(), expires_at),
-                ("f1", "spa", 9_000)
-            );
+            assert_eq!((client_id.as_str(), expires_at), ("spa", 9_000));
+            assert_eq!(family, bound);
         }
         other => panic!("{other:?}"),
     }
