@@ -214,6 +214,15 @@ async fn tls_client_auth_accepts_a_ca_certificate_by_subject_dn_san_uri_or_san_d
     let by_dns = pki
         .ca
         .issue(client_params("y", vec![dns("orders.example.com")]));
+    // RFC 4514 order only: the certificate's own order (O=Acme, then CN) names another DN.
+    cert_client(
+        &app,
+        "by-dn-reversed",
+        json!({"tls_client_auth_subject_dn": "O=Acme,CN=orders-client"}),
+    )
+    .await;
+    let (status, v) = cc_token(&app, &pki.client(Some(&by_dn)), "by-dn-reversed").await;
+    assert_eq!((status, v["error"].as_str()), (401, Some("invalid_client")));
 
     for (client, id) in [("by-dn", &by_dn), ("by-uri", &by_uri), ("by-dns", &by_dns)] {
         let (status, v) = cc_token(&app, &pki.client(Some(id)), client).await;
