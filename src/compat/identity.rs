@@ -72,6 +72,7 @@ pub async fn token(
             with_scp: true,
             route: ROUTE,
             cnf: None,
+            peer_x5t: None,
         };
         let issued = authorization_code::exchange(t, &client, params, remote, opts).await?;
         return Ok(IdTokenAnswer {

@@ -161,6 +161,7 @@ async fn token_inner(
     crate::oauth::grant::require_binding(&client, cnf.as_ref())?;
     let code_opts = || authorization_code::Options {
         cnf: cnf.clone(),
+        peer_x5t: cert.as_ref().map(|c| c.x5t_s256.clone()),
         ..Default::default()
     };
     // No catch-all: a grant added to `GrantType` does not build until it is dispatched here.

@@ -38,6 +38,7 @@ async fn push(t: &Tessera, remote: &str, req: Request) -> Result<Value, Failure>
         authenticate_with_certificate(t, &presented, cert.as_deref(), remote, true).await?;
     // RFC 9449 §10.1: a proof binds the code this request will bring to the proof's key.
     let proof = dpop_proof(t, &headers, "POST", ROUTE, None).await?;
-    let pushed = par::push(t, &client, &params, proof.as_ref().map(|p| p.jkt.as_str())).await?;
+    let jkt = proof.as_ref().map(|p| p.jkt.as_str());
+    let pushed = par::push(t, &client, &params, remote, jkt).await?;
     Ok(json!({"request_uri": pushed.request_uri, "expires_in": pushed.expires_in}))
 }

@@ -11,19 +11,22 @@
 //!   address, so at the default of 20 a minute one address needs years to hit a live code
 //!   among thousands (RFC 8628 §5.1).
 //! - **Bounded.** `POST /oauth/device_authorization` is open to public clients by `client_id`
-//!   alone, so a client holds at most [`MAX_LIVE_PER_CLIENT`] unexpired requests; past that it
-//!   is answered 429 until some expire.
+//!   alone, so a client holds at most [`MAX_LIVE_PER_CLIENT`] unexpired requests, and for a
+//!   public client one address (as the failure limiter counts it: IPv4, or an IPv6 /64) at
+//!   most [`MAX_LIVE_PER_ADDRESS`] of them, so nobody can use up the client's share from one
+//!   place and lock its real devices out; past either it is answered 429 until some expire.
 
 use crate::crypto::{random_bytes, random_token};
 use crate::failure::Failure;
 use crate::oauth::authorize::user_scopes;
 use crate::oauth::grant::{require_grant, GrantType};
+use crate::oauth::limits::counted_address;
 use crate::oauth::scope;
 use crate::params::Params;
 use crate::reasons;
 use crate::service::{event, Tessera};
 use crate::store::{DeviceCode, DeviceDecision, DeviceStatus, LoginSession, StoreError};
-use crate::tenants::{Client, Status, User};
+use crate::tenants::{AuthMethod, Client, Status, User};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -44,6 +47,14 @@ const USER_CODE_LEN: usize = 8;
 
 /// Unexpired device codes one client may hold (see the module comment).
 pub const MAX_LIVE_PER_CLIENT: i64 = 10_000;
+
+/// Unexpired device codes of one public client that one address (an IPv4 address or an
+/// IPv6 /64) may hold: without it anyone could take all [`MAX_LIVE_PER_CLIENT`] from one
+/// address and lock the client's devices out for [`EXPIRES_IN`] seconds; now that takes 100
+/// addresses. A hundred devices starting sign-in within ten minutes is more than a home or
+/// an office behind one address starts. A confidential client proves its credential and may
+/// ask for all its devices from one server, so only the per-client cap holds it.
+pub const MAX_LIVE_PER_ADDRESS: i64 = 100;
 
 /// The verification page (RFC 8628 §3.2 `verification_uri`).
 pub const VERIFICATION_PATH: &str = "/device";
@@ -115,22 +126,13 @@ pub async fn authorize(
     require_grant(client, GrantType::DeviceCode)?;
     let scopes = scope::grant(client, params.get("scope"))?;
     let now = t.clock.now();
-    if t.store
-        .count_live_device_codes(&client.client_id, now)
-        .await?
-        >= MAX_LIVE_PER_CLIENT
-    {
-        let mut f = Failure::new(
-            reasons::RATE_LIMITED,
-            "too many device authorizations of this client are pending; retry later",
-        );
-        f.retry_after = Some(60);
-        return Err(f);
-    }
+    let address = counted_address(remote);
+    check_caps(t, client, &address, now).await?;
     let device_code = random_token(32).map_err(|e| Failure::internal(&e))?;
     let row = DeviceCode {
         tenant_id: client.tenant_id.clone(),
         client_id: client.client_id.clone(),
+        remote: address,
         scope: scopes.join(" "),
         status: DeviceStatus::Pending,
         user_id: None,
@@ -183,6 +185,36 @@ pub async fn authorize(
         "expires_in": EXPIRES_IN,
         "interval": INTERVAL,
     }))
+}
+
+/// 429 (`RATE_LIMITED`, retry in a minute) while `address` holds [`MAX_LIVE_PER_ADDRESS`]
+/// live requests of `client` (a public one), or the client [`MAX_LIVE_PER_CLIENT`]. The
+/// address is counted first: it is the cap one caller can reach, and its count reads a
+/// narrower index.
+async fn check_caps(t: &Tessera, client: &Client, address: &str, now: i64) -> Result<(), Failure> {
+    let refuse = |detail: &str| {
+        let mut f = Failure::new(reasons::RATE_LIMITED, detail);
+        f.retry_after = Some(60);
+        Err(f)
+    };
+    if client.auth_method == AuthMethod::None
+        && t.store
+            .count_live_device_codes_from(&client.client_id, address, now)
+            .await?
+            >= MAX_LIVE_PER_ADDRESS
+    {
+        return refuse(
+            "too many device authorizations of this client are pending from this address; retry later",
+        );
+    }
+    if t.store
+        .count_live_device_codes(&client.client_id, now)
+        .await?
+        >= MAX_LIVE_PER_CLIENT
+    {
+        return refuse("too many device authorizations of this client are pending; retry later");
+    }
+    Ok(())
 }
 
 /// A pending device request found by its user code: what `/device` and the login flow show

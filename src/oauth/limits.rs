@@ -139,6 +139,21 @@ fn address_group(addr: &str) -> Group<'_> {
     }
 }
 
+/// An address as the limiter counts it, as text: an IPv4 address, or the /64 of an IPv6 one
+/// written `2001:db8:0:1::/64` (anything that is no address, as written). Requests capped per
+/// address (device authorizations, pushed requests) are stored under it, so that a host
+/// holding a whole /64 counts as one address there as it does here.
+pub fn counted_address(addr: &str) -> String {
+    match address_group(addr) {
+        Group::Ip(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => format!("{v6}/64"),
+        },
+        Group::Ip(ip) => ip.to_string(),
+        Group::Other(other) => other.to_string(),
+    }
+}
+
 impl FailureLimiter {
     /// A limiter allowing `per_minute` failures, tracking at most `max_tracked` keys.
     pub fn new(per_minute: i64, max_tracked: i64, clock: SharedClock) -> FailureLimiter {
@@ -560,5 +575,24 @@ mod tests {
         assert_ne!(g("2001:db8::1"), g("2001:db8:0:1::1"));
         assert_ne!(g("1.2.3.4"), g("1.2.3.5"));
         assert_eq!(g("unknown"), Group::Other("unknown"));
+    }
+
+    #[test]
+    fn counted_addresses_are_written_as_their_group() {
+        assert_eq!(counted_address("203.0.113.9"), "203.0.113.9");
+        assert_eq!(counted_address("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(
+            counted_address("2001:db8:0:1:aaaa:bbbb:cccc:dddd"),
+            "2001:db8:0:1::/64"
+        );
+        assert_eq!(
+            counted_address("2001:db8:0:1::7"),
+            counted_address("2001:db8:0:1::8")
+        );
+        assert_ne!(
+            counted_address("2001:db8:0:1::7"),
+            counted_address("2001:db8:0:2::7")
+        );
+        assert_eq!(counted_address("unknown"), "unknown");
     }
 }

@@ -1,6 +1,7 @@
 //! Mutual TLS in the protocol core (RFC 8705, SPEC §9): client authentication by the
-//! connection's certificate, and access tokens bound to it. The certificate comes from
-//! Tessera's own TLS listener (`tls::ClientCertificate`), never from a header.
+//! connection's certificate, and access tokens bound to it (a public client's refresh tokens
+//! too: `grant::refresh_token`, §4). The certificate comes from Tessera's own TLS listener
+//! (`tls::ClientCertificate`), never from a header.
 
 use crate::failure::Failure;
 use crate::reasons;

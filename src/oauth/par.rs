@@ -28,11 +28,12 @@
 use crate::crypto::random_token;
 use crate::failure::Failure;
 use crate::oauth::authorize::{self, AuthorizeError};
+use crate::oauth::limits::counted_address;
 use crate::params::Params;
 use crate::reasons;
 use crate::service::Tessera;
 use crate::store::PushedRequest;
-use crate::tenants::Client;
+use crate::tenants::{AuthMethod, Client};
 
 /// RFC 9126 §2.2: the prefix of every `request_uri` this server hands out.
 pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
@@ -53,6 +54,14 @@ const MAX_STORED: usize = 8192;
 /// alone, so without a bound anyone could fill the table (SPEC §7.2); past it, 429 until some
 /// expire (at most 8 MiB per client).
 pub const MAX_LIVE_PER_CLIENT: i64 = 1_000;
+
+/// Unexpired pushed requests of one public client that one address (an IPv4 address or an
+/// IPv6 /64, as the failure limiter counts it) may hold: without it anyone could take all
+/// [`MAX_LIVE_PER_CLIENT`] from one address and lock the client's users out of signing in;
+/// now that takes ten addresses. A public client pushes from its user's device, one request
+/// per sign-in. A confidential client proves its credential and pushes every user's request
+/// from its own servers, so only the per-client cap holds it.
+pub const MAX_LIVE_PER_ADDRESS: i64 = 100;
 
 /// A pushed request opened by a browser, to be consumed when its code is issued.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,14 +109,49 @@ fn stored_form(client_id: &str, params: &Params, dpop_jkt: Option<&str>) -> Stri
     ser.finish()
 }
 
+/// 429 (`RATE_LIMITED`, retry after [`EXPIRES_IN`]) while `address` holds
+/// [`MAX_LIVE_PER_ADDRESS`] live pushes of `client` (a public one), or the client
+/// [`MAX_LIVE_PER_CLIENT`].
+/// The address is counted first: it is the cap one caller can reach, and its count reads a
+/// narrower index.
+async fn check_caps(t: &Tessera, client: &Client, address: &str) -> Result<(), Failure> {
+    let now = t.clock.now();
+    let refuse = |detail: &str| {
+        let mut f = Failure::new(reasons::RATE_LIMITED, detail);
+        f.retry_after = Some(EXPIRES_IN as u64);
+        Err(f)
+    };
+    if client.auth_method == AuthMethod::None
+        && t.store
+            .count_live_pushed_requests_from(&client.client_id, address, now)
+            .await?
+            >= MAX_LIVE_PER_ADDRESS
+    {
+        return refuse(
+            "too many pushed authorization requests of this client are pending from this address; retry later",
+        );
+    }
+    if t.store
+        .count_live_pushed_requests(&client.client_id, now)
+        .await?
+        >= MAX_LIVE_PER_CLIENT
+    {
+        return refuse(
+            "too many pushed authorization requests of this client are pending; retry later",
+        );
+    }
+    Ok(())
+}
+
 /// RFC 9126 §2: validates and stores the authorization request `params` pushed by the
-/// authenticated `client`. Errors are `/oauth/authorize`'s, answered as JSON (§2.3).
-/// `proof_jkt` is the key of the push's DPoP proof: the code will be bound to it (RFC 9449
-/// §10.1), and a `dpop_jkt` parameter must then name the same key.
+/// authenticated `client` from `remote`. Errors are `/oauth/authorize`'s, answered as JSON
+/// (§2.3). `proof_jkt` is the key of the push's DPoP proof: the code will be bound to it
+/// (RFC 9449 §10.1), and a `dpop_jkt` parameter must then name the same key.
 pub async fn push(
     t: &Tessera,
     client: &Client,
     params: &Params,
+    remote: &str,
     proof_jkt: Option<&str>,
 ) -> Result<Pushed, Failure> {
     if let (Some(proof), Some(param)) = (proof_jkt, params.get("dpop_jkt")) {
@@ -130,18 +174,8 @@ pub async fn push(
             "this client may not use the authorization code grant",
         ));
     }
-    if t.store
-        .count_live_pushed_requests(&client.client_id, t.clock.now())
-        .await?
-        >= MAX_LIVE_PER_CLIENT
-    {
-        let mut f = Failure::new(
-            reasons::RATE_LIMITED,
-            "too many pushed authorization requests of this client are pending; retry later",
-        );
-        f.retry_after = Some(EXPIRES_IN as u64);
-        return Err(f);
-    }
+    let address = counted_address(remote);
+    check_caps(t, client, &address).await?;
     let form = stored_form(&client.client_id, params, proof_jkt);
     if form.len() > MAX_STORED {
         return Err(Failure::malformed(format!(
@@ -157,6 +191,7 @@ pub async fn push(
     let row = PushedRequest {
         tenant_id: client.tenant_id.clone(),
         client_id: client.client_id.clone(),
+        remote: address,
         params: form,
         expires_at: t.clock.now() + EXPIRES_IN,
     };

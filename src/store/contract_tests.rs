@@ -92,6 +92,8 @@ contract_cases!(
     purging_drops_device_codes_an_hour_after_they_expire,
     ending_a_users_logins_drops_the_device_codes_it_approved,
     a_pushed_request_opens_for_one_browser_is_consumed_once_and_purged,
+    live_device_codes_are_counted_per_client_and_per_address,
+    live_pushed_requests_are_counted_per_client_and_per_address,
 );
 
 /// Runs `case` on a migrated store over a fresh SQLite file.

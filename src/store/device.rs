@@ -51,6 +51,9 @@ pub struct DeviceCode {
     pub tenant_id: String,
     /// The client that asked, and the only one that may redeem it.
     pub client_id: String,
+    /// The address that asked, as the failure limiter counts it (an IPv4 address or an
+    /// IPv6 /64; see `oauth::limits::counted_address`): one address's live requests are capped.
+    pub remote: String,
     /// Requested scopes, space-separated (already checked against the client).
     pub scope: String,
     /// Pending, approved or denied.
@@ -98,15 +101,16 @@ pub enum DevicePoll {
     NotCounted(Option<DeviceCode>),
 }
 
-const DEVICE_COLUMNS: &str = "tenant_id, client_id, scope, status, user_id, granted_scope, \
-                              auth_time, poll_interval, last_poll_at, used_at, created_at, \
-                              expires_at";
+const DEVICE_COLUMNS: &str = "tenant_id, client_id, remote, scope, status, user_id, \
+                              granted_scope, auth_time, poll_interval, last_poll_at, used_at, \
+                              created_at, expires_at";
 
 fn device(row: &AnyRow) -> Result<DeviceCode, StoreError> {
     let status: String = row.try_get("status")?;
     Ok(DeviceCode {
         tenant_id: row.try_get("tenant_id")?,
         client_id: row.try_get("client_id")?,
+        remote: row.try_get("remote")?,
         scope: row.try_get("scope")?,
         status: DeviceStatus::parse(&status)?,
         user_id: row.try_get("user_id")?,
@@ -131,13 +135,14 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT INTO device_codes (device_hash, user_hash, {DEVICE_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         );
         sqlx::query(&sql)
             .bind(device_hash)
             .bind(user_hash)
             .bind(d.tenant_id.as_str())
             .bind(d.client_id.as_str())
+            .bind(d.remote.as_str())
             .bind(d.scope.as_str())
             .bind(d.status.as_str())
             .bind(d.user_id.as_deref())
@@ -163,6 +168,26 @@ impl Store {
             "SELECT COUNT(*) FROM device_codes WHERE client_id = $1 AND expires_at > $2",
         )
         .bind(client_id)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n)
+    }
+
+    /// How many requests of `client_id` made from `remote` (as stored) are still live at
+    /// `now`: one address's share of the client's cap.
+    pub async fn count_live_device_codes_from(
+        &self,
+        client_id: &str,
+        remote: &str,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM device_codes \
+             WHERE client_id = $1 AND remote = $2 AND expires_at > $3",
+        )
+        .bind(client_id)
+        .bind(remote)
         .bind(now)
         .fetch_one(&self.pool)
         .await?;

@@ -84,6 +84,9 @@ pub struct Family {
     pub expires_at: i64,
     /// RFC 9449 §5: the DPoP key a public client's refresh tokens are bound to.
     pub dpop_jkt: Option<String>,
+    /// RFC 8705 §4: the `x5t#S256` of the client certificate a public client's refresh
+    /// tokens are bound to.
+    pub x5t_s256: Option<String>,
 }
 
 /// The outcome of presenting a refresh token.
@@ -110,7 +113,8 @@ const CODE_COLUMNS: &str = "tenant_id, client_id, user_id, redirect_uri, scope, 
 const EXTEND_FAMILY: &str = "UPDATE token_families SET expires_at = \
      CASE WHEN expires_at < $1 THEN $1 ELSE expires_at END WHERE id = $2";
 const FAMILY_COLUMNS: &str =
-    "id, tenant_id, client_id, user_id, scope, auth_time, revoked_at, expires_at, dpop_jkt";
+    "id, tenant_id, client_id, user_id, scope, auth_time, revoked_at, expires_at, dpop_jkt, \
+     x5t_s256";
 
 fn code(row: &AnyRow) -> Result<AuthCode, StoreError> {
     Ok(AuthCode {
@@ -139,6 +143,7 @@ fn family(row: &AnyRow) -> Result<Family, StoreError> {
         revoked_at: row.try_get("revoked_at")?,
         expires_at: row.try_get("expires_at")?,
         dpop_jkt: row.try_get("dpop_jkt")?,
+        x5t_s256: row.try_get("x5t_s256")?,
     })
 }
 
@@ -256,7 +261,7 @@ impl Store {
     pub async fn create_family(&self, f: &Family) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT INTO token_families ({FAMILY_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         );
         sqlx::query(&sql)
             .bind(f.id.as_str())
@@ -268,6 +273,7 @@ impl Store {
             .bind(f.revoked_at)
             .bind(f.expires_at)
             .bind(f.dpop_jkt.as_deref())
+            .bind(f.x5t_s256.as_deref())
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -437,7 +443,8 @@ impl Store {
             == 1;
         let row = sqlx::query(
             "SELECT f.id, f.tenant_id, f.client_id, f.user_id, f.scope, f.auth_time, \
-             f.revoked_at, f.expires_at, f.dpop_jkt, r.client_id AS token_client, r.expires_at AS token_exp \
+             f.revoked_at, f.expires_at, f.dpop_jkt, f.x5t_s256, r.client_id AS token_client, \
+             r.expires_at AS token_exp \
              FROM refresh_tokens r JOIN token_families f ON f.id = r.family_id \
              WHERE r.token_hash = $1",
         )
@@ -466,7 +473,7 @@ impl Store {
     ) -> Result<Option<Family>, StoreError> {
         let row = sqlx::query(
             "SELECT f.id, f.tenant_id, f.client_id, f.user_id, f.scope, f.auth_time, \
-             f.revoked_at, f.expires_at, f.dpop_jkt FROM refresh_tokens r \
+             f.revoked_at, f.expires_at, f.dpop_jkt, f.x5t_s256 FROM refresh_tokens r \
              JOIN token_families f ON f.id = r.family_id WHERE r.token_hash = $1",
         )
         .bind(token_hash)

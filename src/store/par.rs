@@ -13,6 +13,9 @@ pub struct PushedRequest {
     pub tenant_id: String,
     /// The client that pushed it: the only one that may use it.
     pub client_id: String,
+    /// The address that pushed it, as the failure limiter counts it (an IPv4 address or an
+    /// IPv6 /64; see `oauth::limits::counted_address`): one address's live pushes are capped.
+    pub remote: String,
     /// The validated authorization parameters, form-encoded.
     pub params: String,
     /// Unix seconds.
@@ -27,12 +30,14 @@ impl Store {
         p: &PushedRequest,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO pushed_requests (id_hash, tenant_id, client_id, params, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO pushed_requests \
+             (id_hash, tenant_id, client_id, remote, params, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(id_hash)
         .bind(p.tenant_id.as_str())
         .bind(p.client_id.as_str())
+        .bind(p.remote.as_str())
         .bind(p.params.as_str())
         .bind(p.expires_at)
         .execute(self.db())
@@ -50,6 +55,26 @@ impl Store {
             "SELECT COUNT(*) FROM pushed_requests WHERE client_id = $1 AND expires_at > $2",
         )
         .bind(client_id)
+        .bind(now)
+        .fetch_one(self.db())
+        .await?;
+        Ok(n)
+    }
+
+    /// How many unexpired pushed requests `client_id` holds at `now` that were pushed from
+    /// `remote` (as stored): one address's share of the client's cap.
+    pub async fn count_live_pushed_requests_from(
+        &self,
+        client_id: &str,
+        remote: &str,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pushed_requests \
+             WHERE client_id = $1 AND remote = $2 AND expires_at > $3",
+        )
+        .bind(client_id)
+        .bind(remote)
         .bind(now)
         .fetch_one(self.db())
         .await?;

@@ -2,9 +2,12 @@
 //! `tls_client_auth_subject_dn` is an RFC 4514 string, compared with the certificate's subject
 //! by value, not by spelling: attribute types by OID (`CN`, `cn` and `2.5.4.3` are one),
 //! values case-insensitively with insignificant spaces dropped (RFC 4518 §2.6.1), escapes
-//! (`\,`, `\2C`) decoded, multi-valued RDNs as sets. The registered string may list the RDNs
-//! most specific first (RFC 4514) or in the certificate's order (as `openssl x509 -subject`
-//! prints them).
+//! (`\,`, `\2C`) decoded, multi-valued RDNs as sets, spaces around `,` `+` `=` ignored. The
+//! RDNs must come in RFC 4514 order, most specific first (the reverse of the certificate's
+//! ASN.1 order): `CN=orders,O=Acme,C=US` names a certificate whose subject is `C=US`, `O=Acme`,
+//! `CN=orders` in that order, and the same RDNs in the certificate's order (as
+//! `openssl x509 -subject` prints them by default) are another name, refused. A DN and its
+//! reverse are different names, and RFC 8705 §2.1.2 names the RFC 4514 string form.
 
 use x509_parser::der_parser::asn1_rs::Tag;
 use x509_parser::x509::X509Name;
@@ -230,8 +233,8 @@ impl Name {
         Some(Name { rdns })
     }
 
-    /// True if `registered` (as [`Name::parse`] read it) names this subject, its RDNs in
-    /// either order.
+    /// True if `registered` (as [`Name::parse`] read it, from RFC 4514 order) names this
+    /// subject: the same RDNs in the same order, each the same set of attributes by value.
     pub fn matches(&self, registered: &Name) -> bool {
         let same = |a: &Vec<Attribute>, b: &Vec<Attribute>| {
             a.len() == b.len()
@@ -239,20 +242,13 @@ impl Name {
                     .zip(b)
                     .all(|(x, y)| x.oid == y.oid && x.folded == y.folded)
         };
-        let n = self.rdns.len();
-        n > 0
-            && n == registered.rdns.len()
-            && (self
+        !self.rdns.is_empty()
+            && self.rdns.len() == registered.rdns.len()
+            && self
                 .rdns
                 .iter()
                 .zip(&registered.rdns)
                 .all(|(a, b)| same(a, b))
-                || self
-                    .rdns
-                    .iter()
-                    .rev()
-                    .zip(&registered.rdns)
-                    .all(|(a, b)| same(a, b)))
     }
 }
 
@@ -329,8 +325,7 @@ mod tests {
             "CN=orders client,O=Acme\\, Inc.,C=US",
             "cn = Orders Client , o=ACME\\2C INC. ,c=us",
             "2.5.4.3=orders client,OID.2.5.4.10=\"Acme, Inc.\",C=US",
-            // openssl's default order (the certificate's)
-            "C = US, O = Acme\\, Inc., CN = orders client",
+            "  CN =orders client,  O= Acme\\, Inc.  ,   C =  US  ",
         ] {
             let r = Name::parse(registered).unwrap();
             assert!(subject.matches(&r), "{registered}");
@@ -341,11 +336,28 @@ mod tests {
             "CN=orders client,O=Acme,C=US",
             "CN=orders client,O=Acme\\, Inc.,C=US,DC=example",
             "OU=orders client,O=Acme\\, Inc.,C=US",
+            // The certificate's ASN.1 order (openssl's default print) is another name.
+            "C = US, O = Acme\\, Inc., CN = orders client",
+            "C=US,O=Acme\\, Inc.,CN=orders client",
+            // Any other order too.
+            "O=Acme\\, Inc.,CN=orders client,C=US",
         ] {
             let r = Name::parse(other).unwrap();
             assert!(!subject.matches(&r), "{other}");
         }
         assert_eq!(subject.to_string(), "CN=orders  client,O=Acme\\, Inc.,C=US");
+    }
+
+    #[test]
+    fn rdns_of_one_type_match_only_in_rfc_4514_order() {
+        // rcgen cannot repeat an attribute type, so the subject is read from its RFC 4514
+        // string (a certificate with DC=com, DC=example, CN=app in ASN.1 order).
+        let subject = Name::parse("CN=app,DC=example,DC=com").unwrap();
+        assert_eq!(subject.to_string(), "CN=app,DC=example,DC=com");
+        assert!(subject.matches(&Name::parse("CN=app,DC=example,DC=com").unwrap()));
+        for other in ["DC=com,DC=example,CN=app", "CN=app,DC=com,DC=example"] {
+            assert!(!subject.matches(&Name::parse(other).unwrap()), "{other}");
+        }
     }
 
     #[test]

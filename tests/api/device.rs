@@ -37,6 +37,34 @@ async fn start(app: &TestApp, client: &str, scope: &str) -> (u16, Value) {
     (status, r.json().await.unwrap())
 }
 
+/// `POST /oauth/device_authorization` as public client `client` from `address`, forwarded
+/// by the trusted proxy of [`behind_a_proxy`]: status, body and `Retry-After`.
+async fn start_from(app: &TestApp, client: &str, address: &str) -> (u16, Value, Option<String>) {
+    let r = app
+        .http
+        .post(app.url("/oauth/device_authorization"))
+        .header("x-forwarded-for", address)
+        .form(&[("client_id", client), ("scope", "openid")])
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    (status, r.json().await.unwrap(), retry)
+}
+
+/// A server that believes `X-Forwarded-For` from 127.0.0.1 (the test itself), so a test can
+/// ask from any address.
+async fn behind_a_proxy(engine: Engine) -> Option<TestApp> {
+    spawn_app_with(engine, |s| {
+        s.s2s.trusted_proxies = (&["127.0.0.1/32"][..]).try_into().unwrap();
+    })
+    .await
+}
+
 /// A device authorization that must succeed: its `device_code` and `user_code`.
 async fn started(app: &TestApp, client: &str, scope: &str) -> (String, String) {
     let (status, v) = start(app, client, scope).await;
@@ -783,10 +811,75 @@ async fn concurrent_user_code_guesses_never_pass_the_limit(engine: Engine) {
     assert!(statuses.contains(&429), "{statuses:?}");
 }
 
+async fn one_address_holds_at_most_100_live_device_codes_of_a_public_client(engine: Engine) {
+    let Some(app) = behind_a_proxy(engine).await else {
+        return;
+    };
+    device_client(&app, "default", "tv").await;
+    device_client(&app, "default", "radio").await;
+    let attacker = "2001:db8:0:1::7";
+    for i in 0..100 {
+        let (status, v, _) = start_from(&app, "tv", attacker).await;
+        assert_eq!(status, 200, "request {i}: {v}");
+    }
+
+    let (status, v, retry) = start_from(&app, "tv", attacker).await;
+
+    assert_eq!(
+        (status, v["error"].as_str(), retry.as_deref()),
+        (429, Some("temporarily_unavailable"), Some("60")),
+        "{v}"
+    );
+    // Another host of the same IPv6 /64 is the same address to the cap.
+    let (status, _, _) = start_from(&app, "tv", "2001:db8:0:1::8").await;
+    assert_eq!(status, 429);
+    // The client's real devices elsewhere, and another client from this address, get codes.
+    for (client, address) in [
+        ("tv", "2001:db8:0:2::7"),
+        ("tv", "203.0.113.9"),
+        ("radio", attacker),
+    ] {
+        let (status, v, _) = start_from(&app, client, address).await;
+        assert_eq!(status, 200, "{client} from {address}: {v}");
+    }
+    // Once its codes expire, the address may ask again.
+    app.clock.advance(601);
+    let (status, _, _) = start_from(&app, "tv", attacker).await;
+    assert_eq!(status, 200);
+}
+
+async fn a_confidential_device_client_is_held_by_the_client_cap_only(engine: Engine) {
+    let Some(app) = behind_a_proxy(engine).await else {
+        return;
+    };
+    let c = app
+        .create_client_in(
+            "default",
+            json!({"client_id": "kiosk-hub", "name": "Kiosk hub", "grant_types": [DEVICE_GRANT],
+                   "scopes": ["openid"], "token_endpoint_auth_method": "client_secret_basic"}),
+        )
+        .await;
+    // A server asking for many devices from one address proves its secret each time.
+    for i in 0..101 {
+        let r = app
+            .http
+            .post(app.url("/oauth/device_authorization"))
+            .basic_auth(&c.id, Some(&c.secret))
+            .header("x-forwarded-for", "203.0.113.9")
+            .form(&[("scope", "openid")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "request {i}");
+    }
+}
+
 mod limited {
     use super::*;
     per_engine!(
         wrong_user_codes_count_as_failed_authentications_and_are_limited,
         concurrent_user_code_guesses_never_pass_the_limit,
+        one_address_holds_at_most_100_live_device_codes_of_a_public_client,
+        a_confidential_device_client_is_held_by_the_client_cap_only,
     );
 }

@@ -214,6 +214,15 @@ async fn tls_client_auth_accepts_a_ca_certificate_by_subject_dn_san_uri_or_san_d
     let by_dns = pki
         .ca
         .issue(client_params("y", vec![dns("orders.example.com")]));
+    // RFC 4514 order only: the certificate's own order (O=Acme, then CN) names another DN.
+    cert_client(
+        &app,
+        "by-dn-reversed",
+        json!({"tls_client_auth_subject_dn": "O=Acme,CN=orders-client"}),
+    )
+    .await;
+    let (status, v) = cc_token(&app, &pki.client(Some(&by_dn)), "by-dn-reversed").await;
+    assert_eq!((status, v["error"].as_str()), (401, Some("invalid_client")));
 
     for (client, id) in [("by-dn", &by_dn), ("by-uri", &by_uri), ("by-dns", &by_dns)] {
         let (status, v) = cc_token(&app, &pki.client(Some(id)), client).await;
@@ -375,6 +384,150 @@ async fn a_certificate_bound_token_carries_its_thumbprint_and_userinfo_needs_tha
         let v: Value = r.json().await.unwrap();
         assert_eq!(v["error"], "invalid_token");
     }
+}
+
+/// Signs ann@example.com in to public client `client` and exchanges the code over `holder`'s
+/// certificate (`openid offline_access`): the token response.
+async fn code_tokens_over(app: &TestApp, pki: &Pki, client: &str, holder: &Identity) -> Value {
+    let mut b = Browser {
+        http: pki.client(None),
+        cookies: Default::default(),
+        set_cookies: vec![],
+    };
+    let (verifier, challenge) = pkce();
+    let code = login_for_code(
+        app,
+        &mut b,
+        client,
+        "ann@example.com",
+        &[
+            ("scope", "openid offline_access"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    )
+    .await;
+    let r = pki
+        .client(Some(holder))
+        .post(app.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", client),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+/// Uses refresh token `rt` of public client `client` over `presenting`'s certificate (or
+/// none): status and body.
+async fn refresh_over(
+    app: &TestApp,
+    pki: &Pki,
+    presenting: Option<&Identity>,
+    client: &str,
+    rt: &str,
+) -> (u16, Value) {
+    let r = pki
+        .client(presenting)
+        .post(app.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", client),
+            ("refresh_token", rt),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap())
+}
+
+async fn a_public_clients_refresh_token_is_bound_to_the_certificate_its_access_token_is(
+    engine: Engine,
+) {
+    let pki = Pki::new();
+    let Some(app) = tls_app(engine, &pki, |_| {}).await else {
+        return;
+    };
+    create_user(&app, "default", "ann@example.com", json!({})).await;
+    login_client(
+        &app,
+        "default",
+        "spa",
+        json!({"tls_client_certificate_bound_access_tokens": true}),
+    )
+    .await;
+    let holder = self_signed("spa-instance");
+    let thief = self_signed("thief");
+    let v = code_tokens_over(&app, &pki, "spa", &holder).await;
+    let rt = v["refresh_token"].as_str().unwrap().to_string();
+
+    // Over another certificate: invalid_grant, and the token is not spent.
+    let (status, v) = refresh_over(&app, &pki, Some(&thief), "spa", &rt).await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{v}"
+    );
+    // Over none: this client's tokens need a certificate at all.
+    let (status, v) = refresh_over(&app, &pki, None, "spa", &rt).await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{v}"
+    );
+    // Over the certificate: new tokens, bound to it again.
+    let (status, v) = refresh_over(&app, &pki, Some(&holder), "spa", &rt).await;
+    assert_eq!(status, 200, "{v}");
+    let claims = verify_with_jwks(&app, v["access_token"].as_str().unwrap()).await;
+    assert_eq!(claims["cnf"]["x5t#S256"], holder.x5t());
+    let rt = v["refresh_token"].as_str().unwrap().to_string();
+
+    // The refresh token's binding holds on its own, after the client stops asking for bound
+    // access tokens: without the certificate, or over another, invalid_grant.
+    let r = app
+        .admin(
+            reqwest::Method::PATCH,
+            "/admin/v1/tenants/default/clients/spa",
+            Some(json!({"tls_client_certificate_bound_access_tokens": false})),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    for presenting in [None, Some(&thief)] {
+        let (status, v) = refresh_over(&app, &pki, presenting, "spa", &rt).await;
+        assert_eq!(
+            (status, v["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{v}"
+        );
+    }
+    let (status, v) = refresh_over(&app, &pki, Some(&holder), "spa", &rt).await;
+    assert_eq!(status, 200, "{v}");
+}
+
+async fn a_public_clients_refresh_token_is_unbound_when_its_access_token_is(engine: Engine) {
+    let pki = Pki::new();
+    let Some(app) = tls_app(engine, &pki, |_| {}).await else {
+        return;
+    };
+    create_user(&app, "default", "ann@example.com", json!({})).await;
+    login_client(&app, "default", "spa", json!({})).await;
+    let holder = self_signed("spa-instance");
+    // A certificate that binds nothing: the access token is a bearer token.
+    let v = code_tokens_over(&app, &pki, "spa", &holder).await;
+    let claims = verify_with_jwks(&app, v["access_token"].as_str().unwrap()).await;
+    assert!(claims.get("cnf").is_none(), "{claims}");
+
+    let rt = v["refresh_token"].as_str().unwrap();
+    let (status, v) = refresh_over(&app, &pki, None, "spa", rt).await;
+
+    assert_eq!(status, 200, "{v}");
 }
 
 async fn a_bound_client_credentials_client_needs_a_certificate_and_introspection_shows_cnf(
@@ -542,6 +695,8 @@ crate::per_engine!(
     a_certificate_from_an_unknown_ca_is_refused_for_tls_client_auth,
     self_signed_tls_client_auth_accepts_the_certificate_whose_key_is_registered,
     a_certificate_bound_token_carries_its_thumbprint_and_userinfo_needs_that_certificate,
+    a_public_clients_refresh_token_is_bound_to_the_certificate_its_access_token_is,
+    a_public_clients_refresh_token_is_unbound_when_its_access_token_is,
     a_bound_client_credentials_client_needs_a_certificate_and_introspection_shows_cnf,
     a_service_mtls_binding_matches_the_spiffe_id_of_a_certificate_tessera_verified,
     discovery_names_the_certificate_methods_and_the_aliases_of_tls_listen,

@@ -23,6 +23,41 @@ async fn push_public(app: &TestApp, client: &str, form: &[(&str, &str)]) -> (u16
     (status, r.json().await.unwrap())
 }
 
+/// A server that believes `X-Forwarded-For` from 127.0.0.1 (the test itself), so a test can
+/// push from any address.
+async fn behind_a_proxy(engine: Engine) -> Option<TestApp> {
+    spawn_app_with(engine, |s| {
+        s.s2s.trusted_proxies = (&["127.0.0.1/32"][..]).try_into().unwrap();
+    })
+    .await
+}
+
+/// Pushes `form` as public client `client` from `address` (through the trusted proxy):
+/// status, body and `Retry-After`.
+async fn push_from(
+    app: &TestApp,
+    client: &str,
+    address: &str,
+    form: &[(&str, &str)],
+) -> (u16, Value, Option<String>) {
+    let mut body = vec![("client_id", client)];
+    body.extend_from_slice(form);
+    let r = app
+        .http
+        .post(app.url("/oauth/par"))
+        .header("x-forwarded-for", address)
+        .form(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    (status, r.json().await.unwrap(), retry)
+}
+
 /// Pushes `form` with HTTP Basic as `c`: status and body.
 async fn push_basic(app: &TestApp, c: &TestClient, form: &[(&str, &str)]) -> (u16, Value) {
     let r = app
@@ -556,25 +591,101 @@ async fn an_unauthenticated_or_wrong_secret_push_is_401_invalid_client(app: Test
     assert_eq!(r.status(), 201);
 }
 
-async fn a_client_holds_at_most_a_thousand_live_pushed_requests(app: TestApp) {
+async fn a_client_holds_at_most_a_thousand_live_pushed_requests(engine: Engine) {
+    let Some(app) = behind_a_proxy(engine).await else {
+        return;
+    };
     login_client(&app, "default", "spa", json!({})).await;
     let (_, challenge) = pkce();
     let form = request(&challenge);
     let form = borrowed(&form);
+    // From ten addresses, each within its own cap of 100.
     for i in 0..1_000 {
-        let (status, v) = push_public(&app, "spa", &form).await;
+        let address = format!("203.0.113.{}", i / 100 + 1);
+        let (status, v, _) = push_from(&app, "spa", &address, &form).await;
         assert_eq!(status, 201, "push {i}: {v}");
     }
-    let (status, v) = push_public(&app, "spa", &form).await;
+    let (status, v, retry) = push_from(&app, "spa", "198.51.100.1", &form).await;
     assert_eq!(
-        (status, v["error"].as_str()),
-        (429, Some("temporarily_unavailable")),
+        (status, v["error"].as_str(), retry.as_deref()),
+        (429, Some("temporarily_unavailable"), Some("60")),
         "{v}"
     );
     // Once they expire, pushing works again.
     app.clock.advance(61);
-    let (status, _) = push_public(&app, "spa", &form).await;
+    let (status, _, _) = push_from(&app, "spa", "198.51.100.1", &form).await;
     assert_eq!(status, 201);
+}
+
+async fn one_address_holds_at_most_100_live_pushed_requests_of_a_public_client(engine: Engine) {
+    let Some(app) = behind_a_proxy(engine).await else {
+        return;
+    };
+    login_client(&app, "default", "spa", json!({})).await;
+    login_client(&app, "default", "spa2", json!({})).await;
+    let (_, challenge) = pkce();
+    let form = request(&challenge);
+    let form = borrowed(&form);
+    let attacker = "2001:db8:0:1::7";
+    for i in 0..100 {
+        let (status, v, _) = push_from(&app, "spa", attacker, &form).await;
+        assert_eq!(status, 201, "push {i}: {v}");
+    }
+
+    let (status, v, retry) = push_from(&app, "spa", attacker, &form).await;
+
+    assert_eq!(
+        (status, v["error"].as_str(), retry.as_deref()),
+        (429, Some("temporarily_unavailable"), Some("60")),
+        "{v}"
+    );
+    // Another host of the same IPv6 /64 is the same address to the cap.
+    let (status, _, _) = push_from(&app, "spa", "2001:db8:0:1::8", &form).await;
+    assert_eq!(status, 429);
+    // Other addresses, and another client from this one, are still served.
+    for (client, address) in [
+        ("spa", "2001:db8:0:2::7"),
+        ("spa", "203.0.113.9"),
+        ("spa2", attacker),
+    ] {
+        let (status, v, _) = push_from(&app, client, address, &form).await;
+        assert_eq!(status, 201, "{client} from {address}: {v}");
+    }
+    // Once its pushes expire, the address may push again.
+    app.clock.advance(61);
+    let (status, _, _) = push_from(&app, "spa", attacker, &form).await;
+    assert_eq!(status, 201);
+}
+
+async fn a_confidential_client_pushing_from_one_server_is_held_by_the_client_cap_only(
+    engine: Engine,
+) {
+    let Some(app) = behind_a_proxy(engine).await else {
+        return;
+    };
+    let web = login_client(
+        &app,
+        "default",
+        "web",
+        json!({"token_endpoint_auth_method": "client_secret_basic"}),
+    )
+    .await;
+    let (_, challenge) = pkce();
+    let form = request(&challenge);
+    let form = borrowed(&form);
+    // Its backend pushes every user's sign-in from one address: 101 live ones are fine.
+    for i in 0..101 {
+        let r = app
+            .http
+            .post(app.url("/oauth/par"))
+            .basic_auth(&web.id, Some(&web.secret))
+            .header("x-forwarded-for", "203.0.113.9")
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "push {i}");
+    }
 }
 
 async fn discovery_lists_the_par_endpoint(app: TestApp) {
@@ -636,9 +747,18 @@ both_engines!(
     bad_pushed_requests_are_400_json,
     an_unauthenticated_or_wrong_secret_push_is_401_invalid_client,
     discovery_lists_the_par_endpoint,
-    a_client_holds_at_most_a_thousand_live_pushed_requests,
     racing_uses_of_one_request_uri_get_one_code,
 );
+
+/// The caps on live pushes, from addresses a trusted proxy forwards.
+mod caps {
+    use super::*;
+    per_engine!(
+        a_client_holds_at_most_a_thousand_live_pushed_requests,
+        one_address_holds_at_most_100_live_pushed_requests_of_a_public_client,
+        a_confidential_client_pushing_from_one_server_is_held_by_the_client_cap_only,
+    );
+}
 
 mod required {
     use super::*;

@@ -184,6 +184,22 @@ def test_tls_client_auth_gets_a_certificate_bound_token_with_requests(tls_server
     assert r.json()["error"] == "invalid_client"
 
 
+def test_tls_client_auth_refuses_the_subject_dn_in_the_certificates_order(tls_server, pki):
+    # What `openssl x509 -subject` prints by default: the ASN.1 order, not RFC 4514's.
+    admin_post(tls_server, pki["ca"], "/admin/v1/tenants/default/clients", {
+        "client_id": "billing-reversed", "name": "Billing, DN reversed", "grant_types": ["client_credentials"],
+        "scopes": ["read"], "token_endpoint_auth_method": "tls_client_auth",
+        "tls_client_auth_subject_dn": "O=Acme\\, Inc., CN=billing-batch",
+    })
+    r = requests.post(
+        f"{tls_server}/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": "billing-reversed"},
+        cert=pki["client"], verify=pki["ca"],
+    )
+    assert r.status_code == 401, r.text
+    assert r.json()["error"] == "invalid_client"
+
+
 def test_tls_client_auth_by_san_uri(tls_server, pki):
     admin_post(tls_server, pki["ca"], "/admin/v1/tenants/default/clients", {
         "client_id": "billing-spiffe", "name": "Billing by SPIFFE ID", "grant_types": ["client_credentials"],

@@ -221,6 +221,7 @@ pub async fn callback(
         with_scp: false,
         route: "/console/callback",
         cnf: None,
+        peer_x5t: None,
     };
     let issued = match params {
         Ok(p) => authorization_code::exchange(&t, &client, &p, &remote, opts).await,

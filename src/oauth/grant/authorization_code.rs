@@ -28,6 +28,11 @@ pub struct Options {
     pub route: &'static str,
     /// What the access token is bound to (SPEC §9; `/oauth/token` only).
     pub cnf: Option<Confirmation>,
+    /// RFC 8705 §3.1: the `x5t#S256` of the connection's TLS client certificate, whether or
+    /// not the access token is bound to it: a certificate-bound refresh token is redeemed
+    /// only over that certificate (RFC 8705 §4), even once its client no longer asks for
+    /// bound access tokens.
+    pub peer_x5t: Option<String>,
 }
 
 impl Default for Options {
@@ -36,6 +41,7 @@ impl Default for Options {
             with_scp: false,
             route: "/oauth/token",
             cnf: None,
+            peer_x5t: None,
         }
     }
 }
@@ -118,9 +124,11 @@ pub async fn exchange(
         auth_time: c.auth_time,
         revoked_at: None,
         expires_at: now,
-        // RFC 9449 §5: a public client's refresh tokens are bound to its DPoP key; a
-        // confidential client's are bound to its credentials already.
+        // RFC 9449 §5 and RFC 8705 §4: a public client's refresh tokens are bound to its
+        // DPoP key and to the certificate its access tokens are bound to; a confidential
+        // client's are bound to its credentials already.
         dpop_jkt: jkt.filter(|_| client.auth_method == AuthMethod::None),
+        x5t_s256: refresh_x5t(client, opts.cnf.as_ref()),
     };
     t.store.create_family(&family).await?;
     let grant = UserGrant {
@@ -132,6 +140,15 @@ pub async fn exchange(
         grant: GrantType::AuthorizationCode,
     };
     issue_for_family(t, &grant, remote, opts).await
+}
+
+/// RFC 8705 §4: the certificate a public client's new refresh tokens are bound to — the one
+/// its access token is bound to (`cnf."x5t#S256"`, there exactly when the client is
+/// registered with `tls_client_certificate_bound_access_tokens`). A confidential client's
+/// refresh tokens are bound to its credentials already.
+pub fn refresh_x5t(client: &Client, cnf: Option<&Confirmation>) -> Option<String> {
+    cnf.and_then(|c| c.x5t_s256.clone())
+        .filter(|_| client.auth_method == AuthMethod::None)
 }
 
 /// The user behind a code or refresh token, if still active (else `invalid_grant`).

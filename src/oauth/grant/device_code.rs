@@ -96,12 +96,14 @@ pub async fn redeem(
         auth_time: d.auth_time.unwrap_or(now),
         revoked_at: None,
         expires_at: now,
-        // RFC 9449 §5: a public client's refresh tokens are bound to the key it polled with.
+        // RFC 9449 §5: a public client's refresh tokens are bound to the key it polled with,
+        // and (RFC 8705 §4) to the certificate its access tokens are bound to.
         dpop_jkt: opts
             .cnf
             .as_ref()
             .and_then(|c| c.jkt.clone())
             .filter(|_| client.auth_method == AuthMethod::None),
+        x5t_s256: super::authorization_code::refresh_x5t(client, opts.cnf.as_ref()),
     };
     t.store.create_family(&family).await?;
     // SPEC §7.1: at most the approved scopes the user still holds (the approval may be ten

@@ -4,6 +4,7 @@
 
 use super::authorization_code::{active_user, issue_for_family, Options, UserGrant};
 use super::{invalid_grant, narrow, require_grant, GrantType, Issued};
+use crate::crypto::ct_eq;
 use crate::failure::Failure;
 use crate::oauth::authorize::user_scopes;
 use crate::params::Params;
@@ -43,9 +44,10 @@ pub async fn refresh(
         .ok_or_else(|| Failure::missing("refresh_token"))?;
     let now = t.clock.now();
     let hash = t.master.hash_secret(token.as_bytes());
-    // A `scope` beyond the grant, or a proof by the wrong DPoP key, is refused before the
-    // token is spent: a refused request must not cost the client its refresh token (nor look
-    // like reuse when it retries), and one stolen without its key is worth nothing.
+    // A `scope` beyond the grant, or a proof by the wrong DPoP key, or the wrong certificate,
+    // is refused before the token is spent: a refused request must not cost the client its
+    // refresh token (nor look like reuse when it retries), and one stolen without its key or
+    // certificate is worth nothing.
     if let Some(family) = t.store.refresh_token_family(&hash).await? {
         narrow(&family.scope, params.get("scope"))?;
         // RFC 9449 §5: a refresh token bound to a DPoP key needs a proof by that key.
@@ -53,6 +55,15 @@ pub async fn refresh(
             if opts.cnf.as_ref().and_then(|c| c.jkt.as_ref()) != Some(bound) {
                 return Err(crate::oauth::dpop::invalid(
                     "the refresh token is bound to another DPoP key",
+                ));
+            }
+        }
+        // RFC 8705 §4: a refresh token bound to a certificate comes over that certificate.
+        if let Some(bound) = &family.x5t_s256 {
+            let presented = opts.peer_x5t.as_deref();
+            if !presented.is_some_and(|p| ct_eq(p.as_bytes(), bound.as_bytes())) {
+                return Err(invalid_grant(
+                    "the refresh token is bound to a client certificate this connection did not present",
                 ));
             }
         }

@@ -1,5 +1,5 @@
 //! Contract cases for device codes (RFC 8628): one decision, one redemption, polls timed
-//! atomically, purge an hour after expiry.
+//! atomically, purge an hour after expiry, live codes counted per client and per address.
 
 use super::fixtures::tenant;
 use crate::store::{DeviceCode, DeviceDecision, DevicePoll, DeviceStatus, Store, StoreError};
@@ -8,6 +8,7 @@ fn pending(created_at: i64) -> DeviceCode {
     DeviceCode {
         tenant_id: "t1".into(),
         client_id: "tv".into(),
+        remote: "203.0.113.9".into(),
         scope: "openid offline_access".into(),
         status: DeviceStatus::Pending,
         user_id: None,
@@ -183,4 +184,48 @@ pub async fn ending_a_users_logins_drops_the_device_codes_it_approved(store: Sto
         .await
         .unwrap()
         .is_some());
+}
+
+pub async fn live_device_codes_are_counted_per_client_and_per_address(store: Store) {
+    store.create_tenant(&tenant("t1")).await.unwrap();
+    let from = |client: &str, remote: &str, created_at: i64| DeviceCode {
+        client_id: client.into(),
+        remote: remote.into(),
+        ..pending(created_at)
+    };
+    let rows = [
+        from("tv", "203.0.113.9", 1_000),
+        from("tv", "203.0.113.9", 1_100),
+        from("tv", "2001:db8:0:1::/64", 1_000),
+        from("radio", "203.0.113.9", 1_000),
+    ];
+    for (i, row) in (0u8..).zip(&rows) {
+        store
+            .insert_device_code(&[i; 32], &[i + 100; 32], row)
+            .await
+            .unwrap();
+    }
+    let count = |client: &'static str, remote: &'static str, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .count_live_device_codes_from(client, remote, now)
+                .await
+                .unwrap()
+        }
+    };
+
+    assert_eq!(count("tv", "203.0.113.9", 1_200).await, 2);
+    assert_eq!(count("tv", "2001:db8:0:1::/64", 1_200).await, 1);
+    assert_eq!(count("radio", "203.0.113.9", 1_200).await, 1);
+    assert_eq!(count("tv", "203.0.113.10", 1_200).await, 0);
+    assert_eq!(store.count_live_device_codes("tv", 1_200).await.unwrap(), 3);
+    // The address is stored as given and read back.
+    assert_eq!(
+        store.pending_device_code(&[102; 32], 1_200).await.unwrap(),
+        Some(rows[2].clone())
+    );
+    // Expired codes no longer count (600 s after each was made).
+    assert_eq!(count("tv", "203.0.113.9", 1_600).await, 1);
+    assert_eq!(count("tv", "203.0.113.9", 1_700).await, 0);
 }

@@ -30,6 +30,7 @@ fn family(id: &str) -> Family {
         revoked_at: None,
         expires_at: 1_000,
         dpop_jkt: None,
+        x5t_s256: None,
     }
 }
 
@@ -111,21 +112,34 @@ pub async fn revoking_a_family_revokes_its_unexpired_jtis_and_refresh_tokens(sto
 
 pub async fn a_refresh_token_is_fresh_once_then_reused(store: Store) {
     store.create_tenant(&tenant("t1")).await.unwrap();
-    store.create_family(&family("f1")).await.unwrap();
+    // What its refresh tokens are bound to (RFC 9449 §5, RFC 8705 §4) comes back with them.
+    let bound = Family {
+        dpop_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into()),
+        x5t_s256: Some("bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2".into()),
+        ..family("f1")
+    };
+    store.create_family(&bound).await.unwrap();
     store
         .insert_refresh_token(&[5; 32], "f1", "spa", 1_000, 9_000)
         .await
         .unwrap();
+    // The family lives as long as its refresh token.
+    let bound = Family {
+        expires_at: 9_000,
+        ..bound
+    };
+    assert_eq!(
+        store.refresh_token_family(&[5; 32]).await.unwrap(),
+        Some(bound.clone())
+    );
     match store.use_refresh_token(&[5; 32], 1_100).await.unwrap() {
         RefreshUse::Fresh {
             family,
             client_id,
             expires_at,
         } => {
-            assert_eq!(
-                (family.id.as_str(), client_id.as_str(), expires_at),
-                ("f1", "spa", 9_000)
-            );
+            assert_eq!((client_id.as_str(), expires_at), ("spa", 9_000));
+            assert_eq!(family, bound);
         }
         other => panic!("{other:?}"),
     }
@@ -181,6 +195,7 @@ pub async fn a_pushed_request_opens_for_one_browser_is_consumed_once_and_purged(
     let pushed = |expires_at| PushedRequest {
         tenant_id: "t1".into(),
         client_id: "spa".into(),
+        remote: "203.0.113.9".into(),
         params: "response_type=code&client_id=spa".into(),
         expires_at,
     };
@@ -229,4 +244,49 @@ pub async fn a_pushed_request_opens_for_one_browser_is_consumed_once_and_purged(
 
     assert_eq!(store.purge_expired_login(1_059).await.unwrap(), 0);
     assert_eq!(store.purge_expired_login(1_060).await.unwrap(), 1);
+}
+
+pub async fn live_pushed_requests_are_counted_per_client_and_per_address(store: Store) {
+    use crate::store::PushedRequest;
+    store.create_tenant(&tenant("t1")).await.unwrap();
+    let pushed = |client: &str, remote: &str, expires_at: i64| PushedRequest {
+        tenant_id: "t1".into(),
+        client_id: client.into(),
+        remote: remote.into(),
+        params: format!("response_type=code&client_id={client}"),
+        expires_at,
+    };
+    let rows = [
+        pushed("spa", "203.0.113.9", 1_060),
+        pushed("spa", "203.0.113.9", 1_090),
+        pushed("spa", "2001:db8:0:1::/64", 1_060),
+        pushed("web", "203.0.113.9", 1_060),
+    ];
+    for (i, row) in (0u8..).zip(&rows) {
+        store.insert_pushed_request(&[i], row).await.unwrap();
+    }
+    let count = |client: &'static str, remote: &'static str, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .count_live_pushed_requests_from(client, remote, now)
+                .await
+                .unwrap()
+        }
+    };
+
+    assert_eq!(count("spa", "203.0.113.9", 1_000).await, 2);
+    assert_eq!(count("spa", "2001:db8:0:1::/64", 1_000).await, 1);
+    assert_eq!(count("web", "203.0.113.9", 1_000).await, 1);
+    assert_eq!(count("spa", "203.0.113.10", 1_000).await, 0);
+    assert_eq!(
+        store
+            .count_live_pushed_requests("spa", 1_000)
+            .await
+            .unwrap(),
+        3
+    );
+    // Expired requests no longer count.
+    assert_eq!(count("spa", "203.0.113.9", 1_060).await, 1);
+    assert_eq!(count("spa", "203.0.113.9", 1_090).await, 0);
 }
