@@ -6,7 +6,8 @@
 //! revokes the token family the first use started (its access tokens and refresh tokens).
 
 use super::{
-    access_ttl, allows_grant, invalid_grant, narrow, profile_of, require_grant, GrantType, Issued,
+    access_ttl, allows_grant, invalid_grant, narrow, presented_credential, profile_of, GrantType,
+    Issued,
 };
 use crate::crypto::{b64url, ct_eq, random_token, sha256};
 use crate::failure::Failure;
@@ -63,10 +64,8 @@ pub async fn exchange(
     remote: &str,
     opts: Options,
 ) -> Result<Issued, Failure> {
-    require_grant(client, GrantType::AuthorizationCode)?;
-    let code = params.get("code").ok_or_else(|| Failure::missing("code"))?;
+    let hash = presented_credential(t, client, GrantType::AuthorizationCode, params, "code")?;
     let now = t.clock.now();
-    let hash = t.master.hash_secret(code.as_bytes());
     let c = match t.store.redeem_auth_code(&hash, now).await? {
         CodeUse::Fresh(c) => c,
         CodeUse::Replayed(c) => {

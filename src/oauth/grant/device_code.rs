@@ -7,7 +7,7 @@
 //! `openid`, a refresh token with `offline_access`.
 
 use super::authorization_code::{active_user, issue_for_family, Options, UserGrant};
-use super::{invalid_grant, require_grant, GrantType, Issued};
+use super::{invalid_grant, presented_credential, GrantType, Issued};
 use crate::crypto::random_token;
 use crate::failure::Failure;
 use crate::oauth::device::SLOW_DOWN_STEP;
@@ -26,12 +26,8 @@ pub async fn redeem(
     remote: &str,
     opts: Options,
 ) -> Result<Issued, Failure> {
-    require_grant(client, GrantType::DeviceCode)?;
-    let code = params
-        .get("device_code")
-        .ok_or_else(|| Failure::missing("device_code"))?;
+    let hash = presented_credential(t, client, GrantType::DeviceCode, params, "device_code")?;
     let now = t.clock.now();
-    let hash = t.master.hash_secret(code.as_bytes());
     let d = match t
         .store
         .poll_device_code(&hash, &client.client_id, now, SLOW_DOWN_STEP)

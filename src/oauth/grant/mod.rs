@@ -10,6 +10,7 @@ pub mod token_exchange;
 use crate::config::Profile;
 use crate::failure::Failure;
 use crate::oauth::scope;
+use crate::params::Params;
 use crate::service::{event, Tessera};
 use crate::tenants::Client;
 use crate::tokens::{Audience, Confirmation, IssuedToken};
@@ -197,6 +198,21 @@ pub fn require_grant(client: &Client, grant: GrantType) -> Result<(), Failure> {
             "client not allowed this grant",
         ))
     }
+}
+
+/// The keyed hash (what the store looks it up by) of the one-time credential a grant redeems,
+/// sent as `param` (`code`, `refresh_token`, `device_code`), once `client` is known to be
+/// registered for `grant`.
+pub fn presented_credential(
+    t: &Tessera,
+    client: &Client,
+    grant: GrantType,
+    params: &Params,
+    param: &str,
+) -> Result<Vec<u8>, Failure> {
+    require_grant(client, grant)?;
+    let value = params.get(param).ok_or_else(|| Failure::missing(param))?;
+    Ok(t.master.hash_secret(value.as_bytes()))
 }
 
 /// Whether `client` may use `grant`. A client registered for `authorization_code` (or the

@@ -3,7 +3,7 @@
 //! means it was copied, so its whole family (refresh and access tokens) is revoked.
 
 use super::authorization_code::{active_user, issue_for_family, Options, UserGrant};
-use super::{invalid_grant, narrow, require_grant, GrantType, Issued};
+use super::{invalid_grant, narrow, presented_credential, GrantType, Issued};
 use crate::crypto::ct_eq;
 use crate::failure::Failure;
 use crate::oauth::authorize::user_scopes;
@@ -38,12 +38,8 @@ pub async fn refresh(
     remote: &str,
     opts: Options,
 ) -> Result<Issued, Failure> {
-    require_grant(client, GrantType::RefreshToken)?;
-    let token = params
-        .get("refresh_token")
-        .ok_or_else(|| Failure::missing("refresh_token"))?;
+    let hash = presented_credential(t, client, GrantType::RefreshToken, params, "refresh_token")?;
     let now = t.clock.now();
-    let hash = t.master.hash_secret(token.as_bytes());
     // A `scope` beyond the grant, or a proof by the wrong DPoP key, or the wrong certificate,
     // is refused before the token is spent: a refused request must not cost the client its
     // refresh token (nor look like reuse when it retries), and one stolen without its key or
