@@ -21,12 +21,13 @@ use crate::failure::Failure;
 use crate::oauth::authorize::user_scopes;
 use crate::oauth::grant::{require_grant, GrantType};
 use crate::oauth::limits::counted_address;
+use crate::oauth::pending::PendingCaps;
 use crate::oauth::scope;
 use crate::params::Params;
 use crate::reasons;
 use crate::service::{event, Tessera};
-use crate::store::{DeviceCode, DeviceDecision, DeviceStatus, LoginSession, StoreError};
-use crate::tenants::{AuthMethod, Client, Status, User};
+use crate::store::{DeviceCode, DeviceDecision, DeviceStatus, LoginSession, Pending, StoreError};
+use crate::tenants::{Client, Status, User};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -55,6 +56,15 @@ pub const MAX_LIVE_PER_CLIENT: i64 = 10_000;
 /// an office behind one address starts. A confidential client proves its credential and may
 /// ask for all its devices from one server, so only the per-client cap holds it.
 pub const MAX_LIVE_PER_ADDRESS: i64 = 100;
+
+/// Both caps of device authorizations (a refusal says to retry in a minute).
+const CAPS: PendingCaps = PendingCaps {
+    kind: Pending::DeviceCodes,
+    per_client: MAX_LIVE_PER_CLIENT,
+    per_address: MAX_LIVE_PER_ADDRESS,
+    what: "device authorizations",
+    retry_after: 60,
+};
 
 /// The verification page (RFC 8628 §3.2 `verification_uri`).
 pub const VERIFICATION_PATH: &str = "/device";
@@ -127,7 +137,7 @@ pub async fn authorize(
     let scopes = scope::grant(client, params.get("scope"))?;
     let now = t.clock.now();
     let address = counted_address(remote);
-    check_caps(t, client, &address, now).await?;
+    CAPS.check(t, client, &address).await?;
     let device_code = random_token(32).map_err(|e| Failure::internal(&e))?;
     let row = DeviceCode {
         tenant_id: client.tenant_id.clone(),
@@ -185,36 +195,6 @@ pub async fn authorize(
         "expires_in": EXPIRES_IN,
         "interval": INTERVAL,
     }))
-}
-
-/// 429 (`RATE_LIMITED`, retry in a minute) while `address` holds [`MAX_LIVE_PER_ADDRESS`]
-/// live requests of `client` (a public one), or the client [`MAX_LIVE_PER_CLIENT`]. The
-/// address is counted first: it is the cap one caller can reach, and its count reads a
-/// narrower index.
-async fn check_caps(t: &Tessera, client: &Client, address: &str, now: i64) -> Result<(), Failure> {
-    let refuse = |detail: &str| {
-        let mut f = Failure::new(reasons::RATE_LIMITED, detail);
-        f.retry_after = Some(60);
-        Err(f)
-    };
-    if client.auth_method == AuthMethod::None
-        && t.store
-            .count_live_device_codes_from(&client.client_id, address, now)
-            .await?
-            >= MAX_LIVE_PER_ADDRESS
-    {
-        return refuse(
-            "too many device authorizations of this client are pending from this address; retry later",
-        );
-    }
-    if t.store
-        .count_live_device_codes(&client.client_id, now)
-        .await?
-        >= MAX_LIVE_PER_CLIENT
-    {
-        return refuse("too many device authorizations of this client are pending; retry later");
-    }
-    Ok(())
 }
 
 /// A pending device request found by its user code: what `/device` and the login flow show

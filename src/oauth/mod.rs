@@ -13,6 +13,7 @@ pub mod introspect;
 pub mod limits;
 pub mod mtls;
 pub mod par;
+pub mod pending;
 pub mod replay;
 pub mod scope;
 pub mod upstream;

@@ -29,11 +29,12 @@ use crate::crypto::random_token;
 use crate::failure::Failure;
 use crate::oauth::authorize::{self, AuthorizeError};
 use crate::oauth::limits::counted_address;
+use crate::oauth::pending::PendingCaps;
 use crate::params::Params;
 use crate::reasons;
 use crate::service::Tessera;
-use crate::store::PushedRequest;
-use crate::tenants::{AuthMethod, Client};
+use crate::store::{Pending, PushedRequest};
+use crate::tenants::Client;
 
 /// RFC 9126 §2.2: the prefix of every `request_uri` this server hands out.
 pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
@@ -62,6 +63,15 @@ pub const MAX_LIVE_PER_CLIENT: i64 = 1_000;
 /// per sign-in. A confidential client proves its credential and pushes every user's request
 /// from its own servers, so only the per-client cap holds it.
 pub const MAX_LIVE_PER_ADDRESS: i64 = 100;
+
+/// Both caps of pushed requests (a refusal says to retry when a push's life is over).
+const CAPS: PendingCaps = PendingCaps {
+    kind: Pending::PushedRequests,
+    per_client: MAX_LIVE_PER_CLIENT,
+    per_address: MAX_LIVE_PER_ADDRESS,
+    what: "pushed authorization requests",
+    retry_after: EXPIRES_IN as u64,
+};
 
 /// A pushed request opened by a browser, to be consumed when its code is issued.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,40 +119,6 @@ fn stored_form(client_id: &str, params: &Params, dpop_jkt: Option<&str>) -> Stri
     ser.finish()
 }
 
-/// 429 (`RATE_LIMITED`, retry after [`EXPIRES_IN`]) while `address` holds
-/// [`MAX_LIVE_PER_ADDRESS`] live pushes of `client` (a public one), or the client
-/// [`MAX_LIVE_PER_CLIENT`].
-/// The address is counted first: it is the cap one caller can reach, and its count reads a
-/// narrower index.
-async fn check_caps(t: &Tessera, client: &Client, address: &str) -> Result<(), Failure> {
-    let now = t.clock.now();
-    let refuse = |detail: &str| {
-        let mut f = Failure::new(reasons::RATE_LIMITED, detail);
-        f.retry_after = Some(EXPIRES_IN as u64);
-        Err(f)
-    };
-    if client.auth_method == AuthMethod::None
-        && t.store
-            .count_live_pushed_requests_from(&client.client_id, address, now)
-            .await?
-            >= MAX_LIVE_PER_ADDRESS
-    {
-        return refuse(
-            "too many pushed authorization requests of this client are pending from this address; retry later",
-        );
-    }
-    if t.store
-        .count_live_pushed_requests(&client.client_id, now)
-        .await?
-        >= MAX_LIVE_PER_CLIENT
-    {
-        return refuse(
-            "too many pushed authorization requests of this client are pending; retry later",
-        );
-    }
-    Ok(())
-}
-
 /// RFC 9126 §2: validates and stores the authorization request `params` pushed by the
 /// authenticated `client` from `remote`. Errors are `/oauth/authorize`'s, answered as JSON
 /// (§2.3). `proof_jkt` is the key of the push's DPoP proof: the code will be bound to it
@@ -175,7 +151,7 @@ pub async fn push(
         ));
     }
     let address = counted_address(remote);
-    check_caps(t, client, &address).await?;
+    CAPS.check(t, client, &address).await?;
     let form = stored_form(&client.client_id, params, proof_jkt);
     if form.len() > MAX_STORED {
         return Err(Failure::malformed(format!(

@@ -158,42 +158,6 @@ impl Store {
         Ok(())
     }
 
-    /// How many requests of `client_id` are still live at `now` (unexpired).
-    pub async fn count_live_device_codes(
-        &self,
-        client_id: &str,
-        now: i64,
-    ) -> Result<i64, StoreError> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM device_codes WHERE client_id = $1 AND expires_at > $2",
-        )
-        .bind(client_id)
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(n)
-    }
-
-    /// How many requests of `client_id` made from `remote` (as stored) are still live at
-    /// `now`: one address's share of the client's cap.
-    pub async fn count_live_device_codes_from(
-        &self,
-        client_id: &str,
-        remote: &str,
-        now: i64,
-    ) -> Result<i64, StoreError> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM device_codes \
-             WHERE client_id = $1 AND remote = $2 AND expires_at > $3",
-        )
-        .bind(client_id)
-        .bind(remote)
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(n)
-    }
-
     /// The pending, unexpired request a user code names.
     pub async fn pending_device_code(
         &self,

@@ -219,6 +219,15 @@ pub struct Store {
     pending: Option<std::sync::Arc<std::sync::Mutex<Option<AuditRecord>>>>,
 }
 
+/// The short-lived requests a client may hold only so many of (`oauth::pending`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pending {
+    /// Device authorization requests (`device_codes`).
+    DeviceCodes,
+    /// Pushed authorization requests (`pushed_requests`).
+    PushedRequests,
+}
+
 /// Default and maximum of `AuditFilter::limit`.
 const AUDIT_DEFAULT_LIMIT: i64 = 100;
 /// See `AUDIT_DEFAULT_LIMIT`.
@@ -666,6 +675,46 @@ impl Store {
             }
         }
         Ok(fresh)
+    }
+
+    /// How many unexpired requests of `kind` `client_id` holds at `now`; with `remote`, only
+    /// those made from that address (as stored).
+    pub async fn count_pending(
+        &self,
+        kind: Pending,
+        client_id: &str,
+        remote: Option<&str>,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let table = match kind {
+            Pending::DeviceCodes => "device_codes",
+            Pending::PushedRequests => "pushed_requests",
+        };
+        let n: i64 = match remote {
+            None => {
+                let sql = format!(
+                    "SELECT COUNT(*) FROM {table} WHERE client_id = $1 AND expires_at > $2"
+                );
+                sqlx::query_scalar(&sql)
+                    .bind(client_id)
+                    .bind(now)
+                    .fetch_one(self.db())
+                    .await?
+            }
+            Some(remote) => {
+                let sql = format!(
+                    "SELECT COUNT(*) FROM {table} \
+                     WHERE client_id = $1 AND remote = $2 AND expires_at > $3"
+                );
+                sqlx::query_scalar(&sql)
+                    .bind(client_id)
+                    .bind(remote)
+                    .bind(now)
+                    .fetch_one(self.db())
+                    .await?
+            }
+        };
+        Ok(n)
     }
 
     /// Deletes revoked and assertion jtis whose exp is before `now`.

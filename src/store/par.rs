@@ -45,42 +45,6 @@ impl Store {
         Ok(())
     }
 
-    /// How many unexpired pushed requests `client_id` holds at `now`.
-    pub async fn count_live_pushed_requests(
-        &self,
-        client_id: &str,
-        now: i64,
-    ) -> Result<i64, StoreError> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM pushed_requests WHERE client_id = $1 AND expires_at > $2",
-        )
-        .bind(client_id)
-        .bind(now)
-        .fetch_one(self.db())
-        .await?;
-        Ok(n)
-    }
-
-    /// How many unexpired pushed requests `client_id` holds at `now` that were pushed from
-    /// `remote` (as stored): one address's share of the client's cap.
-    pub async fn count_live_pushed_requests_from(
-        &self,
-        client_id: &str,
-        remote: &str,
-        now: i64,
-    ) -> Result<i64, StoreError> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM pushed_requests \
-             WHERE client_id = $1 AND remote = $2 AND expires_at > $3",
-        )
-        .bind(client_id)
-        .bind(remote)
-        .bind(now)
-        .fetch_one(self.db())
-        .await?;
-        Ok(n)
-    }
-
     /// Opens the request of `tenant_id`/`client_id` stored under `id_hash` for the browser
     /// whose binding hashes to `browser_hash`: the first browser to open it owns it; it (and
     /// only it) may open it again. Each opening moves the expiry to `until`. `None` when the

@@ -2,7 +2,9 @@
 //! atomically, purge an hour after expiry, live codes counted per client and per address.
 
 use super::fixtures::tenant;
-use crate::store::{DeviceCode, DeviceDecision, DevicePoll, DeviceStatus, Store, StoreError};
+use crate::store::{
+    DeviceCode, DeviceDecision, DevicePoll, DeviceStatus, Pending, Store, StoreError,
+};
 
 fn pending(created_at: i64) -> DeviceCode {
     DeviceCode {
@@ -50,7 +52,13 @@ pub async fn a_device_code_is_decided_once_and_redeemed_once(store: Store) {
         store.pending_device_code(&[2; 32], 1_001).await.unwrap(),
         Some(pending(1_000))
     );
-    assert_eq!(store.count_live_device_codes("tv", 1_001).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .count_pending(Pending::DeviceCodes, "tv", None, 1_001)
+            .await
+            .unwrap(),
+        1
+    );
     assert!(
         !store.redeem_device_code(&[1; 32], 1_002).await.unwrap(),
         "not approved yet"
@@ -152,7 +160,13 @@ pub async fn purging_drops_device_codes_an_hour_after_they_expire(store: Store) 
         .await
         .unwrap();
     assert_eq!(store.purge_expired_login(1_600 + 3_600).await.unwrap(), 0);
-    assert_eq!(store.count_live_device_codes("tv", 1_600).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .count_pending(Pending::DeviceCodes, "tv", None, 1_600)
+            .await
+            .unwrap(),
+        0
+    );
     assert_eq!(store.purge_expired_login(1_601 + 3_600).await.unwrap(), 1);
     assert_eq!(
         store
@@ -209,7 +223,7 @@ pub async fn live_device_codes_are_counted_per_client_and_per_address(store: Sto
         let store = store.clone();
         async move {
             store
-                .count_live_device_codes_from(client, remote, now)
+                .count_pending(Pending::DeviceCodes, client, Some(remote), now)
                 .await
                 .unwrap()
         }
@@ -219,7 +233,13 @@ pub async fn live_device_codes_are_counted_per_client_and_per_address(store: Sto
     assert_eq!(count("tv", "2001:db8:0:1::/64", 1_200).await, 1);
     assert_eq!(count("radio", "203.0.113.9", 1_200).await, 1);
     assert_eq!(count("tv", "203.0.113.10", 1_200).await, 0);
-    assert_eq!(store.count_live_device_codes("tv", 1_200).await.unwrap(), 3);
+    assert_eq!(
+        store
+            .count_pending(Pending::DeviceCodes, "tv", None, 1_200)
+            .await
+            .unwrap(),
+        3
+    );
     // The address is stored as given and read back.
     assert_eq!(
         store.pending_device_code(&[102; 32], 1_200).await.unwrap(),

@@ -1,7 +1,7 @@
 //! Contract cases for sessions, authorization codes, token families and refresh tokens.
 
 use super::fixtures::tenant;
-use crate::store::{AuthCode, CodeUse, Family, LoginSession, RefreshUse, Store};
+use crate::store::{AuthCode, CodeUse, Family, LoginSession, Pending, RefreshUse, Store};
 
 fn code(family_id: &str, expires_at: i64) -> AuthCode {
     AuthCode {
@@ -269,7 +269,7 @@ pub async fn live_pushed_requests_are_counted_per_client_and_per_address(store: 
         let store = store.clone();
         async move {
             store
-                .count_live_pushed_requests_from(client, remote, now)
+                .count_pending(Pending::PushedRequests, client, Some(remote), now)
                 .await
                 .unwrap()
         }
@@ -281,7 +281,7 @@ pub async fn live_pushed_requests_are_counted_per_client_and_per_address(store: 
     assert_eq!(count("spa", "203.0.113.10", 1_000).await, 0);
     assert_eq!(
         store
-            .count_live_pushed_requests("spa", 1_000)
+            .count_pending(Pending::PushedRequests, "spa", None, 1_000)
             .await
             .unwrap(),
         3
