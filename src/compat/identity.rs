@@ -73,6 +73,7 @@ pub async fn token(
             route: ROUTE,
             cnf: None,
             peer_x5t: None,
+            proof: None,
         };
         let issued = authorization_code::exchange(t, &client, params, remote, opts).await?;
         return Ok(IdTokenAnswer {
@@ -88,6 +89,7 @@ pub async fn token(
         token_use: None,
         with_scp: true,
         cnf: None,
+        proof: None,
     };
     let issued = client_credentials::issue(t, &client, params, remote, ROUTE, opts).await?;
     Ok(IdTokenAnswer {

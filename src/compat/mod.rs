@@ -64,6 +64,7 @@ pub async fn partner_token(
         token_use: Some(TokenUse::Partner),
         with_scp: false,
         cnf: None,
+        proof: None,
     };
     client_credentials::issue(t, client, params, remote, route, opts).await
 }

@@ -70,8 +70,8 @@ pub fn dpop_header(headers: &HeaderMap) -> Result<Option<&str>, Failure> {
     }
 }
 
-/// The DPoP proof of a request to `path` of this server, verified (RFC 9449 §4.3): `None`
-/// without one.
+/// The DPoP proof of a request to `path` of this server, verified and recorded (RFC 9449
+/// §4.3): `None` without one.
 pub async fn dpop_proof(
     t: &Tessera,
     headers: &HeaderMap,
@@ -79,6 +79,20 @@ pub async fn dpop_proof(
     path: &str,
     access_token: Option<&str>,
 ) -> Result<Option<dpop::Proof>, Failure> {
+    match dpop_checked(t, headers, method, path, access_token)? {
+        Some(checked) => checked.record(t).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// [`dpop_proof`] but for the record (see [`dpop::Checked`]).
+pub fn dpop_checked(
+    t: &Tessera,
+    headers: &HeaderMap,
+    method: &str,
+    path: &str,
+    access_token: Option<&str>,
+) -> Result<Option<dpop::Checked>, Failure> {
     let Some(proof) = dpop_header(headers)? else {
         return Ok(None);
     };
@@ -92,7 +106,7 @@ pub async fn dpop_proof(
         alias: alias.as_deref(),
         access_token,
     };
-    dpop::verify(t, proof, &expected).await.map(Some)
+    dpop::check(t, proof, &expected).map(Some)
 }
 
 /// Adds `DPoP-Nonce` to an answer of a route taking proofs when nonces are required
@@ -146,13 +160,14 @@ async fn token_inner(
         grant.allows_public_clients(),
     )
     .await?;
-    // The proof is checked once the client is known, so that unauthenticated requests cannot
-    // fill the proof store (SPEC §7.2).
-    let proof = dpop_proof(t, &headers, "POST", route, None).await?;
+    // The proof is checked here, once the client is known; the grant records it once its own
+    // checks pass (`grant::record_proof`), so that a refused request writes nothing (SPEC
+    // §7.2).
+    let proof = dpop_checked(t, &headers, "POST", route, None)?;
     // RFC 9449 §6 cnf.jkt for a proof's key; RFC 8705 §3 cnf."x5t#S256" for a client whose
     // tokens are certificate-bound.
     let cnf = Confirmation {
-        jkt: proof.map(|p| p.jkt),
+        jkt: proof.as_ref().map(|p| p.jkt.clone()),
         x5t_s256: crate::oauth::mtls::bound_x5t(&client, cert.as_deref())?,
     }
     .some();
@@ -162,6 +177,7 @@ async fn token_inner(
     let code_opts = || authorization_code::Options {
         cnf: cnf.clone(),
         peer_x5t: cert.as_ref().map(|c| c.x5t_s256.clone()),
+        proof: proof.clone(),
         ..Default::default()
     };
     // No catch-all: a grant added to `GrantType` does not build until it is dispatched here.
@@ -169,6 +185,7 @@ async fn token_inner(
         GrantType::ClientCredentials => {
             let opts = client_credentials::Options {
                 cnf: cnf.clone(),
+                proof: proof.clone(),
                 ..Default::default()
             };
             client_credentials::issue(t, &client, &params, remote, route, opts)
@@ -182,7 +199,8 @@ async fn token_inner(
             refresh_token::refresh(t, &client, &params, remote, code_opts()).await?
         }
         GrantType::TokenExchange => {
-            token_exchange::issue(t, &client, &params, remote, route, cnf.as_ref()).await?
+            let proof = proof.clone();
+            token_exchange::issue(t, &client, &params, remote, route, cnf.as_ref(), proof).await?
         }
         GrantType::DeviceCode => {
             device_code::redeem(t, &client, &params, remote, code_opts()).await?

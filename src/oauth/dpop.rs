@@ -54,9 +54,44 @@ pub fn invalid(detail: &str) -> Failure {
     Failure::new(reasons::INVALID_DPOP_PROOF, detail)
 }
 
+/// A proof that passed every check of RFC 9449 §4.3 but the one for replay: its `jti` is not
+/// recorded yet. [`Checked::record`] makes it a [`Proof`]; a token grant does that only once
+/// its own checks passed, so that a refused request writes nothing (SPEC §7.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    /// The RFC 7638 thumbprint of the proof's key.
+    pub jkt: String,
+    /// The proof's `jti`.
+    jti: String,
+    /// Until when the `jti` must be remembered (the proof's last second of life, plus one).
+    keep_until: i64,
+}
+
+impl Checked {
+    /// Records the proof's `jti`, so that it is never accepted again on any node: refused
+    /// (`invalid_dpop_proof`) when it was used before.
+    pub async fn record(self, t: &Tessera) -> Result<Proof, Failure> {
+        // `#` keeps these apart from client ids (which cannot contain it) in the table they
+        // share with client assertions.
+        let fresh = t
+            .replay
+            .record(&format!("#dpop:{}", self.jkt), &self.jti, self.keep_until)
+            .await?;
+        if !fresh {
+            return Err(invalid("the DPoP proof was used before"));
+        }
+        Ok(Proof { jkt: self.jkt })
+    }
+}
+
 /// Verifies `proof` for `expected` (RFC 9449 §4.3) and records its `jti`, so that it is
 /// never accepted again on any node.
 pub async fn verify(t: &Tessera, proof: &str, expected: &Expected<'_>) -> Result<Proof, Failure> {
+    check(t, proof, expected)?.record(t).await
+}
+
+/// Every check of `proof` for `expected` (RFC 9449 §4.3) but replay: see [`Checked`].
+pub fn check(t: &Tessera, proof: &str, expected: &Expected<'_>) -> Result<Checked, Failure> {
     if proof.len() > MAX_PROOF_LEN {
         return Err(invalid("the DPoP proof is too long"));
     }
@@ -100,20 +135,12 @@ pub async fn verify(t: &Tessera, proof: &str, expected: &Expected<'_>) -> Result
     if t.settings.dpop.require_nonce && !text("nonce").is_some_and(|n| nonce_valid(t, n, now)) {
         return Err(use_nonce());
     }
-    // Remembered until it could no longer be accepted; `#` keeps these apart from client
-    // ids (which cannot contain it) in the table they share with client assertions.
-    let fresh = t
-        .replay
-        .record(
-            &format!("#dpop:{jkt}"),
-            jti,
-            iat.saturating_add(MAX_AGE + 1),
-        )
-        .await?;
-    if !fresh {
-        return Err(invalid("the DPoP proof was used before"));
-    }
-    Ok(Proof { jkt })
+    Ok(Checked {
+        jkt,
+        jti: jti.to_string(),
+        // Remembered until the proof could no longer be accepted.
+        keep_until: iat.saturating_add(MAX_AGE + 1),
+    })
 }
 
 /// The key a proof's header carries, checked (RFC 9449 §4.3 checks 2-7 but the signature), with its

@@ -5,7 +5,12 @@
 //! it (group commit): one task takes every claim waiting in its queue and writes them with one
 //! multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING`. A lone request waits for nobody (no
 //! linger); under load, the claims that arrive while one batch is written form the next.
+//!
+//! A `jti` is stored as its SHA-256 (base64url, 43 characters): whatever a caller puts in it
+//! (255 four-byte characters, a NUL that PostgreSQL's `text` refuses), the row is small and
+//! the batch it shares with other callers' values cannot fail because of it.
 
+use crate::crypto::{b64url, sha256};
 use crate::failure::Failure;
 use crate::store::{DbHealth, Store, JTI_ROWS_PER_INSERT};
 use std::sync::Arc;
@@ -17,6 +22,7 @@ const QUEUE: usize = 4096;
 /// One value to record, with the request waiting for the answer.
 struct Claim {
     scope: String,
+    /// The hash of the value (see the module comment).
     jti: String,
     /// When the value may be forgotten (unix seconds).
     exp: i64,
@@ -67,7 +73,7 @@ impl Replay {
         let (fresh, answer) = oneshot::channel();
         let claim = Claim {
             scope: scope.to_string(),
-            jti: jti.to_string(),
+            jti: b64url(&sha256(jti.as_bytes())),
             exp,
             fresh,
         };

@@ -48,12 +48,7 @@ async fn start_from(app: &TestApp, client: &str, address: &str) -> (u16, Value, 
         .send()
         .await
         .unwrap();
-    let status = r.status().as_u16();
-    let retry = r
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_string());
-    (status, r.json().await.unwrap(), retry)
+    status_json_retry_after(r).await
 }
 
 /// A server that believes `X-Forwarded-For` from 127.0.0.1 (the test itself), so a test can

@@ -202,6 +202,97 @@ async fn concurrent_proofs_are_each_accepted_once_however_their_writes_are_share
     assert_eq!((ok, refused), (25, 5), "{answers:?}");
 }
 
+async fn a_jti_of_any_characters_is_accepted_once_and_fails_nobody_elses_request(app: TestApp) {
+    let c = app.create_client("dpop-odd-jti").await;
+    let k = DpopKey::new(Alg::ES256);
+    // PostgreSQL text holds no NUL, and 4-byte characters make a 1 KB key: stored hashed.
+    let odd = format!("\u{0}{}", "\u{1F600}".repeat(200));
+    let proof = k.proof_with("POST", &token_url(), now(&app), json!({ "jti": odd }));
+    let others: Vec<String> = (0..8).map(|_| token_proof(&app, &k)).collect();
+    let (first, rest) = futures::join!(
+        cc_with_proof(&app, &c, &proof),
+        futures::future::join_all(others.iter().map(|p| cc_with_proof(&app, &c, p)))
+    );
+    assert_eq!(first.status(), 200);
+    assert!(rest.iter().all(|r| r.status() == 200));
+    let (status, v) = status_json(cc_with_proof(&app, &c, &proof).await).await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (400, Some("invalid_dpop_proof"))
+    );
+}
+
+async fn a_proof_sent_with_a_refused_token_request_is_not_recorded(app: TestApp) {
+    create_user(&app, "default", "ann@example.com", json!({})).await;
+    login_client(&app, "default", "spa", json!({})).await;
+    let k = DpopKey::new(Alg::ES256);
+    let proof = token_proof(&app, &k);
+    // Anyone may name a public client: its refused requests write nothing (SPEC §7.2).
+    for (grant, param) in [
+        ("refresh_token", "refresh_token"),
+        ("authorization_code", "code"),
+        (
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "device_code",
+        ),
+    ] {
+        let r = app
+            .http
+            .post(app.url("/oauth/token"))
+            .header("DPoP", &proof)
+            .form(&[
+                ("grant_type", grant),
+                ("client_id", "spa"),
+                (param, "made-up"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{grant}");
+    }
+    // So the proof is still good, once, for a request that is accepted.
+    let mut b = Browser::new();
+    let (verifier, challenge) = pkce();
+    let pkce_params = [
+        ("scope", "openid"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let code = login_for_code(&app, &mut b, "spa", "ann@example.com", &pkce_params).await;
+    let exchange = |code: String| {
+        let (app, proof, verifier) = (&app, &proof, &verifier);
+        async move {
+            let r = app
+                .http
+                .post(app.url("/oauth/token"))
+                .header("DPoP", proof)
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("client_id", "spa"),
+                    ("code", &code),
+                    ("redirect_uri", REDIRECT),
+                    ("code_verifier", verifier),
+                ])
+                .send()
+                .await
+                .unwrap();
+            status_json(r).await
+        }
+    };
+    let (status, v) = exchange(code).await;
+    assert_eq!(
+        (status, v["token_type"].as_str()),
+        (200, Some("DPoP")),
+        "{v}"
+    );
+    let code = silent_code_at(&app, &mut b, &authorize_url(&app, "spa", &pkce_params)).await;
+    let (status, v) = exchange(code).await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (400, Some("invalid_dpop_proof"))
+    );
+}
+
 async fn proofs_that_do_not_match_the_request_are_refused(app: TestApp) {
     let c = app.create_client("dpop-bad").await;
     let k = DpopKey::new(Alg::ES256);
@@ -740,6 +831,8 @@ both_engines!(
     a_token_request_with_a_proof_gets_a_dpop_bound_token,
     a_replayed_proof_is_refused_on_every_node,
     concurrent_proofs_are_each_accepted_once_however_their_writes_are_shared,
+    a_jti_of_any_characters_is_accepted_once_and_fails_nobody_elses_request,
+    a_proof_sent_with_a_refused_token_request_is_not_recorded,
     proofs_that_do_not_match_the_request_are_refused,
     a_client_with_dpop_bound_access_tokens_must_send_a_proof,
     userinfo_takes_a_dpop_bound_token_only_with_a_matching_proof,

@@ -336,6 +336,16 @@ impl TestApp {
     }
 }
 
+/// An answer's status, JSON body and `Retry-After` header.
+pub async fn status_json_retry_after(r: reqwest::Response) -> (u16, Value, Option<String>) {
+    let status = r.status().as_u16();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    (status, r.json().await.unwrap(), retry)
+}
+
 /// Asserts a problem answer (RFC 9457 + karmoCode/karmoErrors) with `status`; returns its body.
 pub async fn problem(r: reqwest::Response, status: u16) -> Value {
     assert_eq!(r.status().as_u16(), status);

@@ -158,6 +158,21 @@ async fn tls_app(engine: Engine, pki: &Pki, adjust: impl FnOnce(&mut Settings)) 
     Some(app)
 }
 
+/// [`tls_app`] with user ann and public login client `spa`, whose tokens are bound to the
+/// certificate it presents.
+async fn bound_spa_app(engine: Engine, pki: &Pki) -> Option<TestApp> {
+    let app = tls_app(engine, pki, |_| {}).await?;
+    create_user(&app, "default", "ann@example.com", json!({})).await;
+    login_client(
+        &app,
+        "default",
+        "spa",
+        json!({"tls_client_certificate_bound_access_tokens": true}),
+    )
+    .await;
+    Some(app)
+}
+
 /// `POST /oauth/token` client_credentials naming `client_id` only, over `http`.
 async fn cc_token(app: &TestApp, http: &reqwest::Client, client_id: &str) -> (u16, Value) {
     let r = http
@@ -316,17 +331,9 @@ async fn a_certificate_bound_token_carries_its_thumbprint_and_userinfo_needs_tha
     engine: Engine,
 ) {
     let pki = Pki::new();
-    let Some(mut app) = tls_app(engine, &pki, |_| {}).await else {
+    let Some(mut app) = bound_spa_app(engine, &pki).await else {
         return;
     };
-    create_user(&app, "default", "ann@example.com", json!({})).await;
-    login_client(
-        &app,
-        "default",
-        "spa",
-        json!({"tls_client_certificate_bound_access_tokens": true}),
-    )
-    .await;
     let holder = self_signed("spa-instance");
     // The browser needs no certificate; the client exchanging the code presents its own.
     let mut b = Browser {
@@ -452,17 +459,9 @@ async fn a_public_clients_refresh_token_is_bound_to_the_certificate_its_access_t
     engine: Engine,
 ) {
     let pki = Pki::new();
-    let Some(app) = tls_app(engine, &pki, |_| {}).await else {
+    let Some(app) = bound_spa_app(engine, &pki).await else {
         return;
     };
-    create_user(&app, "default", "ann@example.com", json!({})).await;
-    login_client(
-        &app,
-        "default",
-        "spa",
-        json!({"tls_client_certificate_bound_access_tokens": true}),
-    )
-    .await;
     let holder = self_signed("spa-instance");
     let thief = self_signed("thief");
     let v = code_tokens_over(&app, &pki, "spa", &holder).await;

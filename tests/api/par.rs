@@ -50,12 +50,7 @@ async fn push_from(
         .send()
         .await
         .unwrap();
-    let status = r.status().as_u16();
-    let retry = r
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_string());
-    (status, r.json().await.unwrap(), retry)
+    status_json_retry_after(r).await
 }
 
 /// Pushes `form` with HTTP Basic as `c`: status and body.

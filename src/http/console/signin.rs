@@ -222,6 +222,7 @@ pub async fn callback(
         route: "/console/callback",
         cnf: None,
         peer_x5t: None,
+        proof: None,
     };
     let issued = match params {
         Ok(p) => authorization_code::exchange(&t, &client, &p, &remote, opts).await,

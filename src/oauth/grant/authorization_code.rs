@@ -34,6 +34,9 @@ pub struct Options {
     /// only over that certificate (RFC 8705 §4), even once its client no longer asks for
     /// bound access tokens.
     pub peer_x5t: Option<String>,
+    /// The DPoP proof naming `cnf.jkt`, not yet recorded: the grant records it (see
+    /// [`super::record_proof`]), [`issue_for_family`] at the latest.
+    pub proof: Option<crate::oauth::dpop::Checked>,
 }
 
 impl Default for Options {
@@ -43,6 +46,7 @@ impl Default for Options {
             route: "/oauth/token",
             cnf: None,
             peer_x5t: None,
+            proof: None,
         }
     }
 }
@@ -62,7 +66,7 @@ pub async fn exchange(
     client: &Client,
     params: &Params,
     remote: &str,
-    opts: Options,
+    mut opts: Options,
 ) -> Result<Issued, Failure> {
     let hash = presented_credential(t, client, GrantType::AuthorizationCode, params, "code")?;
     let now = t.clock.now();
@@ -114,6 +118,7 @@ pub async fn exchange(
     }
     let user = active_user(t, &c.tenant_id, &c.user_id).await?;
     let scopes = narrow(&c.scope, params.get("scope"))?;
+    super::record_proof(t, &mut opts.proof).await?;
     let family = Family {
         id: c.family_id.clone(),
         tenant_id: c.tenant_id.clone(),
@@ -182,10 +187,11 @@ pub async fn issue_for_family(
     t: &Tessera,
     g: &UserGrant<'_>,
     remote: &str,
-    opts: Options,
+    mut opts: Options,
 ) -> Result<Issued, Failure> {
     let client = g.client;
     super::require_binding(client, opts.cnf.as_ref())?;
+    super::record_proof(t, &mut opts.proof).await?;
     let profile = profile_of(t, client)?;
     let aud = scope::audience(
         &client.audiences,

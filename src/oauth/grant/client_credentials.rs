@@ -18,6 +18,8 @@ pub struct Options {
     pub with_scp: bool,
     /// What the token is bound to (SPEC §9; `/oauth/token` only).
     pub cnf: Option<Confirmation>,
+    /// The DPoP proof naming `cnf.jkt`, recorded just before the token is signed.
+    pub proof: Option<crate::oauth::dpop::Checked>,
 }
 
 /// The route the token was asked on, for metrics and audit.
@@ -30,7 +32,7 @@ pub async fn issue(
     params: &Params,
     remote: &str,
     route: RoutePath,
-    opts: Options,
+    mut opts: Options,
 ) -> Result<IssuedToken, Failure> {
     super::require_grant(client, GrantType::ClientCredentials)?;
     super::require_binding(client, opts.cnf.as_ref())?;
@@ -59,6 +61,7 @@ pub async fn issue(
         alg: client.signing_alg.as_deref().and_then(Alg::parse),
         cnf: opts.cnf,
     };
+    super::record_proof(t, &mut opts.proof).await?;
     let issued = t.issuer.issue(&req).map_err(|e| Failure::internal(&e))?;
     metrics::counter!("tessera_tokens_issued_total", "grant" => GrantType::ClientCredentials.as_str(), "route" => route)
         .increment(1);

@@ -24,7 +24,7 @@ pub async fn redeem(
     client: &Client,
     params: &Params,
     remote: &str,
-    opts: Options,
+    mut opts: Options,
 ) -> Result<Issued, Failure> {
     let hash = presented_credential(t, client, GrantType::DeviceCode, params, "device_code")?;
     let now = t.clock.now();
@@ -78,6 +78,9 @@ pub async fn redeem(
             return Err(invalid_grant("the device code has no approving user"))
         }
     };
+    // Polls still pending (or refused) record nothing; the one that redeems records its proof
+    // before the code is spent.
+    super::record_proof(t, &mut opts.proof).await?;
     if !t.store.redeem_device_code(&hash, now).await? {
         return Err(invalid_grant("the device code was already used"));
     }

@@ -228,6 +228,21 @@ pub fn allows_grant(client: &Client, grant: GrantType) -> bool {
     })
 }
 
+/// Records a token request's DPoP proof (RFC 9449 §11.1: a proof is accepted once), taking
+/// it out of `proof`. Every grant calls this once its own checks have passed, right before
+/// its point of no return (spending a refresh token or device code, creating a token
+/// family, signing a token), so that a refused request writes nothing (SPEC §7.2) while
+/// two requests racing with one proof still find exactly one winner.
+pub async fn record_proof(
+    t: &Tessera,
+    proof: &mut Option<crate::oauth::dpop::Checked>,
+) -> Result<(), Failure> {
+    match proof.take() {
+        Some(p) => p.record(t).await.map(drop),
+        None => Ok(()),
+    }
+}
+
 /// SPEC §9: a client whose access tokens must be sender-constrained gets none that is not.
 /// The token endpoint binds them; the compatible routes (SPEC §3), which issue bearer tokens
 /// only, are refused such clients rather than handing them tokens worth more than intended.

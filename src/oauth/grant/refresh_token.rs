@@ -36,7 +36,7 @@ pub async fn refresh(
     client: &Client,
     params: &Params,
     remote: &str,
-    opts: Options,
+    mut opts: Options,
 ) -> Result<Issued, Failure> {
     let hash = presented_credential(t, client, GrantType::RefreshToken, params, "refresh_token")?;
     let now = t.clock.now();
@@ -63,6 +63,9 @@ pub async fn refresh(
                 ));
             }
         }
+        // A replayed proof is refused before the token is spent too. An unknown token
+        // records nothing: it is refused below.
+        super::record_proof(t, &mut opts.proof).await?;
     }
     let (family, expires_at) = match t.store.use_refresh_token(&hash, now).await? {
         RefreshUse::Fresh {

@@ -24,7 +24,9 @@ fn refused(mut f: Failure) -> Failure {
     f
 }
 
-/// Exchanges the request's `subject_token` for a user access token issued to `client`.
+/// Exchanges the request's `subject_token` for a user access token issued to `client`, bound
+/// to `cnf`; `proof` (the DPoP proof naming `cnf.jkt`) is recorded once the subject token
+/// passed.
 pub async fn issue(
     t: &Tessera,
     client: &Client,
@@ -32,6 +34,7 @@ pub async fn issue(
     remote: &str,
     route: &'static str,
     cnf: Option<&Confirmation>,
+    mut proof: Option<crate::oauth::dpop::Checked>,
 ) -> Result<Issued, Failure> {
     // SPEC §7.1: a public client proves nothing about itself, so it cannot exchange tokens.
     if client.auth_method == AuthMethod::None {
@@ -100,6 +103,7 @@ pub async fn issue(
         .into_iter()
         .flatten()
         .collect();
+    super::record_proof(t, &mut proof).await?;
     let access = user_token::issue(
         t,
         client,
