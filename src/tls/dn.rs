@@ -94,6 +94,33 @@ fn attribute(oid: String, value: String, hex: bool) -> Attribute {
     }
 }
 
+/// A value written as `#` + the hex of its BER encoding (RFC 4514 §2.4): a string type is
+/// its text (as the certificate's value is read by [`value_text`]), any other type stays in
+/// the `#` form that [`value_text`] gives such values. `None` unless it is hex of one
+/// tag-length-value.
+fn ber_attribute(oid: String, hex: &str) -> Option<Attribute> {
+    if hex.is_empty() || hex.len() % 2 != 0 {
+        return None;
+    }
+    let der: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect::<Option<_>>()?;
+    let (&tag, rest) = der.split_first()?;
+    let (&len, rest) = rest.split_first()?;
+    // Short-form lengths only for strings (values of a certificate name are short).
+    let content = (len < 0x80 && usize::from(len) == rest.len()).then_some(rest);
+    let text = match (tag, content) {
+        // UTF8String, NumericString, PrintableString, IA5String.
+        (0x0c | 0x12 | 0x13 | 0x16, Some(c)) => Some(std::str::from_utf8(c).ok()?.to_string()),
+        _ => None,
+    };
+    Some(match text {
+        Some(t) => attribute(oid, t, false),
+        None => attribute(oid, format!("#{}", hex.to_ascii_lowercase()), true),
+    })
+}
+
 /// A certificate attribute value as text: the string types by their encodings; any other
 /// type as RFC 4514 `#` + hex of its DER (then `true`).
 fn value_text(any: &x509_parser::der_parser::asn1_rs::Any<'_>) -> (String, bool) {
@@ -185,12 +212,34 @@ impl Name {
                 return None;
             }
             let oid = type_oid(&ty)?;
-            // attributeValue, up to an unescaped `,` or `+` (or the end)
+            // attributeValue, up to an unescaped `,` or `+` (or the end): an RFC 4514 string,
+            // `#` + the hex of its BER encoding, or (RFC 1779) a whole value in double quotes.
             let mut bytes: Vec<u8> = Vec::new();
             let mut quoted = false;
+            // Whether the value began with `"` or an unescaped `#`, and the quote was closed.
+            let (mut was_quoted, mut hash, mut closed) = (false, false, false);
             let mut end = None;
             while let Some(c) = chars.next() {
+                let blank = bytes.iter().all(u8::is_ascii_whitespace) && !was_quoted;
+                if closed && !matches!(c, ',' | '+' | ' ') {
+                    return None;
+                }
                 match c {
+                    '"' if blank && !hash => {
+                        bytes.clear();
+                        quoted = true;
+                        was_quoted = true;
+                    }
+                    '"' if quoted => {
+                        quoted = false;
+                        closed = true;
+                    }
+                    // An unescaped quote inside a value is no RFC 4514 string.
+                    '"' => return None,
+                    '#' if blank && !hash => {
+                        bytes.clear();
+                        hash = true;
+                    }
                     '\\' => {
                         let first = chars.next()?;
                         match first.to_digit(16) {
@@ -204,7 +253,6 @@ impl Name {
                             }
                         }
                     }
-                    '"' => quoted = !quoted,
                     ',' | '+' if !quoted => {
                         end = Some(c);
                         break;
@@ -219,7 +267,11 @@ impl Name {
                 return None;
             }
             let value = String::from_utf8(bytes).ok()?.trim().to_string();
-            rdn.push(attribute(oid, value, false));
+            rdn.push(if hash {
+                ber_attribute(oid, &value)?
+            } else {
+                attribute(oid, value, false)
+            });
             if end != Some('+') {
                 rdn.sort();
                 rdns.push(std::mem::take(&mut rdn));
@@ -240,7 +292,7 @@ impl Name {
             a.len() == b.len()
                 && a.iter()
                     .zip(b)
-                    .all(|(x, y)| x.oid == y.oid && x.folded == y.folded)
+                    .all(|(x, y)| x.oid == y.oid && x.hex == y.hex && x.folded == y.folded)
         };
         !self.rdns.is_empty()
             && self.rdns.len() == registered.rdns.len()
@@ -357,6 +409,32 @@ mod tests {
         assert!(subject.matches(&Name::parse("CN=app,DC=example,DC=com").unwrap()));
         for other in ["DC=com,DC=example,CN=app", "CN=app,DC=com,DC=example"] {
             assert!(!subject.matches(&Name::parse(other).unwrap()), "{other}");
+        }
+    }
+
+    #[test]
+    fn a_hex_value_is_its_ber_string_and_a_stray_quote_is_refused() {
+        use rcgen::DnType::*;
+        let billing = cert_name(&[(CountryName, "US"), (CommonName, "billing")]);
+        let literal = cert_name(&[(CountryName, "US"), (CommonName, "#0c0762696c6c696e67")]);
+        // RFC 4514 §2.4: `#` + hex is the BER encoding (here a UTF8String "billing").
+        let hex = Name::parse("CN=#0c0762696c6c696e67,C=US").unwrap();
+        assert!(billing.matches(&hex));
+        assert!(!literal.matches(&hex));
+        // Escaped, `#` is a character: only the literal name matches.
+        let escaped = Name::parse("CN=\\#0c0762696c6c696e67,C=US").unwrap();
+        assert!(literal.matches(&escaped) && !billing.matches(&escaped));
+        // A whole value may be quoted (RFC 1779); a quote anywhere else makes no DN.
+        let quoted = Name::parse("CN= \"billing\" ,C=US").unwrap();
+        assert!(billing.matches(&quoted));
+        for bad in [
+            "CN=bil\"\"ling,C=US",
+            "CN=bill\"ing\",C=US",
+            "CN=\"billing\"x,C=US",
+            "CN=#0c07626,C=US",
+            "CN=#zz,C=US",
+        ] {
+            assert!(Name::parse(bad).is_none(), "{bad:?}");
         }
     }
 
