@@ -99,7 +99,7 @@ fn attribute(oid: String, value: String, hex: bool) -> Attribute {
 /// the `#` form that [`value_text`] gives such values. `None` unless it is hex of one
 /// tag-length-value.
 fn ber_attribute(oid: String, hex: &str) -> Option<Attribute> {
-    if hex.is_empty() || hex.len() % 2 != 0 {
+    if hex.is_empty() || !hex.len().is_multiple_of(2) {
         return None;
     }
     let der: Vec<u8> = (0..hex.len())
