@@ -2,7 +2,7 @@
 
 use super::body::Accept;
 use super::errors::{render, Dialect};
-use super::oauth::{authorization, dpop_proof, no_store_json, read_params, with_nonce};
+use super::oauth::{authorization, dpop_checked, no_store_json, read_params, with_nonce};
 use super::{remote_ip, Shared};
 use crate::failure::Failure;
 use crate::http::Remote;
@@ -36,9 +36,9 @@ async fn push(t: &Tessera, remote: &str, req: Request) -> Result<Value, Failure>
     let presented = presented(authorization(&headers)?, &params)?;
     let client =
         authenticate_with_certificate(t, &presented, cert.as_deref(), remote, true).await?;
-    // RFC 9449 §10.1: a proof binds the code this request will bring to the proof's key.
-    let proof = dpop_proof(t, &headers, "POST", ROUTE, None).await?;
-    let jkt = proof.as_ref().map(|p| p.jkt.as_str());
-    let pushed = par::push(t, &client, &params, remote, jkt).await?;
+    // RFC 9449 §10.1: a proof binds the code this request will bring to the proof's key; it
+    // is recorded once the push is valid.
+    let proof = dpop_checked(t, &headers, "POST", ROUTE, None)?;
+    let pushed = par::push(t, &client, &params, remote, proof).await?;
     Ok(json!({"request_uri": pushed.request_uri, "expires_in": pushed.expires_in}))
 }

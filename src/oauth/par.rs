@@ -121,15 +121,18 @@ fn stored_form(client_id: &str, params: &Params, dpop_jkt: Option<&str>) -> Stri
 
 /// RFC 9126 §2: validates and stores the authorization request `params` pushed by the
 /// authenticated `client` from `remote`. Errors are `/oauth/authorize`'s, answered as JSON
-/// (§2.3). `proof_jkt` is the key of the push's DPoP proof: the code will be bound to it
-/// (RFC 9449 §10.1), and a `dpop_jkt` parameter must then name the same key.
+/// (§2.3). `proof` is the push's DPoP proof, checked but not recorded: the code will be bound
+/// to its key (RFC 9449 §10.1), a `dpop_jkt` parameter must then name the same key, and it
+/// is recorded only once the push is valid, so that a refused push writes nothing.
 pub async fn push(
     t: &Tessera,
     client: &Client,
     params: &Params,
     remote: &str,
-    proof_jkt: Option<&str>,
+    mut proof: Option<crate::oauth::dpop::Checked>,
 ) -> Result<Pushed, Failure> {
+    let proof_jkt = proof.as_ref().map(|p| p.jkt.clone());
+    let proof_jkt = proof_jkt.as_deref();
     if let (Some(proof), Some(param)) = (proof_jkt, params.get("dpop_jkt")) {
         if proof != param {
             return Err(crate::oauth::dpop::invalid(
@@ -163,6 +166,7 @@ pub async fn push(
     authorize::check(t, &stored, true)
         .await
         .map_err(AuthorizeError::into_failure)?;
+    crate::oauth::grant::record_proof(t, &mut proof).await?;
     let random = random_token(32).map_err(|e| Failure::internal(&e))?;
     let row = PushedRequest {
         tenant_id: client.tenant_id.clone(),

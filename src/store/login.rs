@@ -466,20 +466,26 @@ impl Store {
         })
     }
 
-    /// The family of a refresh token, used or not (RFC 7009 revocation).
+    /// The family of a refresh token, used or not (RFC 7009 revocation), and whether the
+    /// token was used already.
     pub async fn refresh_token_family(
         &self,
         token_hash: &[u8],
-    ) -> Result<Option<Family>, StoreError> {
+    ) -> Result<Option<(Family, bool)>, StoreError> {
         let row = sqlx::query(
             "SELECT f.id, f.tenant_id, f.client_id, f.user_id, f.scope, f.auth_time, \
-             f.revoked_at, f.expires_at, f.dpop_jkt, f.x5t_s256 FROM refresh_tokens r \
+             f.revoked_at, f.expires_at, f.dpop_jkt, f.x5t_s256, r.used_at FROM refresh_tokens r \
              JOIN token_families f ON f.id = r.family_id WHERE r.token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(family).transpose()
+        row.as_ref()
+            .map(|r| {
+                let used: Option<i64> = r.try_get("used_at")?;
+                Ok((family(r)?, used.is_some()))
+            })
+            .transpose()
     }
 
     /// Deletes expired sessions, codes past their replay window, families (with their

@@ -99,7 +99,8 @@ fn attribute(oid: String, value: String, hex: bool) -> Attribute {
 /// the `#` form that [`value_text`] gives such values. `None` unless it is hex of one
 /// tag-length-value.
 fn ber_attribute(oid: String, hex: &str) -> Option<Attribute> {
-    if hex.is_empty() || !hex.len().is_multiple_of(2) {
+    if hex.is_empty() || !hex.len().is_multiple_of(2) || !hex.bytes().all(|b| b.is_ascii_hexdigit())
+    {
         return None;
     }
     let der: Vec<u8> = (0..hex.len())
@@ -110,11 +111,7 @@ fn ber_attribute(oid: String, hex: &str) -> Option<Attribute> {
     let (&len, rest) = rest.split_first()?;
     // Short-form lengths only for strings (values of a certificate name are short).
     let content = (len < 0x80 && usize::from(len) == rest.len()).then_some(rest);
-    let text = match (tag, content) {
-        // UTF8String, NumericString, PrintableString, IA5String.
-        (0x0c | 0x12 | 0x13 | 0x16, Some(c)) => Some(std::str::from_utf8(c).ok()?.to_string()),
-        _ => None,
-    };
+    let text = content.and_then(|c| string_value(Tag(u32::from(tag)), c));
     Some(match text {
         Some(t) => attribute(oid, t, false),
         None => attribute(oid, format!("#{}", hex.to_ascii_lowercase()), true),
@@ -125,7 +122,27 @@ fn ber_attribute(oid: String, hex: &str) -> Option<Attribute> {
 /// type as RFC 4514 `#` + hex of its DER (then `true`).
 fn value_text(any: &x509_parser::der_parser::asn1_rs::Any<'_>) -> (String, bool) {
     let data = any.data;
-    let text = match any.tag() {
+    if let Some(text) = string_value(any.tag(), data) {
+        return (text, false);
+    }
+    let mut der = vec![u8::try_from(any.tag().0).unwrap_or(0)];
+    match u8::try_from(data.len()) {
+        Ok(n) if n < 0x80 => der.push(n),
+        _ => {
+            let len = data.len().to_be_bytes();
+            let len = super::strip_zeros(&len);
+            der.push(0x80 | u8::try_from(len.len()).unwrap_or(0));
+            der.extend_from_slice(len);
+        }
+    }
+    der.extend_from_slice(data);
+    let hex = der.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    (format!("#{hex}"), true)
+}
+
+/// The text of a value of one of the string types, by its encoding; `None` for other types.
+fn string_value(tag: Tag, data: &[u8]) -> Option<String> {
+    Some(match tag {
         Tag::Utf8String | Tag::PrintableString | Tag::Ia5String | Tag::NumericString => {
             String::from_utf8_lossy(data).into_owned()
         }
@@ -152,23 +169,8 @@ fn value_text(any: &x509_parser::der_parser::asn1_rs::Any<'_>) -> (String, bool)
             .collect(),
         // T61String in practice holds Latin-1.
         Tag::TeletexString => data.iter().map(|b| char::from(*b)).collect(),
-        other => {
-            let mut der = vec![u8::try_from(other.0).unwrap_or(0)];
-            match u8::try_from(data.len()) {
-                Ok(n) if n < 0x80 => der.push(n),
-                _ => {
-                    let len = data.len().to_be_bytes();
-                    let len = super::strip_zeros(&len);
-                    der.push(0x80 | u8::try_from(len.len()).unwrap_or(0));
-                    der.extend_from_slice(len);
-                }
-            }
-            der.extend_from_slice(data);
-            let hex = der.iter().map(|b| format!("{b:02x}")).collect::<String>();
-            return (format!("#{hex}"), true);
-        }
-    };
-    (text, false)
+        _ => return None,
+    })
 }
 
 impl Name {
@@ -218,9 +220,11 @@ impl Name {
             let mut quoted = false;
             // Whether the value began with `"` or an unescaped `#`, and the quote was closed.
             let (mut was_quoted, mut hash, mut closed) = (false, false, false);
+            // Whether anything but unescaped leading spaces was read (an escaped space counts).
+            let mut started = false;
             let mut end = None;
             while let Some(c) = chars.next() {
-                let blank = bytes.iter().all(u8::is_ascii_whitespace) && !was_quoted;
+                let blank = !started && !was_quoted;
                 if closed && !matches!(c, ',' | '+' | ' ') {
                     return None;
                 }
@@ -241,6 +245,7 @@ impl Name {
                         hash = true;
                     }
                     '\\' => {
+                        started = true;
                         let first = chars.next()?;
                         match first.to_digit(16) {
                             Some(hi) if chars.peek().is_some_and(char::is_ascii_hexdigit) => {
@@ -258,6 +263,7 @@ impl Name {
                         break;
                     }
                     _ => {
+                        started |= c != ' ';
                         let mut buf = [0u8; 4];
                         bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
                     }
@@ -427,7 +433,15 @@ mod tests {
         // A whole value may be quoted (RFC 1779); a quote anywhere else makes no DN.
         let quoted = Name::parse("CN= \"billing\" ,C=US").unwrap();
         assert!(billing.matches(&quoted));
+        // An escaped leading character starts the value: neither `#` nor `"` is special then.
+        let spaced = Name::parse("CN=\\20#0c0762696c6c696e67,C=US").unwrap();
+        assert!(!billing.matches(&spaced));
+        // Other string types in `#` form are read by their encodings (BMPString: UTF-16).
+        let bmp = Name::parse("CN=#1e0e00620069006c006c0069006e0067,C=US").unwrap();
+        assert!(billing.matches(&bmp));
         for bad in [
+            "CN=\\20\"billing\",C=US",
+            "CN=#0c\\+762696c6c696e67,C=US",
             "CN=bil\"\"ling,C=US",
             "CN=bill\"ing\",C=US",
             "CN=\"billing\"x,C=US",

@@ -549,6 +549,20 @@ async fn a_public_clients_refresh_token_is_bound_to_its_dpop_key(app: TestApp) {
     assert_eq!(body["token_type"], "DPoP");
     let (_, claims) = decode_jwt(body["access_token"].as_str().unwrap());
     assert_eq!(claims["cnf"]["jkt"], k.jkt());
+    // The retired token again, with a fresh proof by the key: reuse, the family revoked and
+    // audited once. The refused requests record no proof and audit nothing more.
+    let proof = token_proof(&app, &k);
+    for _ in 0..3 {
+        let (status, body) = status_json(send(Some(proof.clone())).await.unwrap()).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+    }
+    let reused = app.audit_events("event=refresh_token.reused").await;
+    assert_eq!(reused.len(), 1, "{reused:?}");
+    let c = app.create_client("dpop-rt-after").await;
+    assert_eq!(cc_with_proof(&app, &c, &proof).await.status(), 200);
 }
 
 async fn a_code_exchanged_without_a_proof_gives_bearer_tokens(app: TestApp) {
@@ -674,8 +688,21 @@ async fn a_proof_at_the_par_endpoint_binds_the_code_to_its_key(app: TestApp) {
         (status, v["error"].as_str()),
         (400, Some("invalid_dpop_proof"))
     );
-    let ((status, v), verifier) = push(par_proof(&k), vec![]).await;
+    // A refused push writes nothing: its proof is still good for one valid push (SPEC §7.2).
+    let proof = par_proof(&k);
+    let ((status, _), _) = push(
+        proof.clone(),
+        vec![("request_uri", "urn:ietf:params:oauth:request_uri:x".into())],
+    )
+    .await;
+    assert_eq!(status, 400);
+    let ((status, v), verifier) = push(proof.clone(), vec![]).await;
     assert_eq!(status, 201, "{v}");
+    let ((status, again), _) = push(proof, vec![]).await;
+    assert_eq!(
+        (status, again["error"].as_str()),
+        (400, Some("invalid_dpop_proof"))
+    );
     let mut url = reqwest::Url::parse(&app.url("/oauth/authorize")).unwrap();
     url.query_pairs_mut()
         .append_pair("client_id", "par-dpop")

@@ -73,18 +73,22 @@ pub async fn exchange(
     let c = match t.store.redeem_auth_code(&hash, now).await? {
         CodeUse::Fresh(c) => c,
         CodeUse::Replayed(c) => {
-            let first = t.store.revoke_family(&c.family_id, now).await?;
-            let mut ev = event(now, "code.replayed", "failure:family_revoked");
-            ev.tenant_id = Some(c.tenant_id.clone());
-            ev.client_id = Some(client.client_id.clone());
-            ev.subject = Some(c.user_id.clone());
-            ev.remote = Some(remote.to_string());
-            t.audit(ev).await;
-            tracing::warn!(
-                client_id = %client.client_id,
-                newly_revoked = first,
-                "authorization code replayed: its token family is revoked"
-            );
+            // Audited (and logged) when it revokes the family: replaying a code again and
+            // again then writes nothing more (SPEC §7.2).
+            if t.store.revoke_family(&c.family_id, now).await? {
+                let mut ev = event(now, "code.replayed", "failure:family_revoked");
+                ev.tenant_id = Some(c.tenant_id.clone());
+                ev.client_id = Some(client.client_id.clone());
+                ev.subject = Some(c.user_id.clone());
+                ev.remote = Some(remote.to_string());
+                t.audit(ev).await;
+                tracing::warn!(
+                    client_id = %client.client_id,
+                    "authorization code replayed: its token family is revoked"
+                );
+            } else {
+                metrics::counter!("tessera_token_reuse_repeated_total").increment(1);
+            }
             return Err(invalid_grant("the authorization code was already used"));
         }
         CodeUse::Unknown => return Err(invalid_grant("unknown authorization code")),

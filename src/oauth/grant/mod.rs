@@ -229,8 +229,8 @@ pub fn allows_grant(client: &Client, grant: GrantType) -> bool {
 }
 
 /// Records a token request's DPoP proof (RFC 9449 §11.1: a proof is accepted once), taking
-/// it out of `proof`. Every grant calls this once its own checks have passed, right before
-/// its point of no return (spending a refresh token or device code, creating a token
+/// it out of `proof`. Every grant (and a push to `/oauth/par`) calls this once its own
+/// checks have passed, right before its point of no return (spending a refresh token or device code, creating a token
 /// family, signing a token), so that a refused request writes nothing (SPEC §7.2) while
 /// two requests racing with one proof still find exactly one winner.
 pub async fn record_proof(

@@ -19,7 +19,12 @@ async fn revoke_reused(
     remote: &str,
 ) -> Result<(), Failure> {
     let now = t.clock.now();
-    t.store.revoke_family(&family.id, now).await?;
+    // Audited when it revokes the family: replaying a retired token again and again (anyone
+    // may hold their own) then writes nothing more (SPEC §7.2).
+    if !t.store.revoke_family(&family.id, now).await? {
+        metrics::counter!("tessera_token_reuse_repeated_total").increment(1);
+        return Ok(());
+    }
     let mut ev = event(now, "refresh_token.reused", "failure:family_revoked");
     ev.tenant_id = Some(family.tenant_id.clone());
     ev.client_id = Some(client.client_id.clone());
@@ -44,7 +49,7 @@ pub async fn refresh(
     // is refused before the token is spent: a refused request must not cost the client its
     // refresh token (nor look like reuse when it retries), and one stolen without its key or
     // certificate is worth nothing.
-    if let Some(family) = t.store.refresh_token_family(&hash).await? {
+    if let Some((family, used)) = t.store.refresh_token_family(&hash).await? {
         narrow(&family.scope, params.get("scope"))?;
         // RFC 9449 §5: a refresh token bound to a DPoP key needs a proof by that key.
         if let Some(bound) = &family.dpop_jkt {
@@ -63,9 +68,11 @@ pub async fn refresh(
                 ));
             }
         }
-        // A replayed proof is refused before the token is spent too. An unknown token
-        // records nothing: it is refused below.
-        super::record_proof(t, &mut opts.proof).await?;
+        // A replayed proof is refused before the token is spent too. An unknown or used
+        // token records nothing: it is refused below (a used one as reuse).
+        if !used {
+            super::record_proof(t, &mut opts.proof).await?;
+        }
     }
     let (family, expires_at) = match t.store.use_refresh_token(&hash, now).await? {
         RefreshUse::Fresh {
@@ -107,7 +114,7 @@ pub async fn refresh(
 /// `None` when `token` is not a refresh token of this server.
 pub async fn revoke(t: &Tessera, asker: &Client, token: &str) -> Result<Option<bool>, Failure> {
     let hash = t.master.hash_secret(token.as_bytes());
-    let Some(family) = t.store.refresh_token_family(&hash).await? else {
+    let Some((family, _)) = t.store.refresh_token_family(&hash).await? else {
         return Ok(None);
     };
     if family.client_id != asker.client_id || family.tenant_id != asker.tenant_id {

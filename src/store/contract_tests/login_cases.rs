@@ -130,7 +130,7 @@ pub async fn a_refresh_token_is_fresh_once_then_reused(store: Store) {
     };
     assert_eq!(
         store.refresh_token_family(&[5; 32]).await.unwrap(),
-        Some(bound.clone())
+        Some((bound.clone(), false))
     );
     match store.use_refresh_token(&[5; 32], 1_100).await.unwrap() {
         RefreshUse::Fresh {
@@ -156,8 +156,8 @@ pub async fn a_refresh_token_is_fresh_once_then_reused(store: Store) {
             .refresh_token_family(&[5; 32])
             .await
             .unwrap()
-            .map(|f| f.id),
-        Some("f1".to_string())
+            .map(|(f, used)| (f.id, used)),
+        Some(("f1".to_string(), true))
     );
 }
 
