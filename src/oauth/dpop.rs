@@ -71,16 +71,25 @@ impl Checked {
     /// Records the proof's `jti`, so that it is never accepted again on any node: refused
     /// (`invalid_dpop_proof`) when it was used before.
     pub async fn record(self, t: &Tessera) -> Result<Proof, Failure> {
-        // `#` keeps these apart from client ids (which cannot contain it) in the table they
-        // share with client assertions.
         let fresh = t
             .replay
-            .record(&format!("#dpop:{}", self.jkt), &self.jti, self.keep_until)
+            .record(&self.scope(), &self.jti, self.keep_until)
             .await?;
         if !fresh {
             return Err(invalid("the DPoP proof was used before"));
         }
         Ok(Proof { jkt: self.jkt })
+    }
+
+    /// Whether the proof was recorded already (a read; records nothing).
+    pub async fn was_recorded(&self, t: &Tessera) -> Result<bool, Failure> {
+        t.replay.seen(&self.scope(), &self.jti).await
+    }
+
+    /// The scope the proof's `jti` is recorded under: its key. `#` keeps these apart from
+    /// client ids (which cannot contain it) in the table they share with client assertions.
+    fn scope(&self) -> String {
+        format!("#dpop:{}", self.jkt)
     }
 }
 

@@ -34,6 +34,8 @@ struct Claim {
 #[derive(Debug, Clone)]
 pub struct Replay {
     tx: mpsc::Sender<Claim>,
+    /// For reads.
+    store: Store,
 }
 
 impl Replay {
@@ -41,6 +43,7 @@ impl Replay {
     /// database is known to be down).
     pub fn start(store: Store, db: Arc<DbHealth>) -> Replay {
         let (tx, mut rx) = mpsc::channel::<Claim>(QUEUE);
+        let reader = store.clone();
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(JTI_ROWS_PER_INSERT);
             while rx.recv_many(&mut batch, JTI_ROWS_PER_INSERT).await > 0 {
@@ -65,7 +68,7 @@ impl Replay {
                 }
             }
         });
-        Replay { tx }
+        Replay { tx, store: reader }
     }
 
     /// Records `jti` under `scope` until `exp`: true when it was not recorded before.
@@ -73,7 +76,7 @@ impl Replay {
         let (fresh, answer) = oneshot::channel();
         let claim = Claim {
             scope: scope.to_string(),
-            jti: b64url(&sha256(jti.as_bytes())),
+            jti: stored(jti),
             exp,
             fresh,
         };
@@ -82,6 +85,18 @@ impl Replay {
         }
         answer.await.unwrap_or_else(|_| Err(stopped()))
     }
+}
+
+impl Replay {
+    /// Whether `jti` is recorded under `scope` (a read, off the batches; records nothing).
+    pub async fn seen(&self, scope: &str, jti: &str) -> Result<bool, Failure> {
+        Ok(self.store.jti_recorded(scope, &stored(jti)).await?)
+    }
+}
+
+/// How a value is stored (see the module comment).
+fn stored(jti: &str) -> String {
+    b64url(&sha256(jti.as_bytes()))
 }
 
 impl std::fmt::Debug for Claim {

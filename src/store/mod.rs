@@ -638,6 +638,16 @@ impl Store {
         Ok(fresh.first() == Some(&true))
     }
 
+    /// Whether a one-time value is recorded under `scope`.
+    pub async fn jti_recorded(&self, scope: &str, jti: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM assertion_jtis WHERE client_id = $1 AND jti = $2")
+            .bind(scope)
+            .bind(jti)
+            .fetch_optional(self.db())
+            .await?;
+        Ok(row.is_some())
+    }
+
     /// Records one-time values (scope, jti, kept until exp) with one statement per
     /// [`JTI_ROWS_PER_INSERT`]: for each, true when it was new. A value named twice in
     /// `claims` is new at most once (the first time).

@@ -94,9 +94,9 @@ fn attribute(oid: String, value: String, hex: bool) -> Attribute {
     }
 }
 
-/// A value written as `#` + the hex of its BER encoding (RFC 4514 §2.4): a string type is
-/// its text (as the certificate's value is read by [`value_text`]), any other type stays in
-/// the `#` form that [`value_text`] gives such values. `None` unless it is hex of one
+/// A value written as `#` + the hex of its BER encoding (RFC 4514 §2.4): a valid string is
+/// its text (as the certificate's value is read by [`value_text`]), anything else stays in
+/// the exact `#` form that [`value_text`] gives such values. `None` unless it is hex of one
 /// tag-length-value.
 fn ber_attribute(oid: String, hex: &str) -> Option<Attribute> {
     if hex.is_empty() || !hex.len().is_multiple_of(2) || !hex.bytes().all(|b| b.is_ascii_hexdigit())
@@ -140,37 +140,42 @@ fn value_text(any: &x509_parser::der_parser::asn1_rs::Any<'_>) -> (String, bool)
     (format!("#{hex}"), true)
 }
 
-/// The text of a value of one of the string types, by its encoding; `None` for other types.
+/// The text of a value of one of the string types, decoded strictly; `None` for other types
+/// and for bytes that are no valid string of their type (such a value is compared as its
+/// exact `#` hex form instead, so two different encodings never read as one text).
 fn string_value(tag: Tag, data: &[u8]) -> Option<String> {
-    Some(match tag {
+    match tag {
         Tag::Utf8String | Tag::PrintableString | Tag::Ia5String | Tag::NumericString => {
-            String::from_utf8_lossy(data).into_owned()
+            std::str::from_utf8(data).ok().map(str::to_string)
         }
         // BMPString: UTF-16 big-endian.
         Tag::BmpString => {
-            let units: Vec<u16> = data
-                .chunks(2)
-                .map(|c| match c {
-                    [a, b] => u16::from_be_bytes([*a, *b]),
-                    _ => 0xFFFD,
-                })
+            if !data.len().is_multiple_of(2) {
+                return None;
+            }
+            let units: Option<Vec<u16>> = data
+                .chunks_exact(2)
+                .map(|c| c.try_into().ok().map(u16::from_be_bytes))
                 .collect();
-            String::from_utf16_lossy(&units)
+            String::from_utf16(&units?).ok()
         }
         // UniversalString: UCS-4 big-endian.
-        Tag::UniversalString => data
-            .chunks(4)
-            .map(|c| match c {
-                [a, b, d, e] => {
-                    char::from_u32(u32::from_be_bytes([*a, *b, *d, *e])).unwrap_or('\u{FFFD}')
-                }
-                _ => '\u{FFFD}',
-            })
-            .collect(),
+        Tag::UniversalString => {
+            if !data.len().is_multiple_of(4) {
+                return None;
+            }
+            data.chunks_exact(4)
+                .map(|c| {
+                    c.try_into()
+                        .ok()
+                        .and_then(|b| char::from_u32(u32::from_be_bytes(b)))
+                })
+                .collect()
+        }
         // T61String in practice holds Latin-1.
-        Tag::TeletexString => data.iter().map(|b| char::from(*b)).collect(),
-        _ => return None,
-    })
+        Tag::TeletexString => Some(data.iter().map(|b| char::from(*b)).collect()),
+        _ => None,
+    }
 }
 
 impl Name {
@@ -439,6 +444,11 @@ mod tests {
         // Other string types in `#` form are read by their encodings (BMPString: UTF-16).
         let bmp = Name::parse("CN=#1e0e00620069006c006c0069006e0067,C=US").unwrap();
         assert!(billing.matches(&bmp));
+        // Bytes that are no valid string are compared exactly, never as U+FFFD.
+        let lossy = cert_name(&[(CountryName, "US"), (CommonName, "\u{FFFD}ab")]);
+        for invalid in ["CN=#0c03ff6162,C=US", "CN=#1e04d8000062,C=US"] {
+            assert!(!lossy.matches(&Name::parse(invalid).unwrap()), "{invalid}");
+        }
         for bad in [
             "CN=\\20\"billing\",C=US",
             "CN=#0c\\+762696c6c696e67,C=US",

@@ -544,8 +544,30 @@ async fn a_public_clients_refresh_token_is_bound_to_its_dpop_key(app: TestApp) {
         (400, Some("invalid_dpop_proof"))
     );
     // With the key: new tokens, bound to it again.
-    let (status, body) = status_json(send(Some(token_proof(&app, &k))).await.unwrap()).await;
+    let used = token_proof(&app, &k);
+    let (status, body) = status_json(send(Some(used.clone())).await.unwrap()).await;
     assert_eq!(status, 200, "{body}");
+    // That very request replayed (by someone without the key) is refused as a replayed proof,
+    // and the family stays: its new refresh token still works below.
+    let (status, again) = status_json(send(Some(used)).await.unwrap()).await;
+    assert_eq!(
+        (status, again["error"].as_str()),
+        (400, Some("invalid_dpop_proof"))
+    );
+    let next = body["refresh_token"].as_str().unwrap().to_string();
+    let r = app
+        .http
+        .post(app.url("/oauth/token"))
+        .header("DPoP", token_proof(&app, &k))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "dpop-rt"),
+            ("refresh_token", next.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
     assert_eq!(body["token_type"], "DPoP");
     let (_, claims) = decode_jwt(body["access_token"].as_str().unwrap());
     assert_eq!(claims["cnf"]["jkt"], k.jkt());

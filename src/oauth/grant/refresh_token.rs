@@ -68,10 +68,18 @@ pub async fn refresh(
                 ));
             }
         }
-        // A replayed proof is refused before the token is spent too. An unknown or used
-        // token records nothing: it is refused below (a used one as reuse).
+        // A replayed proof is refused before the token is spent too. A used token records
+        // nothing (it is refused below, as reuse), but the very request that retired it,
+        // replayed by someone without the key, is refused as a replayed proof: it proves no
+        // copy of the token that could be used, so the family stays.
         if !used {
             super::record_proof(t, &mut opts.proof).await?;
+        } else if let Some(p) = &opts.proof {
+            if p.was_recorded(t).await? {
+                return Err(crate::oauth::dpop::invalid(
+                    "the DPoP proof was used before",
+                ));
+            }
         }
     }
     let (family, expires_at) = match t.store.use_refresh_token(&hash, now).await? {
