@@ -259,8 +259,8 @@ async fn a_proof_sent_with_a_refused_token_request_is_not_recorded(app: TestApp)
         ("code_challenge_method", "S256"),
     ];
     let code = login_for_code(&app, &mut b, "spa", "ann@example.com", &pkce_params).await;
-    let exchange = |code: String| {
-        let (app, proof, verifier) = (&app, &proof, &verifier);
+    let exchange = |code: String, proof: String| {
+        let (app, verifier) = (&app, &verifier);
         async move {
             let r = app
                 .http
@@ -279,18 +279,21 @@ async fn a_proof_sent_with_a_refused_token_request_is_not_recorded(app: TestApp)
             status_json(r).await
         }
     };
-    let (status, v) = exchange(code).await;
+    let (status, v) = exchange(code, proof.clone()).await;
     assert_eq!(
         (status, v["token_type"].as_str()),
         (200, Some("DPoP")),
         "{v}"
     );
     let code = silent_code_at(&app, &mut b, &authorize_url(&app, "spa", &pkce_params)).await;
-    let (status, v) = exchange(code).await;
+    let (status, v) = exchange(code.clone(), proof).await;
     assert_eq!(
         (status, v["error"].as_str()),
         (400, Some("invalid_dpop_proof"))
     );
+    // The used proof did not cost the code: with a fresh proof it is redeemed.
+    let (status, v) = exchange(code, token_proof(&app, &k)).await;
+    assert_eq!(status, 200, "{v}");
 }
 
 async fn proofs_that_do_not_match_the_request_are_refused(app: TestApp) {

@@ -70,6 +70,15 @@ pub async fn exchange(
 ) -> Result<Issued, Failure> {
     let hash = presented_credential(t, client, GrantType::AuthorizationCode, params, "code")?;
     let now = t.clock.now();
+    // A code is looked up by spending it, and its proof is recorded once the code passed: a
+    // proof that was used already is refused first (a read), so it does not cost the code.
+    if let Some(p) = &opts.proof {
+        if p.was_recorded(t).await? {
+            return Err(crate::oauth::dpop::invalid(
+                "the DPoP proof was used before",
+            ));
+        }
+    }
     let c = match t.store.redeem_auth_code(&hash, now).await? {
         CodeUse::Fresh(c) => c,
         CodeUse::Replayed(c) => {
