@@ -137,7 +137,8 @@ pub async fn authorize(
     let scopes = scope::grant(client, params.get("scope"))?;
     let now = t.clock.now();
     let address = counted_address(remote);
-    CAPS.check(t, client, &address).await?;
+    // Held until the row is stored (the count and the insert are one step per client).
+    let _permit = CAPS.check(t, client, &address).await?;
     let device_code = random_token(32).map_err(|e| Failure::internal(&e))?;
     let row = DeviceCode {
         tenant_id: client.tenant_id.clone(),

@@ -154,7 +154,6 @@ pub async fn push(
         ));
     }
     let address = counted_address(remote);
-    CAPS.check(t, client, &address).await?;
     let form = stored_form(&client.client_id, params, proof_jkt);
     if form.len() > MAX_STORED {
         return Err(Failure::malformed(format!(
@@ -166,6 +165,9 @@ pub async fn push(
     authorize::check(t, &stored, true)
         .await
         .map_err(AuthorizeError::into_failure)?;
+    // Counted once the push is valid, the permit held until it is stored; a push refused by a
+    // cap records no proof.
+    let _permit = CAPS.check(t, client, &address).await?;
     crate::oauth::grant::record_proof(t, &mut proof).await?;
     let random = random_token(32).map_err(|e| Failure::internal(&e))?;
     let row = PushedRequest {
