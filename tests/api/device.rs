@@ -124,16 +124,7 @@ async fn sign_in(
 ) -> reqwest::Response {
     let csrf = hidden(login_page, "csrf").expect("csrf field");
     let request = hidden(login_page, "request").expect("request field");
-    b.post(
-        &app.url("/login"),
-        &[
-            ("email", email),
-            ("password", PASSWORD),
-            ("csrf", &csrf),
-            ("request", &request),
-        ],
-    )
-    .await
+    post_login(app, b, email, PASSWORD, &csrf, &request).await
 }
 
 /// Posts the consent screen's decision; returns the closing page.

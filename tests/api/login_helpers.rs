@@ -155,13 +155,25 @@ pub async fn submit_login(
     let html = page.text().await.unwrap();
     let csrf = hidden(&html, "csrf").expect("csrf field");
     let request = hidden(&html, "request").expect("request field");
+    post_login(app, b, email, password, &csrf, &request).await
+}
+
+/// Posts the login form with the page's `csrf` and `request` fields.
+pub async fn post_login(
+    app: &TestApp,
+    b: &mut Browser,
+    email: &str,
+    password: &str,
+    csrf: &str,
+    request: &str,
+) -> reqwest::Response {
     b.post(
         &app.url("/login"),
         &[
             ("email", email),
             ("password", password),
-            ("csrf", &csrf),
-            ("request", &request),
+            ("csrf", csrf),
+            ("request", request),
         ],
     )
     .await

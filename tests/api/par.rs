@@ -204,17 +204,7 @@ async fn a_request_uri_serves_one_browser_until_its_code_is_issued(app: TestApp)
         hidden(&html, "csrf").unwrap(),
         hidden(&html, "request").unwrap(),
     );
-    let wrong = b
-        .post(
-            &app.url("/login"),
-            &[
-                ("email", "ann@example.com"),
-                ("password", "wrong"),
-                ("csrf", &csrf),
-                ("request", &request),
-            ],
-        )
-        .await;
+    let wrong = post_login(&app, &mut b, "ann@example.com", "wrong", &csrf, &request).await;
     assert_eq!(wrong.status(), 200);
     assert!(wrong
         .text()
@@ -227,17 +217,7 @@ async fn a_request_uri_serves_one_browser_until_its_code_is_issued(app: TestApp)
 
     // Used: refused even to the browser that used it, even with a live session.
     assert_error_page(b.get(&url).await, "used").await;
-    let again = b
-        .post(
-            &app.url("/login"),
-            &[
-                ("email", "ann@example.com"),
-                ("password", PASSWORD),
-                ("csrf", &csrf),
-                ("request", &request),
-            ],
-        )
-        .await;
+    let again = post_login(&app, &mut b, "ann@example.com", PASSWORD, &csrf, &request).await;
     assert_error_page(again, "posted again").await;
 }
 
@@ -362,17 +342,7 @@ async fn a_client_that_requires_par_is_refused_without_it_and_served_with_it(app
     assert_eq!(forged.status(), 303);
     assert_eq!(location_params(&forged)["error"], "invalid_request");
     // The pushed one passes the login post and the consent post.
-    let consent = b
-        .post(
-            &app.url("/login"),
-            &[
-                ("email", "ann@example.com"),
-                ("password", PASSWORD),
-                ("csrf", &csrf),
-                ("request", &request),
-            ],
-        )
-        .await;
+    let consent = post_login(&app, &mut b, "ann@example.com", PASSWORD, &csrf, &request).await;
     assert_eq!(consent.status(), 200);
     let html = consent.text().await.unwrap();
     assert!(html.contains("allow"), "{html}");
